@@ -1,0 +1,225 @@
+"""Score extraction against hand-made ground truth, GROBID style.
+
+Per field: precision = correct / papers with a prediction, recall = correct / papers with a
+ground-truth value, F1 their harmonic mean. "exact" compares normalised strings (case, accents,
+punctuation, white space); "soft" accepts a normalised similarity ratio of at least 0.8. Author
+lists are matched name by name (micro-averaged over names).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from paperflow.models import PaperMetadataExtraction
+
+SOFT_THRESHOLD = 0.8
+STRING_FIELDS = ("title", "abstract", "doi", "arxiv_id")
+LIST_FIELDS = ("authors", "affiliations", "keywords")
+FIELDS = (*STRING_FIELDS[:1], "authors", "abstract", "affiliations", "keywords",
+          "doi", "arxiv_id", "year", "references", "figure_captions")
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^\w\s]", " ", text.lower())
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def similar(a: str, b: str) -> float:
+    return fuzz.ratio(normalise(a), normalise(b)) / 100.0
+
+
+@dataclass
+class Counts:
+    """Counts for one field and one matching mode."""
+
+    correct: int = 0
+    predicted: int = 0
+    expected: int = 0
+
+    def add(self, correct: int, predicted: int, expected: int) -> None:
+        self.correct += correct
+        self.predicted += predicted
+        self.expected += expected
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.predicted if self.predicted else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.expected if self.expected else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _match_lists(predicted: list[str], expected: list[str], soft: bool) -> int:
+    """Greedy one-to-one matching of names (or other strings); returns the number matched."""
+    remaining = [normalise(e) for e in expected]
+    correct = 0
+    for name in predicted:
+        norm = normalise(name)
+        best, best_score = None, 0.0
+        for i, candidate in enumerate(remaining):
+            score = 1.0 if norm == candidate else fuzz.ratio(norm, candidate) / 100.0
+            if score > best_score:
+                best, best_score = i, score
+        if best is not None and (best_score == 1.0 or (soft and best_score >= SOFT_THRESHOLD)):
+            correct += 1
+            remaining.pop(best)
+    return correct
+
+
+def _string_match(predicted: str | None, expected: str | None, soft: bool) -> bool:
+    if not predicted or not expected:
+        return False
+    a, b = normalise(predicted), normalise(expected)
+    return a == b or (soft and fuzz.ratio(a, b) / 100.0 >= SOFT_THRESHOLD)
+
+
+@dataclass
+class PaperScore:
+    paper_id: str
+    seconds: float
+    fields: dict[str, dict[str, tuple[int, int, int]]] = field(default_factory=dict)
+    error: str | None = None
+
+
+def score_paper(paper_id: str, result: PaperMetadataExtraction, gt: dict[str, Any],
+                seconds: float) -> PaperScore:
+    """Per-field (correct, predicted, expected) counts for one paper, exact and soft."""
+    score = PaperScore(paper_id, seconds)
+    for mode in ("exact", "soft"):
+        soft = mode == "soft"
+        counts: dict[str, tuple[int, int, int]] = {}
+        for name in ("title", "abstract", "doi", "arxiv_id"):
+            pred = getattr(result, name)
+            exp = gt.get(name) or None
+            counts[name] = (int(_string_match(pred, exp, soft)), int(bool(pred)), int(bool(exp)))
+        authors = [a.name for a in result.authors]
+        exp_authors = list(gt.get("authors") or [])
+        counts["authors"] = (_match_lists(authors, exp_authors, soft), len(authors),
+                             len(exp_authors))
+        exp_affs = list(gt.get("affiliations") or [])
+        counts["affiliations"] = (_match_lists(result.affiliations, exp_affs, soft),
+                                  len(result.affiliations), len(exp_affs))
+        printed = result.keywords if result.keywords_printed else []
+        exp_kw = list(gt.get("keywords") or [])
+        counts["keywords"] = (_match_lists(printed, exp_kw, soft), len(printed), len(exp_kw))
+        year, exp_year = result.year, gt.get("year")
+        counts["year"] = (int(bool(year) and year == exp_year), int(bool(year)),
+                          int(bool(exp_year)))
+        n_refs, exp_refs = len(result.references), int(gt.get("n_references") or 0)
+        tolerance = 0 if not soft else max(1, round(0.05 * exp_refs))
+        counts["references"] = (int(exp_refs > 0 and abs(n_refs - exp_refs) <= tolerance),
+                                int(n_refs > 0), int(exp_refs > 0))
+        counts["figure_captions"] = _caption_counts(result, gt.get("figure_captions") or [], soft)
+        score.fields[mode] = counts
+    return score
+
+
+def _caption_counts(result: PaperMetadataExtraction, expected: list[dict[str, Any]],
+                    soft: bool) -> tuple[int, int, int]:
+    predicted = [f for f in result.figures if f.caption and f.label]
+    correct = 0
+    for exp in expected:
+        start = exp.get("caption_start") or ""
+        for fig in predicted:
+            if normalise(fig.label or "") != normalise(exp.get("label") or ""):
+                continue
+            caption = normalise(fig.caption or "")[: len(normalise(start))]
+            if _string_match(caption, start, soft):
+                correct += 1
+                break
+    return correct, len(predicted), len(expected)
+
+
+@dataclass
+class Report:
+    papers: list[PaperScore]
+
+    def totals(self, mode: str) -> dict[str, Counts]:
+        totals = {name: Counts() for name in FIELDS}
+        for paper in self.papers:
+            for name, (c, p, e) in paper.fields.get(mode, {}).items():
+                totals[name].add(c, p, e)
+        return totals
+
+    def field_table(self) -> str:
+        lines = ["| field | exact P | exact R | exact F1 | soft P | soft R | soft F1 |",
+                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        exact, soft = self.totals("exact"), self.totals("soft")
+        for name in FIELDS:
+            e, s = exact[name], soft[name]
+            lines.append(f"| {name} | {100 * e.precision:.1f} | {100 * e.recall:.1f} | "
+                         f"{100 * e.f1:.1f} | {100 * s.precision:.1f} | {100 * s.recall:.1f} | "
+                         f"{100 * s.f1:.1f} |")
+        return "\n".join(lines)
+
+    def paper_table(self) -> str:
+        short = ("title", "authors", "abstract", "affiliations", "references", "figure_captions")
+        lines = ["| paper | seconds | " + " | ".join(short) + " |",
+                 "| --- | ---: | " + " | ".join("---" for _ in short) + " |"]
+        for paper in self.papers:
+            if paper.error:
+                lines.append(f"| {paper.paper_id} | {paper.seconds:.2f} | error: {paper.error} |")
+                continue
+            soft = paper.fields["soft"]
+            cells = [f"{soft[n][0]}/{soft[n][2]}" for n in short]
+            lines.append(f"| {paper.paper_id} | {paper.seconds:.2f} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for mode in ("exact", "soft"):
+            out[mode] = {name: {"precision": round(c.precision, 4), "recall": round(c.recall, 4),
+                                "f1": round(c.f1, 4)} for name, c in self.totals(mode).items()}
+        out["papers"] = [{"id": p.paper_id, "seconds": round(p.seconds, 3), "error": p.error,
+                          "soft": p.fields.get("soft")} for p in self.papers]
+        return out
+
+
+def ground_truth_files(directory: Path) -> list[Path]:
+    files = sorted(directory.glob("*.gt.json"))
+    if not files:
+        raise FileNotFoundError(
+            f"No *.gt.json ground-truth files in {directory}: point `paperflow eval` at the "
+            "evaluation folder (for example ../shared/eval)."
+        )
+    return files
+
+
+def evaluate(directory: Path, extract: Callable[[bytes], PaperMetadataExtraction],
+             only: Iterable[str] = (), progress: Callable[[str], None] | None = None) -> Report:
+    """Run `extract` over every paper with ground truth in `directory` and score it."""
+    wanted = set(only)
+    papers: list[PaperScore] = []
+    for gt_path in ground_truth_files(directory):
+        record = json.loads(gt_path.read_text())
+        paper_id = record.get("id") or gt_path.name.removesuffix(".gt.json")
+        if wanted and not any(w in paper_id for w in wanted):
+            continue
+        pdf = directory / record.get("file", f"{paper_id}.pdf")
+        start = time.perf_counter()
+        try:
+            result = extract(pdf.read_bytes())
+        except Exception as exc:
+            papers.append(PaperScore(paper_id, time.perf_counter() - start, error=str(exc)))
+            continue
+        papers.append(score_paper(paper_id, result, record["gt"], time.perf_counter() - start))
+        if progress:
+            progress(paper_id)
+    return Report(papers)
