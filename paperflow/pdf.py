@@ -202,7 +202,7 @@ def _sniff_kind(head: bytes) -> str:
 
 @contextlib.contextmanager
 def open_pdf(data: bytes) -> Iterator[pymupdf.Document]:
-    """Open validated PDF bytes; raise a `PermanentError` naming the cause when it cannot be read."""
+    """Open validated PDF bytes; a `PermanentError` names the cause when it cannot be read."""
     validate_pdf_bytes(data)
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
@@ -250,7 +250,8 @@ def parse_layout(data: bytes, max_pages: int = 1500) -> ParsedDocument:
             )
         elif textless:
             warnings.append(
-                f"Pages without a text layer (scanned?): {_ranges(textless)}; their text is missing."
+                f"Pages without a text layer (scanned?): {_ranges(textless)}; "
+                "their text is missing."
             )
         metadata = {k: v for k, v in (doc.metadata or {}).items() if isinstance(v, str) and v}
         return ParsedDocument(page_count, pages, metadata, warnings)
@@ -259,7 +260,7 @@ def parse_layout(data: bytes, max_pages: int = 1500) -> ParsedDocument:
 def _ranges(numbers: list[int]) -> str:
     parts: list[str] = []
     start = prev = numbers[0]
-    for n in numbers[1:] + [None]:  # type: ignore[list-item]
+    for n in [*numbers[1:], None]:
         if n is not None and n == prev + 1:
             prev = n
             continue
@@ -285,15 +286,45 @@ def read_page(page: pymupdf.Page) -> Page:
                 for s in raw_line.get("spans", [])
                 if s.get("text")
             ]
-            if spans and any(s.text.strip() for s in spans):
-                lines.append(Line(spans, tuple(raw_line["bbox"])))
-        if lines:
-            blocks.append(Block(lines, _union([line.bbox for line in lines])))
+            lines.extend(_split_at_gaps(spans))
+        blocks.extend(_blocks_by_column(lines))
     rect = page.rect
     ordered, columns = order_blocks(blocks, rect.width)
     return Page(
         page.number + 1, rect.width, rect.height, ordered, columns, len(page.get_images())
     )
+
+
+def _split_at_gaps(spans: list[Span]) -> list[Line]:
+    """Split a line where a wide horizontal gap shows it runs across a column gutter."""
+    spans = [span for span in spans if span.text.strip() or span.text == " "]
+    pieces: list[list[Span]] = []
+    for span in spans:
+        if pieces and span.bbox[0] - pieces[-1][-1].bbox[2] > 2.5 * max(span.size, 4.0):
+            pieces.append([span])
+        elif pieces:
+            pieces[-1].append(span)
+        else:
+            pieces.append([span])
+    return [
+        Line(piece, _union([span.bbox for span in piece]))
+        for piece in pieces
+        if any(span.text.strip() for span in piece)
+    ]
+
+
+def _blocks_by_column(lines: list[Line]) -> list[Block]:
+    """Group one PyMuPDF block's lines into blocks of horizontally overlapping lines."""
+    groups: list[list[Line]] = []
+    for line in lines:
+        for group in groups:
+            x0, x1 = group[-1].bbox[0], group[-1].bbox[2]
+            if line.bbox[0] < x1 and line.bbox[2] > x0:
+                group.append(line)
+                break
+        else:
+            groups.append([line])
+    return [Block(group, _union([line.bbox for line in group])) for group in groups]
 
 
 def _union(boxes: list[BBox]) -> BBox:
@@ -336,7 +367,8 @@ def find_gutters(blocks: list[Block], page_width: float) -> list[tuple[float, fl
             while j < cells and occupied[j] <= tolerance:
                 j += 1
             x0, x1 = left + i * resolution, left + j * resolution
-            inside = x0 > left + 0.18 * width and x1 < right - 0.18 * width
+            center = (x0 + x1) / 2
+            inside = left + 0.18 * width < center < right - 0.18 * width
             if inside and (x1 - x0) >= 4:
                 on_left = sum(1 for line in narrow if line.bbox[2] <= x0 + 1)
                 on_right = sum(1 for line in narrow if line.bbox[0] >= x1 - 1)

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     figure_dpi: int = 150
     preview_width: int = 1200
     cache_expiration_seconds: int = 3600
+    flow_timeout_seconds: float = 3600.0
+    """Time limit of one paper's flow run; the run fails as TimedOut past it."""
     summary_sentences: int = 5
     highlights_count: int = 6
     starter_questions_count: int = 5

@@ -1,0 +1,44 @@
+# paperflow: `make run` processes the bundled sample paper; `make test` runs every test.
+# Both create .venv on first use. Nothing else needs installing or starting by hand.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLE := samples/webb2017-vespa-peerjcs.pdf
+EVAL_DIR ?= ../shared/eval
+
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export PREFECT_HOME ?= $(CURDIR)/.paperflow/prefect
+export PAPERFLOW_DATA_DIR ?= $(CURDIR)/.paperflow/data
+
+.PHONY: venv run test eval lint bench schema clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: venv
+	$(BIN)/paperflow process $(SAMPLE) --out-dir out
+
+test: venv
+	$(BIN)/python -m pytest -ra -p no:cacheprovider
+
+eval: venv
+	$(BIN)/paperflow eval $(EVAL_DIR) --json out/eval.json
+
+lint: venv
+	$(BIN)/ruff check .
+
+bench: venv
+	$(BIN)/python -m benchmarks.run
+
+schema: venv
+	$(BIN)/paperflow schema --out paperflow/schema/paper-metadata.schema.json
+
+clean:
+	rm -rf out .paperflow

@@ -1,0 +1,1 @@
+"""Prefect flows: the shape of the work, composed from tasks/."""

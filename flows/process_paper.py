@@ -1,0 +1,114 @@
+"""The on-demand flow: one paper in, one `PaperMetadataExtraction` out."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture, as_completed
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import BaseModel
+
+from paperflow import __version__
+from paperflow.models import PaperMetadataExtraction, TaskTiming
+from paperflow.pipeline import PaperKey, assemble
+from paperflow.settings import get_settings
+from paperflow.sources import resolve_source
+from tasks.extraction import TEXT_GROUPS, figures, parse_pdf, preview
+from tasks.policy import Timed
+from tasks.reporting import ProgressReporter, publish_artifacts
+from tasks.sources import fetch_source
+from tasks.storage import store_metadata, store_original, store_text
+
+
+class ProcessOptions(BaseModel):
+    """Per-run switches."""
+
+    figures: bool = True
+    preview: bool = True
+    refresh_cache: bool = False
+    """Recompute every cached step for this paper (for example after fixing a heuristic)."""
+
+
+def _run_name() -> str:
+    source = flow_run.parameters.get("source")
+    label = source if isinstance(source, str) else "<bytes>"
+    return f"paper: {label[-60:]}"
+
+
+@flow(name="process-paper", version=__version__, flow_run_name=_run_name,
+      task_runner=ThreadPoolTaskRunner(max_workers=10),
+      timeout_seconds=get_settings().flow_timeout_seconds)
+def process_paper(source: str | bytes,
+                  options: ProcessOptions | None = None) -> PaperMetadataExtraction:
+    """Resolve a paper, extract every field concurrently, store the assets, report."""
+    logger = get_run_logger()
+    options = options or ProcessOptions()
+    resolved = fetch_source(source) if isinstance(source, str) else resolve_source(source)
+    data = resolved.data
+    key = PaperKey.of(data)
+    logger.info("Fetched %s (%s): %d bytes, sha256 %s", resolved.source, resolved.kind,
+                key.size, key.sha256)
+
+    def cached(task: Any) -> Any:
+        return task.with_options(refresh_cache=True) if options.refresh_cache else task
+
+    layout = cached(parse_pdf).submit(key, data)
+    preview_run = cached(preview).submit(key, data) if options.preview else None
+    parsed: Timed = layout.result()
+    doc = parsed.value
+    logger.info("Parsed %d pages (%d with text)", doc.page_count,
+                sum(1 for p in doc.pages if p.has_text))
+
+    original = store_original.submit(key, data)
+    text = store_text.submit(key, doc)
+    named: dict[str, PrefectFuture[Any]] = {
+        task.name: cached(task).submit(key, doc) for task in TEXT_GROUPS
+    }
+    if options.figures:
+        named["figures"] = cached(figures).submit(key, data, doc)
+    if preview_run is not None:
+        named["preview"] = preview_run
+    futures = {future.task_run_id: name for name, future in named.items()}
+
+    progress = ProgressReporter(len(named) + 2, f"Extracting {resolved.name}")
+    for future in as_completed([*named.values(), original, text]):
+        percent = progress.step()
+        logger.info("%5.1f%% done: %s finished", percent,
+                    futures.get(future.task_run_id, "storage"))
+
+    timings = [_timing("parse_pdf", layout, parsed)]
+    values: dict[str, Any] = {}
+    groups = []
+    for name, future in named.items():
+        outcome: Timed = future.result()
+        timings.append(_timing(name, future, outcome))
+        if name in ("figures", "preview"):
+            values[name] = outcome.value
+        else:
+            groups.append(outcome.value)
+    result = assemble(key, doc, groups, source=resolved.source, extra=values, timings=timings)
+    if resolved.arxiv_id and not result.arxiv_id:
+        result.arxiv_id = re.sub(r"v\d+$", "", resolved.arxiv_id)
+    result.assets = {"original": original.result(), "text": text.result()}
+    if result.preview and result.preview.asset:
+        result.assets["preview"] = result.preview.asset
+    result.assets["metadata"] = store_metadata(result)
+    publish_artifacts(result)
+    logger.info("Done: %r, %d authors, %d references, %d figures", result.title,
+                len(result.authors), len(result.references), len(result.figures))
+    return result
+
+
+def _timing(name: str, future: PrefectFuture[Any], outcome: Timed) -> TaskTiming:
+    cached = future.state.name == "Cached"
+    return TaskTiming(task=name, seconds=round(outcome.seconds, 4),
+                      started_at=outcome.started_at, cached=cached)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(process_paper(sys.argv[1]).model_dump_json(indent=2))

@@ -1,0 +1,125 @@
+"""Human-readable reports of a result: markdown for artifacts and notebooks, text for the CLI."""
+
+from __future__ import annotations
+
+import re
+
+from paperflow.models import PaperMetadataExtraction
+
+
+def artifact_key(*parts: str) -> str:
+    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
+    key = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
+    return key[:100].rstrip("-") or "paper"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_report(result: PaperMetadataExtraction) -> str:
+    """The per-paper report: metadata, summary, highlights, questions, counts, timings."""
+    lines = [f"# {result.title or 'Untitled paper'}", ""]
+    if result.authors:
+        lines += ["**Authors:** " + ", ".join(a.name for a in result.authors), ""]
+    if result.affiliations:
+        lines += ["**Affiliations:** " + "; ".join(result.affiliations), ""]
+    facts = [f"sha256 `{result.sha256[:16]}…`", f"{result.page_count} pages",
+             f"{result.size_bytes / 1024:.0f} KiB"]
+    for label, value in (("DOI", result.doi), ("arXiv", result.arxiv_id), ("year", result.year),
+                         ("venue", result.venue)):
+        if value:
+            facts.append(f"{label}: {value}")
+    lines += [" · ".join(facts), ""]
+    if result.keywords:
+        kind = "Keywords" if result.keywords_printed else "Key phrases"
+        lines += [f"**{kind}:** " + ", ".join(result.keywords), ""]
+    if result.abstract:
+        lines += ["## Abstract", "", result.abstract, ""]
+    if result.summary:
+        lines += ["## Summary", "", result.summary, ""]
+        for citation in result.summary_citations:
+            mark = "✓" if citation.verified else "unverified"
+            lines.append(f"- [{citation.marker}] p.{citation.page or '?'} ({mark}): "
+                         f"“{citation.quote}”")
+        lines.append("")
+    if result.highlights:
+        lines += ["## Highlights", ""]
+        for highlight in result.highlights:
+            lines.append(f"- **{highlight.type}** (p.{highlight.page or '?'}): “{highlight.quote}” "
+                         f"— {highlight.annotation}")
+        lines.append("")
+    if result.starter_questions:
+        lines += ["## Starter questions", ""]
+        lines += [f"{i}. {q}" for i, q in enumerate(result.starter_questions, 1)] + [""]
+    if result.figures:
+        lines += ["## Figures", ""]
+        for figure in result.figures:
+            link = f" — [{figure.asset.key.rsplit('/', 1)[-1]}]({figure.asset.url})" \
+                if figure.asset and figure.asset.url else ""
+            caption = (figure.caption or "(no caption)")[:200]
+            lines.append(f"- {figure.label or 'Image'} (p.{figure.page}){link}: {caption}")
+        lines.append("")
+    lines += ["## Counts", "", "| what | count |", "| --- | ---: |"]
+    for label, count in (("authors", len(result.authors)), ("references", len(result.references)),
+                         ("figures", len(result.figures)), ("highlights", len(result.highlights)),
+                         ("summary citations", len(result.summary_citations)),
+                         ("starter questions", len(result.starter_questions))):
+        lines.append(f"| {label} | {count} |")
+    lines.append("")
+    if result.timings:
+        lines += ["## Timings", "", "| task | seconds | cached |", "| --- | ---: | --- |"]
+        for timing in result.timings:
+            lines.append(f"| {timing.task} | {timing.seconds:.3f} | "
+                         f"{'yes' if timing.cached else 'no'} |")
+        lines.append("")
+    if result.assets:
+        lines += ["## Stored assets", ""]
+        for name, asset in sorted(result.assets.items()):
+            target = asset.url or asset.uri
+            lines.append(f"- [{name}]({target}) — {asset.content_type}, {asset.size} bytes")
+        lines.append("")
+    if result.warnings:
+        lines += ["## Warnings", ""] + [f"- {w}" for w in result.warnings] + [""]
+    return "\n".join(lines)
+
+
+def references_table(result: PaperMetadataExtraction) -> list[dict[str, str]]:
+    """One row per reference, for a Prefect table artifact or a DataFrame."""
+    return [
+        {
+            "n": str(i),
+            "title": _escape(ref.title or ""),
+            "authors": _escape(", ".join(ref.authors[:4]) + (" et al." if len(ref.authors) > 4
+                                                             else "")),
+            "year": str(ref.year or ""),
+            "venue": _escape(ref.venue or ""),
+            "doi": ref.doi or "",
+            "arxiv": ref.arxiv_id or "",
+        }
+        for i, ref in enumerate(result.references, 1)
+    ]
+
+
+def text_summary(result: PaperMetadataExtraction) -> str:
+    """A short plain-text summary for terminals."""
+    authors = ", ".join(a.name for a in result.authors[:8])
+    if len(result.authors) > 8:
+        authors += f" and {len(result.authors) - 8} more"
+    lines = [
+        f"Title:      {result.title or '(not found)'}",
+        f"Authors:    {authors or '(not found)'}",
+        f"Pages:      {result.page_count}   sha256: {result.sha256[:16]}…",
+    ]
+    if result.keywords:
+        lines.append(f"Keywords:   {', '.join(result.keywords[:10])}")
+    if result.abstract:
+        abstract = result.abstract if len(result.abstract) <= 400 else result.abstract[:397] + "…"
+        lines.append(f"Abstract:   {abstract}")
+    lines.append(
+        f"Extracted:  {len(result.references)} references, {len(result.figures)} figures, "
+        f"{len(result.highlights)} highlights, {len(result.starter_questions)} questions"
+    )
+    if result.warnings:
+        lines += [f"Warning:    {w}" for w in result.warnings]
+    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""Turn a source (bytes, local path, http(s) URL, arXiv id) into PDF bytes.
+
+Permanent problems (a missing file, HTTP 404, an HTML page instead of a PDF) raise
+`PermanentError` subclasses so the orchestration layer does not retry them; transient ones
+(HTTP 5xx, 429, timeouts, connection errors) raise plain `SourceError`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+import httpx
+
+from paperflow.errors import InvalidSourceError, SourceError, SourceNotFoundError
+from paperflow.pdf import validate_pdf_bytes
+from paperflow.settings import Settings, get_settings
+
+SourceKind = Literal["bytes", "path", "url", "arxiv", "s3"]
+
+_NEW_ARXIV = r"\d{4}\.\d{4,5}(?:v\d+)?"
+_OLD_ARXIV = r"[a-z][a-z.-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?"
+ARXIV_ID = re.compile(rf"^(?:arxiv:)?\s*(?P<id>{_NEW_ARXIV}|{_OLD_ARXIV})$", re.IGNORECASE)
+ARXIV_URL = re.compile(
+    rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/(?P<id>{_NEW_ARXIV}|{_OLD_ARXIV})"
+    r"(?:\.pdf)?/?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class ResolvedSource:
+    """PDF bytes and where they came from."""
+
+    data: bytes
+    source: str
+    kind: SourceKind
+    name: str
+    arxiv_id: str | None = None
+
+
+def classify(source: str) -> SourceKind:
+    """What kind of source a string names (no I/O)."""
+    text = source.strip()
+    if not text:
+        raise InvalidSourceError("The source is empty: give a path, URL, s3:// URI or arXiv id.")
+    if text.startswith("s3://"):
+        return "s3"
+    if ARXIV_URL.match(text) or ARXIV_ID.match(text):
+        return "arxiv"
+    scheme = urlparse(text).scheme.lower()
+    if scheme in {"http", "https"}:
+        return "url"
+    if scheme == "file":
+        return "path"
+    if scheme and len(scheme) > 1:
+        raise InvalidSourceError(
+            f"Unsupported source scheme {scheme!r} in {text!r}: use a local path, http(s)://, "
+            "s3:// or an arXiv id such as 2304.02623."
+        )
+    return "path"
+
+
+def arxiv_id_of(source: str) -> str | None:
+    text = source.strip()
+    match = ARXIV_URL.match(text) or ARXIV_ID.match(text)
+    return match.group("id") if match else None
+
+
+def arxiv_pdf_url(arxiv_id: str, base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/pdf/{arxiv_id}"
+
+
+def resolve_source(source: str | bytes | Path, settings: Settings | None = None) -> ResolvedSource:
+    """Fetch the PDF bytes a source names, and check they are a PDF."""
+    settings = settings or get_settings()
+    if isinstance(source, bytes | bytearray):
+        resolved = ResolvedSource(bytes(source), "<bytes>", "bytes", "paper")
+    else:
+        text = str(source)
+        kind = classify(text)
+        if kind == "path":
+            resolved = _read_path(text, settings)
+        elif kind == "url":
+            resolved = ResolvedSource(_download(text, settings), text, "url", _url_name(text))
+        elif kind == "arxiv":
+            arxiv_id = arxiv_id_of(text)
+            assert arxiv_id is not None
+            url = arxiv_pdf_url(arxiv_id, settings.arxiv_base_url)
+            data = _download(url, settings, what=f"arXiv paper {arxiv_id}")
+            resolved = ResolvedSource(data, text, "arxiv", arxiv_id.replace("/", "_"), arxiv_id)
+        else:
+            raise InvalidSourceError(
+                f"{text!r} is an S3 URI, but no S3 storage is configured: set PAPERFLOW_S3_BUCKET "
+                "(and credentials) or download the file first."
+            )
+    validate_pdf_bytes(resolved.data)
+    return resolved
+
+
+def _read_path(text: str, settings: Settings) -> ResolvedSource:
+    path = Path(urlparse(text).path if text.startswith("file://") else text).expanduser()
+    if not path.exists():
+        raise SourceNotFoundError(f"No such file: {path}.")
+    if not path.is_file():
+        raise InvalidSourceError(f"{path} is not a file (a folder? use bulk processing).")
+    size = path.stat().st_size
+    if size > settings.max_pdf_bytes:
+        raise InvalidSourceError(
+            f"{path} is {size} bytes, over the {settings.max_pdf_bytes}-byte limit "
+            "(PAPERFLOW_MAX_PDF_BYTES)."
+        )
+    return ResolvedSource(path.read_bytes(), str(path), "path", path.stem)
+
+
+def _url_name(url: str) -> str:
+    stem = Path(urlparse(url).path).stem
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "paper"
+
+
+def _download(url: str, settings: Settings, what: str | None = None) -> bytes:
+    """GET a URL with a size cap; map HTTP failures to permanent or transient errors."""
+    label = what or url
+    headers = {"User-Agent": "paperflow/0.1 (+https://github.com/paperflow)",
+               "Accept": "application/pdf"}
+    try:
+        with httpx.Client(timeout=settings.http_timeout_seconds, follow_redirects=True,
+                          headers=headers) as client, client.stream("GET", url) as response:
+            status = response.status_code
+            if status in (404, 410):
+                raise SourceNotFoundError(f"{label} was not found (HTTP {status} from {url}).")
+            if status == 429 or status >= 500:
+                retry_after = response.headers.get("Retry-After")
+                hint = f"; server asks to retry after {retry_after} s" if retry_after else ""
+                raise SourceError(f"{url} answered HTTP {status}{hint}: try again later.")
+            if status >= 400:
+                raise InvalidSourceError(f"{url} answered HTTP {status}: check the URL and access.")
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > settings.max_pdf_bytes:
+                raise InvalidSourceError(
+                    f"{url} is {declared} bytes, over the {settings.max_pdf_bytes}-byte limit."
+                )
+            chunks: list[bytes] = []
+            total = 0
+            for chunk in response.iter_bytes():
+                total += len(chunk)
+                if total > settings.max_pdf_bytes:
+                    raise InvalidSourceError(
+                        f"{url} sent more than {settings.max_pdf_bytes} bytes; stopped reading."
+                    )
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except httpx.TimeoutException as exc:
+        raise SourceError(f"Timed out fetching {url} after {settings.http_timeout_seconds} s.") \
+            from exc
+    except httpx.HTTPError as exc:
+        raise SourceError(f"Could not fetch {url}: {exc}.") from exc

@@ -1,0 +1,1 @@
+"""Prefect task wrappers around the core: caching, retries, timeouts, artifacts."""

@@ -1,0 +1,68 @@
+"""Orchestration policy shared by the tasks: content-keyed caching and retry rules."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
+
+from prefect import Task
+from prefect.client.schemas.objects import TaskRun
+from prefect.context import TaskRunContext
+from prefect.states import State
+
+from paperflow import __version__
+from paperflow.errors import PermanentError
+from paperflow.pipeline import PaperKey
+from paperflow.settings import get_settings
+from paperflow.storage import get_storage
+
+T = TypeVar("T")
+
+
+@dataclass
+class Timed(Generic[T]):
+    """A task's value with when it started (epoch seconds) and how long the work took."""
+
+    value: T
+    started_at: float
+    seconds: float
+
+
+def timed(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Timed[T]:
+    started_at, start = time.time(), time.perf_counter()
+    value = fn(*args, **kwargs)
+    return Timed(value, started_at, time.perf_counter() - start)
+
+
+def content_cache_key(*settings_names: str, storage: bool = False) -> Callable[..., str]:
+    """Cache on (task, task version, paper sha256, named settings[, store]), never the run id."""
+
+    def key_fn(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+        paper: PaperKey = parameters["key"]
+        task = context.task
+        parts = [task.name, task.version or __version__, paper.sha256]
+        if settings_names:
+            parts.append(get_settings().fingerprint(*settings_names))
+        if storage:
+            parts.append(get_storage().fingerprint())
+        return "-".join(parts)
+
+    return key_fn
+
+
+def cache_expiration() -> timedelta:
+    return timedelta(seconds=get_settings().cache_expiration_seconds)
+
+
+def retry_unless_permanent(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry transient failures only: a `PermanentError` fails the same way every time."""
+    try:
+        state.result()
+    except PermanentError:
+        return False
+    except Exception:
+        return True
+    return True

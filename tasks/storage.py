@@ -1,0 +1,46 @@
+"""Storage tasks: idempotent writes of the original PDF, the page texts and the metadata."""
+
+from __future__ import annotations
+
+import json
+
+from prefect import task
+from prefect.tasks import exponential_backoff
+
+from paperflow.models import Asset, PaperMetadataExtraction
+from paperflow.pdf import ParsedDocument
+from paperflow.pipeline import PaperKey
+from paperflow.storage import get_storage, paper_key
+from tasks.policy import retry_unless_permanent
+
+_retried = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+            "retry_jitter_factor": 0.5, "retry_condition_fn": retry_unless_permanent}
+
+# Run-specific fields stay out of metadata.json so the same bytes always store the same JSON.
+RUN_FIELDS = {"timings", "source"}
+
+
+@task(**_retried)
+def store_original(key: PaperKey, data: bytes) -> Asset:
+    """The PDF as received, under its content address."""
+    return get_storage().put(paper_key(key.sha256, "original.pdf"), data, "application/pdf")
+
+
+@task(**_retried)
+def store_text(key: PaperKey, doc: ParsedDocument) -> Asset:
+    """Every page's text in reading order, as JSON."""
+    pages = [{"page": page.number, "text": page.text} for page in doc.pages]
+    body = json.dumps({"sha256": key.sha256, "page_count": doc.page_count, "pages": pages},
+                      ensure_ascii=False).encode()
+    return get_storage().put(paper_key(key.sha256, "text", "pages.json"), body, "application/json")
+
+
+def stored_metadata_json(result: PaperMetadataExtraction) -> bytes:
+    return result.model_dump_json(indent=2, exclude=RUN_FIELDS).encode()
+
+
+@task(**_retried)
+def store_metadata(result: PaperMetadataExtraction) -> Asset:
+    """The result as `metadata.json`, written last so its presence means the paper is complete."""
+    body = stored_metadata_json(result)
+    return get_storage().put(paper_key(result.sha256, "metadata.json"), body, "application/json")
