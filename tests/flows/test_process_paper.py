@@ -182,3 +182,10 @@ def test_artifacts_are_published(data_dir: Path, tmp_path: Path) -> None:
     assert "metadata.json" in by_key["metadata"].data
     progress = [a for a in found if a.type == "progress"]
     assert len(progress) == 1 and progress[0].data == 100.0
+
+
+def test_pdf_bytes_as_the_source(data_dir: Path) -> None:
+    data = make_paper(nonce="raw-bytes")
+    result = process_paper(data, ProcessOptions(figures=False, preview=False))
+    assert result.source == "<bytes>" and result.size_bytes == len(data)
+    assert result.figures == [] and result.preview is None

@@ -1,0 +1,126 @@
+"""Speed and memory benchmarks; targets are ratios measured within this one run.
+
+Run with `make bench`. Writes `out/bench.json` and exits non-zero when a target is missed:
+- cache: a second run of the same paper spends < 5% of the first run's extraction time;
+- memory: reading 10x the pages costs at most 15x the extra peak RSS (linear, not worse).
+Reported without a target: the fan-out's task-time sum over its wall time (CPU-bound heuristics
+share one interpreter, so the overlap pays off for I/O: storage, LLM calls, downloads).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="paperflow-bench-prefect-")
+os.environ["PAPERFLOW_DATA_DIR"] = tempfile.mkdtemp(prefix="paperflow-bench-data-")
+
+from paperflow.pdf import parse_layout  # noqa: E402
+from paperflow.pipeline import extract_paper  # noqa: E402
+from tests.pdfs import make_pages  # noqa: E402
+
+SAMPLE = ROOT / "samples" / "webb2017-vespa-peerjcs.pdf"
+EVAL_DIR = ROOT.parent / "shared" / "eval"
+
+
+def bench_core() -> dict[str, float]:
+    """Core extraction (no Prefect) over the evaluation papers: seconds per paper and page."""
+    papers = sorted(EVAL_DIR.glob("*.pdf")) or [SAMPLE]
+    seconds, pages = 0.0, 0
+    for path in papers:
+        data = path.read_bytes()
+        start = time.perf_counter()
+        result = extract_paper(data)
+        seconds += time.perf_counter() - start
+        pages += result.page_count
+    return {"papers": len(papers), "pages": pages, "seconds": round(seconds, 3),
+            "ms_per_page": round(1000 * seconds / max(pages, 1), 2),
+            "s_per_paper": round(seconds / len(papers), 3)}
+
+
+# Writing 5 to clear_refs resets the kernel's peak-RSS mark (VmHWM) after the imports.
+_PEAK_SCRIPT = """
+import re, sys
+from paperflow.pdf import parse_layout
+def hwm():
+    return int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+data = open(sys.argv[1], "rb").read()
+open("/proc/self/clear_refs", "w").write("5")
+before = hwm()
+parse_layout(data, max_pages=100_000)
+print(hwm() - before)
+"""
+
+
+def _extra_peak_kib(data: bytes) -> int:
+    """Peak RSS growth of a fresh process reading `data` (MuPDF's C memory included)."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(data)
+        handle.flush()
+        out = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, handle.name],
+                             cwd=ROOT, capture_output=True, text=True, check=True)
+    return max(int(out.stdout.strip()), 1)
+
+
+def bench_memory() -> dict[str, float]:
+    """Extra peak RSS of reading 300 vs 3000 pages."""
+    text = "Line of body text on page {n}, long enough to look like a paper's running text. "
+    small = _extra_peak_kib(make_pages(300, text * 3))
+    large = _extra_peak_kib(make_pages(3000, text * 3))
+    return {"pages_small": 300, "pages_large": 3000,
+            "extra_peak_mib_small": round(small / 1024, 2),
+            "extra_peak_mib_large": round(large / 1024, 2),
+            "ratio": round(large / small, 2)}
+
+
+def bench_flow() -> dict[str, float]:
+    """The sample through the real flow twice: cold, then from the cache."""
+    from flows.process_paper import ProcessOptions, process_paper
+
+    runs = []
+    for options in (ProcessOptions(refresh_cache=True), ProcessOptions()):
+        start = time.perf_counter()
+        result = process_paper(str(SAMPLE), options)
+        runs.append((time.perf_counter() - start, result))
+    (cold_wall, cold), (warm_wall, warm) = runs
+    cold_work = sum(t.seconds for t in cold.timings)
+    warm_work = sum(t.seconds for t in warm.timings if not t.cached)
+    fan_out = [t for t in cold.timings if t.task != "parse_pdf"]
+    span = max(t.started_at + t.seconds for t in fan_out) - min(t.started_at for t in fan_out)
+    task_sum = sum(t.seconds for t in fan_out)
+    return {"cold_wall_s": round(cold_wall, 3), "warm_wall_s": round(warm_wall, 3),
+            "cold_work_s": round(cold_work, 3), "warm_work_s": round(warm_work, 3),
+            "warm_cached_tasks": sum(t.cached for t in warm.timings),
+            "fan_out_task_sum_s": round(task_sum, 3), "fan_out_wall_s": round(span, 3),
+            "fan_out_overlap": round(task_sum / max(span, 1e-9), 2)}
+
+
+def main() -> int:
+    results = {"core": bench_core(), "memory": bench_memory(), "flow": bench_flow()}
+    flow, memory = results["flow"], results["memory"]
+    checks = {
+        "cache: warm work < 5% of cold work": flow["warm_work_s"] < 0.05 * flow["cold_work_s"],
+        "memory: 10x pages <= 15x extra peak RSS": memory["ratio"] <= 15,
+    }
+    results["checks"] = checks
+    out = ROOT / "out"
+    out.mkdir(exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    failed = [name for name, ok in checks.items() if not ok]
+    for name in failed:
+        print(f"MISSED: {name}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""What runs where and when: blocks, the local stack, deployment helpers."""
