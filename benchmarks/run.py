@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
-import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,6 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="paperflow-bench-prefect-")
 os.environ["PAPERFLOW_DATA_DIR"] = tempfile.mkdtemp(prefix="paperflow-bench-data-")
 
-from paperflow.pdf import parse_layout  # noqa: E402
 from paperflow.pipeline import extract_paper  # noqa: E402
 from tests.pdfs import make_pages  # noqa: E402
 
