@@ -105,6 +105,8 @@ class Page:
     blocks: list[Block]
     columns: int = 1
     image_count: int = 0
+    margin_text: list[str] = field(default_factory=list)
+    """Rotated lines (arXiv side stamps, 'Downloaded from' strips), left out of `blocks`."""
 
     @property
     def text(self) -> str:
@@ -274,25 +276,60 @@ def read_page(page: pymupdf.Page) -> Page:
     """One page's text blocks, ordered for reading across one, two or three columns."""
     raw = page.get_text("dict", flags=_TEXT_FLAGS)
     blocks: list[Block] = []
+    margin: list[str] = []
     for raw_block in raw.get("blocks", []):
         if raw_block.get("type") != 0:
             continue
-        lines: list[Line] = []
+        rows: list[list[Span]] = []
         for raw_line in raw_block.get("lines", []):
-            if raw_line.get("dir", (1, 0))[0] < 0.5:  # rotated text: margins, watermarks
-                continue
             spans = [
                 Span(clean_text(s["text"]), tuple(s["bbox"]), s["size"], s["font"], s["flags"])
                 for s in raw_line.get("spans", [])
                 if s.get("text")
             ]
-            lines.extend(_split_at_gaps(spans))
+            if raw_line.get("dir", (1, 0))[0] < 0.5:  # rotated text: margins, watermarks
+                text = "".join(span.text for span in spans).strip()
+                if text:
+                    margin.append(re.sub(r"\s+", " ", text))
+                continue
+            _add_to_row(rows, spans)
+        lines: list[Line] = []
+        for row in rows:
+            lines.extend(_split_at_gaps(row))
         blocks.extend(_blocks_by_column(lines))
     rect = page.rect
     ordered, columns = order_blocks(blocks, rect.width)
     return Page(
-        page.number + 1, rect.width, rect.height, ordered, columns, len(page.get_images())
+        page.number + 1, rect.width, rect.height, ordered, columns, len(page.get_images()),
+        margin,
     )
+
+
+def _add_to_row(rows: list[list[Span]], spans: list[Span]) -> None:
+    """Append a raw line's spans, merging it into the previous row when it continues that row.
+
+    PyMuPDF sometimes cuts one printed line into several "lines" (justified text with wide word
+    spaces); left as they are, the pieces become separate blocks and scramble the reading order.
+    """
+    if not spans:
+        return
+    if rows:
+        prev = rows[-1]
+        p_top, p_bottom = min(s.bbox[1] for s in prev), max(s.bbox[3] for s in prev)
+        top, bottom = min(s.bbox[1] for s in spans), max(s.bbox[3] for s in spans)
+        overlap = min(p_bottom, bottom) - max(p_top, top)
+        prev_x1 = max(s.bbox[2] for s in prev)
+        x0 = min(s.bbox[0] for s in spans)
+        if overlap > 0.6 * min(p_bottom - p_top, bottom - top) and x0 >= prev_x1 - 1:
+            if x0 - prev_x1 > 0.15 * spans[0].size and not (
+                prev[-1].text.endswith(" ") or spans[0].text.startswith(" ")
+            ):
+                # Zero width at the new piece's start, so `_split_at_gaps` still sees a gutter.
+                gap = (x0, prev[-1].bbox[1], x0, prev[-1].bbox[3])
+                prev.append(Span(" ", gap, spans[0].size, spans[0].font, spans[0].flags))
+            prev.extend(spans)
+            return
+    rows.append(list(spans))
 
 
 def _split_at_gaps(spans: list[Span]) -> list[Line]:

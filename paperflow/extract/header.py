@@ -1,12 +1,31 @@
-"""Title, authors, affiliations, abstract, keywords and bibliographic facts from the first pages."""
+"""Title, authors, affiliations, abstract, keywords and bibliographic facts from the first pages.
+
+Pure layout heuristics over `ParsedDocument`: the title is the largest text near the top of page
+one, authors are the rows right under it in the first author row's style, affiliations are the
+other rows down to the abstract (split at their markers), and the abstract runs from its heading
+(or, without one, from the first substantial paragraph) to the first section heading or a change
+of font size.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from paperflow.extract.header_layout import (
+    Row,
+    Vocabulary,
+    compact,
+    fix_accents,
+    line_text,
+    pieces,
+    rows_of,
+    squash,
+    style,
+)
 from paperflow.models import Author
-from paperflow.pdf import ParsedDocument
+from paperflow.pdf import Block, Line, Page, ParsedDocument
 
 
 @dataclass
@@ -25,6 +44,751 @@ class Header:
     license: str | None = None
 
 
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[})]\s*@")
+URL = re.compile(r"https?://|www\.|github\.com|\.org/|\.com/")
+BANNER = re.compile(
+    r"^(research( article)?|original (paper|article|research)|article|open access|preprint|"
+    r"review|letter|communication|short paper|full paper|technical report|draft)$"
+    r"|journal of|proceedings|transactions on|conference on|workshop|volume \d|vol\. ?\d|"
+    r"issn|copyright|©|licen[cs]e|arxiv|biorxiv|medrxiv|doi|under review|submitted to|"
+    r"to appear|published|received|accepted|http|www\.",
+    re.I,
+)
+SKIP_ZONE = re.compile(
+    r"^(\(?dated|received|accepted|published|revised|submitted|available online|check for|"
+    r"demo|code|project page|website|homepage|e-?mail|correspond|equal contribution|"
+    r"these authors|\*\s*(correspond|equal)|preprint|under review|keywords|key words|"
+    r"index terms|abstract|editor|academic editor|citation|open access)",
+    re.I,
+)
+INSTITUTION = re.compile(
+    r"universit|institut|college|school|department|dept\.|faculty|laborator|\blab\b|centre|"
+    r"center|academy|hospital|clinic|research|corporation|\binc\b|ltd|gmbh|company|group|"
+    r"\bai\b|google|microsoft|facebook|meta|ibm|amazon|bytedance|foundation|council|agency|"
+    r"ministry|division|unit|program|consortium|observatory|museum|cnrs|inria|max planck|"
+    r"\binfn\b|\bcern\b|ecole|école|universidad|università|universität|polytechn|"
+    r"[A-Z][a-z]+,\s*(usa|uk|china|japan|germany|france|italy|spain|canada|india)\b",
+    re.I,
+)
+DEGREE = re.compile(
+    r"^(ph\.?\s?d\.?|m\.?d\.?|m\.?sc?\.?|b\.?sc?\.?|mph|dphil|md|msc|bsc|ma|ba|mba|rn|"
+    r"frcp|facp|prof\.?|dr\.?|jr\.?|sr\.?)$",
+    re.I,
+)
+ABSTRACT_HEAD = re.compile(
+    r"^(abstract|summary|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)\b\s*[.:—–-]?\s*", re.I
+)
+LINK_ONLY = re.compile(r"(https?://)?(www\.)?[\w.-]+\.(com|org|io|ai|net)(/\S*)?")
+KEYWORD_HEAD = re.compile(
+    r"^(key\s?words?|index terms|k\s?e\s?y\s?w\s?o\s?r\s?d\s?s)\b\s*[.:—–-]*\s*", re.I
+)
+STOP_HEAD = re.compile(
+    r"^((\d+|[IVX]+)\.?\s*)?(introduction|background|related work|motivation|overview|"
+    r"preliminaries|methods?|results)\s*$"
+    r"|^(key\s?words?|index terms|subjects|ccs concepts|general terms|acm reference|"
+    r"categories and subject|graphical abstract|significance|highlights|author summary|"
+    r"abbreviations|pacs|msc|jel|mathematics subject|cite this|citation:|received)\b",
+    re.I,
+)
+NUMBERED_HEAD = re.compile(r"^(\d+|[IVX]+)\.?\s+[A-Z][A-Za-z ]{2,40}$")
+DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>,;]+)")
+ARXIV = re.compile(
+    r"arXiv\s*:\s*(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?", re.I
+)
+MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+DATE = re.compile(
+    r"\b(\d{1,2})\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?,?\s+((?:19|20)\d\d)"
+    r"|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(\d{1,2}),?\s+((?:19|20)\d\d)"
+)
+YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+VENUE = re.compile(
+    r"proceedings|journal|conference|workshop|symposium|transactions|letters|to appear in|"
+    r"nature|science|research|biorxiv|medrxiv|review|annals|bulletin|society|association for",
+    re.I,
+)
+LICENSE = re.compile(
+    r"creative commons|\bcc[- ]by|licen[cs]ed under|open access article|©|\(c\) \d{4}|"
+    r"copyright",
+    re.I,
+)
+_NAME_PARTICLES = {"and", "van", "von", "der", "den", "de", "da", "di", "del", "la", "le", "du",
+                   "dos", "das", "ter", "ten", "bin", "al", "el", "y"}
+
+
 def extract_header(doc: ParsedDocument) -> Header:
-    """Placeholder until the layout heuristics land: the PDF's own metadata title."""
-    return Header(title=doc.metadata.get("title") or None)
+    """Header fields from the first pages' layout, checked against the PDF's own metadata."""
+    pages = [page for page in doc.pages[:3] if page.has_text]
+    header = Header()
+    if not pages:
+        header.title = _plausible_meta_title(doc.metadata.get("title", ""))
+        return header
+    first = pages[0]
+    body = doc.body_font_size
+    anchor = _abstract_anchor(pages[:2])
+    limit = first.height * 0.75
+    if anchor and anchor[0] is first:
+        limit = anchor[1].lines[anchor[2]].bbox[1]
+    title_lines = _title_lines(first, body, limit)
+    header.title = _choose_title(doc, first, title_lines)
+    title_bottom = max((line.bbox[3] for line in title_lines), default=first.height * 0.05)
+    zone_end = limit if anchor and anchor[0] is first else _first_paragraph_top(
+        first, body, title_bottom)
+    zone = [row for row in rows_of(list(first.lines()))
+            if row.top >= title_bottom - 1 and row.bottom <= zone_end + 1]
+    authors, affiliations = _authors_and_affiliations(zone, first, body)
+    extra = _author_details(doc) or (_footnote_affiliations(first, body) if not affiliations
+                                     else [])
+    for marker, text in extra:
+        if all(compact(text) != compact(a) for _, a in affiliations):
+            affiliations.append((marker, text))
+    header.affiliations = [text for _, text in affiliations]
+    header.authors = _link_affiliations(authors, affiliations)
+    vocab = Vocabulary(doc)
+    header.abstract = _abstract(pages[:2], anchor, body, zone, title_bottom, vocab)
+    header.keywords = _keywords(pages[:2], vocab)
+    header.keywords_printed = bool(header.keywords)
+    _bibliography(doc, first, title_bottom, header)
+    return header
+
+
+# --- title -------------------------------------------------------------------------------------
+
+
+def _plausible_meta_title(title: str) -> str | None:
+    title = squash(title)
+    if len(title) < 12 or len(title.split()) < 2:
+        return None
+    if re.search(r"^microsoft (word|powerpoint)|\.(docx?|pdf|tex|dvi)$|^untitled|^\d[\d\s.]*$",
+                 title, re.I):
+        return None
+    if sum(ch.isalpha() for ch in title) < 0.6 * len(title):
+        return None
+    return title
+
+
+def _excluded_title_line(line: Line, page: Page) -> bool:
+    text = line.text
+    if sum(ch.isalpha() for ch in text) < 2 or EMAIL.search(text) or URL.search(text):
+        return True
+    if BANNER.search(text) and len(text.split()) <= 12:
+        return True
+    return line.bbox[3] < page.height * 0.06 and line.size < 12
+
+
+def _title_lines(page: Page, body: float, limit: float) -> list[Line]:
+    """The lines of the largest text above `limit`, before any author e-mail address."""
+    lines = [line for line in page.lines() if line.bbox[1] < limit]
+    emails = [line.bbox[1] for line in lines if EMAIL.search(line.text)]
+    if emails:
+        lines = [line for line in lines if line.bbox[1] < min(emails)]
+    candidates = [line for line in lines if not _excluded_title_line(line, page)]
+    if not candidates:
+        return []
+    best = max(candidates, key=lambda ln: (round(ln.size * 2) / 2, _bold(ln), -ln.bbox[1]))
+    size, bold = round(best.size * 2) / 2, _bold(best)
+    if size < body * 0.95:
+        return []
+    same = sorted(
+        (ln for ln in candidates if abs(ln.size - best.size) < 0.6 and _bold(ln) == bold),
+        key=lambda ln: ln.bbox[1],
+    )
+    group = [best]
+    index = same.index(best)
+    for step in (-1, 1):
+        i = index + step
+        while 0 <= i < len(same):
+            near = group[0] if step < 0 else group[-1]
+            gap = same[i].bbox[1] - near.bbox[3] if step > 0 else near.bbox[1] - same[i].bbox[3]
+            if gap > 1.3 * size:
+                break
+            if step < 0:
+                group.insert(0, same[i])
+            else:
+                group.append(same[i])
+            i += step
+    return sorted(group, key=lambda ln: (round(ln.bbox[1]), ln.bbox[0]))
+
+
+def _bold(line: Line) -> bool:
+    return style(line)[1]
+
+
+def _choose_title(doc: ParsedDocument, page: Page, lines: list[Line]) -> str | None:
+    printed = squash(" ".join(row.text for row in rows_of(lines))) if lines else ""
+    printed = fix_accents(printed) or None
+    meta = _plausible_meta_title(doc.metadata.get("title", ""))
+    if meta:
+        page_text = compact(" ".join(line.text for line in page.lines()))
+        if compact(meta) and compact(meta) in page_text:
+            # The metadata title is printed on the page: it has reliable word spacing.
+            return meta
+    return printed
+
+
+# --- authors and affiliations ------------------------------------------------------------------
+
+
+@dataclass
+class _Name:
+    name: str
+    markers: list[str]
+    x: float
+    row: int
+    email: str | None = None
+
+
+def _first_paragraph_top(page: Page, body: float, below: float) -> float:
+    """Top of the first paragraph of running text under the title (the unlabelled abstract)."""
+    for block in page.blocks:
+        words = len(block.text.split())
+        if block.bbox[1] > below and words >= 35 and not SKIP_ZONE.match(block.text) \
+                and not INSTITUTION.search(block.lines[0].text[:60]):
+            return block.bbox[1]
+    return page.height * 0.6
+
+
+def _authors_and_affiliations(
+    zone: list[Row], page: Page, body: float
+) -> tuple[list[_Name], list[tuple[str, str]]]:
+    author_style: tuple[float, bool, bool] | None = None
+    names: list[_Name] = []
+    affiliations: list[tuple[str, str]] = []
+    emails: list[str] = []
+    aff_lines: list[tuple[int, Line]] = []
+    author_rows: list[tuple[int, list[Line]]] = []
+    for index, row in enumerate(zone):
+        authors_here: list[Line] = []
+        for line in row.lines:
+            text = line.text
+            if EMAIL.search(text):
+                emails.extend(_emails(text))
+                continue
+            if SKIP_ZONE.match(text) or URL.search(text) or not re.search(r"[A-Za-z]{2}", text):
+                continue
+            line_style = style(line)
+            institution = bool(INSTITUTION.search(text))
+            if author_style is None and not institution and _name_like(line):
+                author_style = line_style
+            if author_style is not None and _same_style(line_style, author_style) \
+                    and not institution and _name_like(line):
+                authors_here.append(line)
+            elif author_style is not None and line_style[0] > author_style[0] + 1.5:
+                continue  # display text under the authors (a logo, a teaser figure's label)
+            elif author_style is not None or institution:
+                aff_lines.append((index, line))
+        if authors_here:
+            author_rows.append((index, authors_here))
+    for index, lines in author_rows:
+        names.extend(_split_names(lines, index))
+    _merge_wrapped_names(names)
+    affiliations = _affiliation_texts(aff_lines, page)
+    for name in names:
+        name.email = _email_for(name.name, emails)
+    _assign_unmarked(names, aff_lines, affiliations)
+    return names, affiliations
+
+
+def _same_style(a: tuple[float, bool, bool], b: tuple[float, bool, bool]) -> bool:
+    return abs(a[0] - b[0]) <= 0.5 and a[1] == b[1] and a[2] == b[2]
+
+
+def _name_like(line: Line) -> bool:
+    text = " ".join(p.text for p in pieces(line) if not p.marker)
+    words = re.findall(r"[^\s,;&]+", text)
+    if not words or len(words) > 60 or re.match(r"\s*(\d|[IVX]+\.\s)", text):
+        return False
+    if any(w[0].islower() and w.lower() not in _NAME_PARTICLES for w in words):
+        return False
+    return not re.search(r"\d{3,}|:", text)
+
+
+def _split_names(lines: list[Line], row: int) -> list[_Name]:
+    out: list[_Name] = []
+    current = ""
+    markers: list[str] = []
+    x = 0.0
+
+    def flush() -> None:
+        nonlocal current, markers
+        for part in re.split(r",|;|&|\band\b", current):
+            name = squash(part).strip(" .")
+            if name and not DEGREE.match(name) and re.search(r"[A-Za-z]", name):
+                out.append(_Name(_tidy_name(name), [], x, row))
+        if out and markers:
+            out[-1].markers.extend(markers)
+        current, markers = "", []
+
+    for line in lines:
+        if current.strip():
+            flush()
+        x = line.bbox[0]
+        for piece in pieces(line):
+            if piece.marker:
+                markers.extend(_marker_keys(piece.text))
+                if re.search(r"[A-Za-z]", current):
+                    flush()
+            else:
+                current += piece.text
+    flush()
+    return out
+
+
+def _marker_keys(text: str) -> list[str]:
+    return [key for key in re.findall(r"\d+|[^\s\d,]", text) if key not in "&"]
+
+
+def _tidy_name(name: str) -> str:
+    name = fix_accents(name)
+    words = name.split()
+    if any(w[:1].isupper() and not w.isupper() for w in words):
+        # Small-caps surnames come out in capitals ("Ross G. DOUGLAS").
+        words = [w.title() if w.isupper() and len(w) > 2 and "." not in w else w for w in words]
+    return " ".join(words)
+
+
+def _merge_wrapped_names(names: list[_Name]) -> None:
+    """Join a lone given name at a row's end with the rest of the name on the next row."""
+    i = 0
+    while i < len(names) - 1:
+        here, nxt = names[i], names[i + 1]
+        if len(here.name.split()) == 1 and not here.markers and nxt.row > here.row:
+            nxt.name = f"{here.name} {nxt.name}"
+            names.pop(i)
+            continue
+        i += 1
+
+
+def _emails(text: str) -> list[str]:
+    out: list[str] = []
+    for group, domain in re.findall(r"\{([^}]*)\}\s*@\s*([\w.-]+)", text):
+        out.extend(f"{local.strip()}@{domain}" for local in re.split(r"[,|]", group) if local)
+    for group, domain in re.findall(r"\(([^)]*)\)\s*@\s*([\w.-]+)", text):
+        out.extend(f"{local.strip()}@{domain}" for local in re.split(r"[,|]", group) if local)
+    text = re.sub(r"[{(][^})]*[})]\s*@\s*[\w.-]+", " ", text)
+    out.extend(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text))
+    return [e.strip(".") for e in out]
+
+
+def _email_for(name: str, emails: list[str]) -> str | None:
+    parts = [p.lower() for p in re.findall(r"[A-Za-z]+", name) if len(p) >= 3]
+    for email in emails:
+        local = re.sub(r"[^a-z]", "", email.split("@")[0].lower())
+        if any(p in local for p in parts):
+            return email
+    return None
+
+
+def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tuple[str, str]]:
+    """Affiliation strings with their markers; markers start a new one, wrapped lines join."""
+    found: list[tuple[str, str]] = []
+    if not aff_lines:
+        return found
+    widest = max(line.bbox[2] - line.bbox[0] for _, line in aff_lines)
+    previous: Line | None = None
+    prev_row = -2
+    for row, line in aff_lines:
+        parts = pieces(line)
+        marked_start = bool(parts) and parts[0].marker
+        continuing = (
+            found and previous is not None and not marked_start and row == prev_row + 1
+            and not found[-1][1].endswith(" and")
+        )
+        if continuing and previous is not None:
+            wide = previous.bbox[2] - previous.bbox[0] >= 0.7 * widest and widest > 200
+            lead = next((p.text for p in parts if not p.marker), "")
+            # A full-width line that does not end mid-phrase, followed by another institution,
+            # is a list of affiliations rather than one wrapped affiliation.
+            if wide and not previous.text.rstrip().endswith(",") and INSTITUTION.search(lead):
+                continuing = False
+        marker, text = "", ""
+        for piece in parts:
+            if piece.marker:
+                if text.strip():
+                    found.append((marker, text)) if not continuing else _extend(found, text)
+                    continuing = False
+                marker, text = piece.text.strip(), ""
+            else:
+                text += piece.text
+        if text.strip():
+            if continuing:
+                _extend(found, text, wrapped=previous is not None
+                        and previous.bbox[2] - previous.bbox[0] >= 0.7 * widest)
+            else:
+                found.append((marker, text))
+        previous, prev_row = line, row
+    out: list[tuple[str, str]] = []
+    for marker, text in found:
+        for piece in re.split(r"\s+and\s*$", text):
+            cleaned = _clean_affiliation(piece)
+            if cleaned and all(compact(cleaned) != compact(t) for _, t in out):
+                out.append((marker, cleaned))
+    return out
+
+
+def _extend(found: list[tuple[str, str]], text: str, wrapped: bool = True) -> None:
+    marker, prev = found[-1]
+    prev = prev.rstrip()
+    if prev.endswith(" and"):
+        found.append(("", text))
+        return
+    sep = " " if wrapped or prev.endswith(",") else ", "
+    found[-1] = (marker, prev + sep + text.strip())
+
+
+def _clean_affiliation(text: str) -> str:
+    text = fix_accents(squash(text)).strip(" ,;.")
+    text = re.sub(r"\s+,", ",", text)
+    return text if re.search(r"[A-Za-z]{2}", text) else ""
+
+
+def _assign_unmarked(names: list[_Name], aff_lines: list[tuple[int, Line]],
+                     affiliations: list[tuple[str, str]]) -> None:
+    """Without markers: an author's affiliation is the one printed under it."""
+    if not names or any(name.markers for name in names) or not affiliations:
+        return
+    if len(affiliations) == 1:
+        for name in names:
+            name.markers = [affiliations[0][0] or "#0"]
+        return
+    index_of = {compact(text): i for i, (_, text) in enumerate(affiliations)}
+    for name in names:
+        below = [
+            (row, line) for row, line in aff_lines
+            if row > name.row and line.bbox[0] - 40 <= name.x <= line.bbox[2]
+        ]
+        if not below:
+            continue
+        first_row = below[0][0]
+        for row, line in below:
+            if row > first_row + 3:
+                break
+            key = compact(_clean_affiliation(line.text))
+            for text_key, i in index_of.items():
+                if key and (key in text_key or text_key in key):
+                    name.markers.append(f"#{i}")
+                    break
+            else:
+                continue
+            break
+
+
+def _link_affiliations(names: list[_Name], affiliations: list[tuple[str, str]]) -> list[Author]:
+    authors: list[Author] = []
+    for name in names:
+        indices: list[int] = []
+        for key in name.markers:
+            if key.startswith("#") and key[1:].isdigit():
+                indices.append(int(key[1:]))
+                continue
+            for i, (marker, _) in enumerate(affiliations):
+                if marker and key in _marker_keys(marker) and i not in indices:
+                    indices.append(i)
+        if not indices and len(affiliations) == 1 and not affiliations[0][0]:
+            indices = [0]
+        authors.append(Author(name=name.name, affiliation_indices=sorted(set(indices)),
+                              email=name.email))
+    return authors
+
+
+def _footnote_affiliations(page: Page, body: float) -> list[tuple[str, str]]:
+    """Affiliations printed as marked footnotes at the bottom of page one."""
+    lines = [line for line in page.lines()
+             if line.bbox[1] > page.height * 0.7 and line.size < body * 0.98]
+    found: list[tuple[str, str]] = []
+    open_row = -2
+    for index, row in enumerate(rows_of(lines)):
+        for line in row.lines:
+            parts = pieces(line)
+            if not parts or not parts[0].marker:
+                text = re.split(r"\s(e-?mail|tel|phone|fax)\b", line.text, flags=re.I)[0]
+                if found and index == open_row + 1 and not SKIP_ZONE.match(text) \
+                        and found[-1][1].rstrip()[-1:] not in ".":
+                    found[-1] = (found[-1][0], found[-1][1] + " " + text)
+                continue
+            open_row = index
+            marker = ""
+            for piece in parts:
+                if piece.marker:
+                    marker = piece.text.strip()
+                elif piece.text.strip():
+                    found.append((marker, piece.text))
+    out = []
+    for marker, text in found:
+        cleaned = _clean_affiliation(text)
+        if marker and re.match(r"^[\d*†‡§¶a-z]{1,3}$", marker) and INSTITUTION.search(cleaned) \
+                and not EMAIL.search(cleaned) and not re.match(r"correspond", cleaned, re.I):
+            out.append((marker, cleaned))
+    return out
+
+
+def _author_details(doc: ParsedDocument) -> list[tuple[str, str]]:
+    """The 'Author details' list some journals print at the end with every affiliation."""
+    for page in doc.pages[-4:]:
+        for block in page.blocks:
+            if not block.lines or not re.match(r"author details\b", block.lines[0].text, re.I):
+                continue
+            found: list[tuple[str, str]] = []
+            marker = ""
+            text = ""
+            for line in block.lines:
+                for piece in pieces(line):
+                    if piece.marker and re.fullmatch(r"\d{1,2}", piece.text.strip()):
+                        if text.strip():
+                            found.append((marker, text))
+                        marker, text = piece.text.strip(), ""
+                    else:
+                        text += piece.text
+                text += " "
+            if text.strip():
+                found.append((marker, text))
+            out = [(m, _clean_affiliation(re.sub(r"^author details", "", t, flags=re.I)))
+                   for m, t in found if m]
+            return [(m, t) for m, t in out if t]
+    return []
+
+
+# --- abstract ----------------------------------------------------------------------------------
+
+
+def _abstract_anchor(pages: list[Page]) -> tuple[Page, Block, int] | None:
+    for page in pages:
+        for block in page.blocks:
+            for i, line in enumerate(block.lines):
+                text = line.text
+                match = ABSTRACT_HEAD.match(text)
+                if not match:
+                    continue
+                rest = text[match.end():]
+                heading_only = not rest.strip()
+                starts_bold = bool(line.spans) and line.spans[0].is_bold
+                if heading_only or starts_bold or text[:8].isupper() or text[8:9] in ".:—–-":
+                    return page, block, i
+    return None
+
+
+def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: float,
+              zone: list[Row], title_bottom: float, vocab: Vocabulary) -> str | None:
+    lines: list[str] = []
+    if anchor:
+        page, block, index = anchor
+        head = block.lines[index]
+        first = line_text(head, drop_markers=True)
+        rest = ABSTRACT_HEAD.sub("", first, count=1)
+        if rest:
+            lines.append(rest)
+        content = block.lines[index + 1:]
+        start = page.blocks.index(block)
+        if not content and not rest:
+            start = _block_below(page, start)
+        size = _content_size(content) or _content_size(_following_lines(page, start)) or body
+        lines.extend(_until_link(content))
+        lines.extend(_collect_paragraphs(page, start + 1, size, block.column,
+                                         len(" ".join(lines).split())))
+    else:
+        page = pages[0]
+        zone_bottom = max((row.bottom for row in zone), default=title_bottom)
+        start = None
+        for i, block in enumerate(page.blocks):
+            if block.bbox[1] >= zone_bottom - 1 and len(block.text.split()) >= 35 \
+                    and not SKIP_ZONE.match(block.text) and not STOP_HEAD.match(block.text):
+                start = i
+                break
+        if start is None:
+            return None
+        block = page.blocks[start]
+        size = block.size
+        lines.extend(line_text(line, drop_markers=True) for line in block.lines)
+        lines.extend(_collect_paragraphs(page, start + 1, size, block.column,
+                                         len(" ".join(lines).split())))
+    text = squash(vocab.join(lines))
+    return text or None
+
+
+def _until_link(lines: list[Line]) -> list[str]:
+    """Line texts up to a line that is only a link (a code URL printed under the abstract)."""
+    out: list[str] = []
+    for line in lines:
+        text = line_text(line, drop_markers=True)
+        bare = text.strip(" \ufffd*†0123456789")
+        if out and not out[-1].endswith(":") and LINK_ONLY.fullmatch(bare):
+            break
+        out.append(text)
+    return out
+
+
+def _block_below(page: Page, index: int) -> int:
+    """Index of the block to read after a heading: the next one under it (column mix-ups)."""
+    head = page.blocks[index]
+    for offset, block in enumerate(page.blocks[index + 1:index + 5], start=index + 1):
+        if block.bbox[1] >= head.bbox[1] and block.bbox[0] < head.bbox[2] \
+                and block.bbox[2] > head.bbox[0]:
+            return offset - 1
+    return index
+
+
+def _following_lines(page: Page, start: int) -> list[Line]:
+    return [line for block in page.blocks[start + 1:start + 3] for line in block.lines]
+
+
+def _content_size(lines: list[Line]) -> float | None:
+    sizes = [round(line.size, 1) for line in lines if len(line.text) > 20]
+    return max(set(sizes), key=sizes.count) if sizes else None
+
+
+def _collect_paragraphs(page: Page, start: int, size: float, column: int,
+                        words: int) -> list[str]:
+    out: list[str] = []
+    previous = page.blocks[start - 1] if start > 0 else None
+    for block in page.blocks[start:]:
+        text = block.text
+        if not text.strip():
+            continue
+        first = block.lines[0].text
+        if STOP_HEAD.match(first) or NUMBERED_HEAD.match(first) or KEYWORD_HEAD.match(first):
+            break
+        if re.fullmatch(r"[\divx]+", text.strip(), re.I) or URL.match(text.strip(" \ufffd")):
+            break
+        if abs(block.size - size) > 0.7:
+            break
+        if previous is not None and block.column != column and column != -1 \
+                and block.bbox[1] < previous.bbox[1] and words > 60:
+            break
+        kept = _until_link(block.lines)
+        out.extend(kept)
+        if len(kept) < len(block.lines):
+            break
+        words += len(text.split())
+        previous = block
+        if words > 700:
+            break
+    return out
+
+
+# --- keywords ----------------------------------------------------------------------------------
+
+
+def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
+    for page in pages:
+        for b, block in enumerate(page.blocks):
+            for i, line in enumerate(block.lines):
+                match = KEYWORD_HEAD.match(line.text)
+                if not match:
+                    continue
+                parts = [line.text[match.end():]]
+                size = line.size
+                for follow in block.lines[i + 1:]:
+                    if STOP_HEAD.match(follow.text) or abs(follow.size - size) > 1.5:
+                        break
+                    parts.append(follow.text)
+                if not parts[0].strip() and len(parts) == 1 and b + 1 < len(page.blocks):
+                    parts = [ln.text for ln in page.blocks[b + 1].lines]
+                text = fix_accents(squash(vocab.join(parts)))
+                words = [squash(w).strip(" .;") for w in re.split(r"[,;·•]|\s[—–]\s", text)]
+                words = [w for w in words if w and len(w) < 80]
+                if words:
+                    return words
+    return []
+
+
+# --- bibliographic facts -----------------------------------------------------------------------
+
+
+def _bibliography(doc: ParsedDocument, page: Page, title_bottom: float, header: Header) -> None:
+    margin = " \n".join(page.margin_text)
+    edge_lines = [line.text for line in page.lines()
+                  if line.bbox[3] <= title_bottom - 5 or line.bbox[1] > page.height * 0.88
+                  or line.bbox[3] < page.height * 0.1]
+    page_lines = [line.text for line in page.lines()]
+    stamp = ARXIV.search(margin) or ARXIV.search("\n".join(edge_lines))
+    if stamp:
+        header.arxiv_id = stamp.group(1)
+        when = _date(margin[stamp.end():stamp.end() + 40] if stamp.string is margin else "")
+        if when:
+            header.publish_date, header.year = when, when.year
+    meta_text = " ".join(doc.metadata.get(k, "") for k in ("subject", "keywords"))
+    for source in ("\n".join(page_lines), meta_text, _cite_this(doc)):
+        match = DOI.search(source)
+        if match:
+            header.doi = match.group(1).rstrip(".)]")
+            break
+    header.venue = _venue(edge_lines + page_lines[-6:])
+    licence = [squash(line.text) for block in page.blocks for line in block.lines
+               if LICENSE.search(line.text)]
+    licence += [text for text in page.margin_text if LICENSE.search(text)]
+    if licence:
+        header.license = licence[0][:300]
+    if header.year is None:
+        header.year, date_found = _year(page, edge_lines, header.venue)
+        header.publish_date = header.publish_date or date_found
+
+
+def _cite_this(doc: ParsedDocument) -> str:
+    for page in doc.pages[-2:]:
+        for block in page.blocks:
+            if re.search(r"cite this article", block.text, re.I):
+                return block.text
+    return ""
+
+
+def _date(text: str) -> date | None:
+    match = DATE.search(text)
+    if not match:
+        return None
+    if match.group(1):
+        day, month, year = match.group(1), match.group(2), match.group(3)
+    else:
+        month, day, year = match.group(4), match.group(5), match.group(6)
+    try:
+        return date(int(year), MONTHS[month[:3].lower()], int(day))
+    except ValueError:
+        return None
+
+
+def _venue(lines: list[str]) -> str | None:
+    for text in lines:
+        text = squash(text)
+        if len(text) < 8 or EMAIL.search(text) or ARXIV.search(text):
+            continue
+        if re.match(r"^(©|copyright|licen|this (is|work)|doi|https?:)", text, re.I):
+            continue
+        if VENUE.search(text) and (YEAR.search(text) or re.search(r"proceedings|journal", text,
+                                                                   re.I)):
+            return text
+    return None
+
+
+def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | None, date | None]:
+    texts = [squash(line.text) for line in page.lines()]
+    published = _dated(texts + page.margin_text, r"published|posted|available online|publication")
+    if published:
+        return published.year, published
+    if venue and YEAR.search(venue):
+        return int(YEAR.findall(venue)[-1]), None
+    for text in edge_lines:
+        if re.search(r"volume|issue|vol\.", text, re.I) and YEAR.search(text):
+            return int(YEAR.findall(text)[-1]), None
+    for text in texts:
+        match = re.search(r"(©|copyright)\s*(\d{4})", text, re.I)
+        if match:
+            return int(match.group(2)), None
+    for pattern in (r"accepted|received", r"dated"):
+        when = _dated(texts, pattern)
+        if when:
+            return when.year, None
+    for text in edge_lines:
+        if VENUE.search(text) and YEAR.search(text):
+            return int(YEAR.findall(text)[-1]), None
+    return None, None
+
+
+def _dated(texts: list[str], pattern: str) -> date | None:
+    for text in texts:
+        if re.search(pattern, text, re.I):
+            when = _date(text)
+            if when:
+                return when
+    return None
+
+
+__all__ = ["Header", "extract_header"]
