@@ -1,0 +1,39 @@
+"""Key phrases: repeated multi-word terms first, generic words and duplicates out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paperflow.extract.keyphrases import key_phrases
+from paperflow.pdf import parse_layout
+from tests.paperflow.extract.test_summary import PAGES, make_pdf
+
+EVAL = Path(__file__).parents[3].parent / "shared" / "eval"
+
+
+def test_key_phrases_rank_the_papers_terms() -> None:
+    doc = parse_layout(make_pdf(PAGES))
+    phrases = key_phrases(doc, count=6)
+    assert 1 <= len(phrases) <= 6
+    assert "citation chains" in phrases or "citation chain" in phrases
+    assert "GraphWeaver" in phrases  # a coined name keeps its case
+    lowered = [p.lower() for p in phrases]
+    assert len(set(lowered)) == len(lowered)
+    assert not {"paper", "method", "results", "the"} & set(lowered)
+    for a in phrases:
+        for b in phrases:
+            assert a == b or a.lower() not in b.lower().split(" ")
+
+
+def test_zero_count() -> None:
+    assert key_phrases(parse_layout(make_pdf(PAGES)), count=0) == []
+
+
+@pytest.mark.skipif(not (EVAL / "V15_emnlp2020_dpr.pdf").exists(), reason="no eval papers")
+def test_key_phrases_on_real_paper() -> None:
+    phrases = key_phrases(parse_layout((EVAL / "V15_emnlp2020_dpr.pdf").read_bytes()), 8)
+    assert len(phrases) == 8
+    assert "DPR" in phrases or "BM25" in phrases
+    assert any(" " in p for p in phrases)
