@@ -387,10 +387,14 @@ def find_gutters(blocks: list[Block], page_width: float) -> list[tuple[float, fl
     narrow = [line for line in lines if (line.bbox[2] - line.bbox[0]) < 0.58 * width]
     if len(narrow) < 8:
         return []
+    # Centred lines (title, authors, page numbers) cross the gutter above or below the columns.
+    middle = (left + right) / 2
+    occupying = [line for line in narrow
+                 if abs((line.bbox[0] + line.bbox[2]) / 2 - middle) > 0.03 * width]
     resolution = 2.0
     cells = int(width / resolution) + 2
     occupied = [0] * cells
-    for line in narrow:
+    for line in occupying:
         a = int((line.bbox[0] - left) / resolution)
         b = int((line.bbox[2] - left) / resolution)
         for i in range(max(a, 0), min(b + 1, cells)):
@@ -409,7 +413,7 @@ def find_gutters(blocks: list[Block], page_width: float) -> list[tuple[float, fl
             if inside and (x1 - x0) >= 4:
                 on_left = sum(1 for line in narrow if line.bbox[2] <= x0 + 1)
                 on_right = sum(1 for line in narrow if line.bbox[0] >= x1 - 1)
-                if min(on_left, on_right) >= max(4, 0.15 * len(narrow)):
+                if min(on_left, on_right) >= max(4, 0.08 * len(narrow)):
                     gutters.append((x0, x1))
             i = j
         else:
