@@ -387,10 +387,12 @@ def find_gutters(blocks: list[Block], page_width: float) -> list[tuple[float, fl
     narrow = [line for line in lines if (line.bbox[2] - line.bbox[0]) < 0.58 * width]
     if len(narrow) < 8:
         return []
-    # Centred lines (title, authors, page numbers) cross the gutter above or below the columns.
+    # Centred header lines (title, authors, affiliations) cross the gutter above the columns;
+    # a three-column layout's middle column is centred too, but narrower than a third.
     middle = (left + right) / 2
     occupying = [line for line in narrow
-                 if abs((line.bbox[0] + line.bbox[2]) / 2 - middle) > 0.03 * width]
+                 if abs((line.bbox[0] + line.bbox[2]) / 2 - middle) > 0.03 * width
+                 or (line.bbox[2] - line.bbox[0]) < 0.36 * width]
     resolution = 2.0
     cells = int(width / resolution) + 2
     occupied = [0] * cells
