@@ -42,3 +42,11 @@ schema: venv
 
 clean:
 	rm -rf out .paperflow
+
+.PHONY: up down
+# The local stack: Prefect server (UI on :4200), deployments of prefect.yaml, a worker.
+up: venv
+	$(BIN)/paperflow up
+
+down: venv
+	$(BIN)/paperflow down

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -12,11 +13,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
 from paperflow import __version__
-from paperflow.models import PaperMetadataExtraction, TaskTiming
+from paperflow.models import PaperMetadataExtraction, Provenance, TaskTiming
+from paperflow.notify import build_payload, check_webhook_url
 from paperflow.pipeline import PaperKey, assemble
 from paperflow.settings import get_settings
 from paperflow.sources import resolve_source
 from tasks.extraction import TEXT_GROUPS, figures, parse_pdf, preview
+from tasks.notify import notify
 from tasks.policy import Timed
 from tasks.reporting import ProgressReporter, publish_artifacts
 from tasks.sources import fetch_source
@@ -32,6 +35,21 @@ class ProcessOptions(BaseModel):
     """Recompute every cached step for this paper (for example after fixing a heuristic)."""
 
 
+class PaperOverrides(BaseModel):
+    """Field values known better than extraction can find them (e.g. arXiv's own metadata)."""
+
+    fields: dict[str, Any]
+    provenance: Provenance = "arxiv"
+
+    def apply(self, result: PaperMetadataExtraction) -> PaperMetadataExtraction:
+        """A copy of `result` with the non-empty override values and their provenance."""
+        update = {k: v for k, v in self.fields.items() if v not in (None, "", [], {})}
+        merged = result.model_dump()
+        merged.update(update)
+        merged["provenance"] = {**result.provenance, **dict.fromkeys(update, self.provenance)}
+        return PaperMetadataExtraction.model_validate(merged)
+
+
 def _run_name() -> str:
     source = flow_run.parameters.get("source")
     label = source if isinstance(source, str) else "<bytes>"
@@ -39,13 +57,50 @@ def _run_name() -> str:
 
 
 @flow(name="process-paper", version=__version__, flow_run_name=_run_name,
-      task_runner=ThreadPoolTaskRunner(max_workers=10),
+      task_runner=ThreadPoolTaskRunner(max_workers=10), persist_result=True,
       timeout_seconds=get_settings().flow_timeout_seconds)
-def process_paper(source: str | bytes,
-                  options: ProcessOptions | None = None) -> PaperMetadataExtraction:
-    """Resolve a paper, extract every field concurrently, store the assets, report."""
+def process_paper(source: str | bytes, options: ProcessOptions | None = None,
+                  webhook_url: str | None = None) -> PaperMetadataExtraction:
+    """Resolve a paper, extract every field concurrently, store the assets, report, notify."""
+    return process_one(source, options, webhook_url)
+
+
+def process_one(source: str | bytes, options: ProcessOptions | None = None,
+                webhook_url: str | None = None, *, overrides: PaperOverrides | None = None,
+                artifacts: bool = True) -> PaperMetadataExtraction:
+    """One paper's tasks, submitted to the current flow run; a webhook reports the outcome.
+
+    Bulk and ingestion runs call this from threads of ONE flow run (per-paper subflows cost
+    far more on the API server than plain tasks do).
+    """
+    settings = get_settings()
+    if webhook_url:
+        check_webhook_url(webhook_url, settings.allow_private_webhooks)
+    start = time.perf_counter()
+    label = source if isinstance(source, str) else "<bytes>"
+    try:
+        result = _extract(source, options or ProcessOptions(), overrides, artifacts)
+    except Exception as exc:
+        if webhook_url:
+            notify(webhook_url, build_payload(
+                "failed", source=label, error=f"{type(exc).__name__}: {exc}",
+                duration_seconds=time.perf_counter() - start, flow_run_id=_flow_run_id()))
+        raise
+    if webhook_url:
+        notify(webhook_url, build_payload(
+            "completed", source=label, result=result,
+            duration_seconds=time.perf_counter() - start, flow_run_id=_flow_run_id()))
+    return result
+
+
+def _flow_run_id() -> str | None:
+    run_id = flow_run.get_id()
+    return str(run_id) if run_id else None
+
+
+def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverrides | None,
+             artifacts: bool) -> PaperMetadataExtraction:
     logger = get_run_logger()
-    options = options or ProcessOptions()
     resolved = fetch_source(source) if isinstance(source, str) else resolve_source(source)
     data = resolved.data
     key = PaperKey.of(data)
@@ -73,11 +128,13 @@ def process_paper(source: str | bytes,
         named["preview"] = preview_run
     futures = {future.task_run_id: name for name, future in named.items()}
 
-    progress = ProgressReporter(len(named) + 2, f"Extracting {resolved.name}")
+    progress = ProgressReporter(len(named) + 2, f"Extracting {resolved.name}") \
+        if artifacts else None
     for future in as_completed([*named.values(), original, text]):
-        percent = progress.step()
-        logger.info("%5.1f%% done: %s finished", percent,
-                    futures.get(future.task_run_id, "storage"))
+        if progress is not None:
+            percent = progress.step()
+            logger.info("%5.1f%% done: %s finished", percent,
+                        futures.get(future.task_run_id, "storage"))
 
     timings = [_timing("parse_pdf", layout, parsed)]
     values: dict[str, Any] = {}
@@ -92,11 +149,14 @@ def process_paper(source: str | bytes,
     result = assemble(key, doc, groups, source=resolved.source, extra=values, timings=timings)
     if resolved.arxiv_id and not result.arxiv_id:
         result.arxiv_id = re.sub(r"v\d+$", "", resolved.arxiv_id)
+    if overrides is not None:
+        result = overrides.apply(result)
     result.assets = {"original": original.result(), "text": text.result()}
     if result.preview and result.preview.asset:
         result.assets["preview"] = result.preview.asset
     result.assets["metadata"] = store_metadata(result)
-    publish_artifacts(result)
+    if artifacts:
+        publish_artifacts(result)
     logger.info("Done: %r, %d authors, %d references, %d figures", result.title,
                 len(result.authors), len(result.references), len(result.figures))
     return result

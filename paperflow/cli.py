@@ -121,6 +121,26 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_stack(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from deployments.stack import default_stack
+
+    stack = default_stack()
+    lines = stack.up(s3=args.s3) if args.command == "up" else stack.down()
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _cmd_blocks(args: argparse.Namespace) -> int:
+    _prepare_prefect_env(False)
+    from deployments.blocks import register_blocks
+    from paperflow.settings import reload_settings
+
+    for name, outcome in register_blocks(reload_settings()).items():
+        print(f"{name}: {outcome}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paperflow", description="Scientific papers in, structured metadata out.")
@@ -151,6 +171,18 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the result's JSON Schema")
     schema.add_argument("--out", help="write it to this file instead")
     schema.set_defaults(func=_cmd_schema)
+
+    blocks = sub.add_parser("blocks", help="save the Prefect blocks the environment describes")
+    blocks.add_argument("action", choices=["register"],
+                        help="register: create or update S3 and Secret blocks (idempotent)")
+    blocks.set_defaults(func=_cmd_blocks)
+
+    up = sub.add_parser("up", help="start the local stack: Prefect server, deployments, worker")
+    up.add_argument("--s3", action=argparse.BooleanOptionalAction, default=None,
+                    help="also start SeaweedFS (default: when PAPERFLOW_S3_BUCKET is set)")
+    up.set_defaults(func=_cmd_stack)
+    down = sub.add_parser("down", help="stop what `paperflow up` started")
+    down.set_defaults(func=_cmd_stack)
     return parser
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,58 @@ class Settings(BaseSettings):
     summary_sentences: int = 5
     highlights_count: int = 6
     starter_questions_count: int = 5
+    arxiv_api_url: str = "http://export.arxiv.org/api/query"
+    arxiv_request_delay_seconds: float = 3.0
+    """arXiv's API etiquette: at least this long between two requests."""
+    arxiv_max_retries: int = 4
+    arxiv_page_size: int = 100
+    arxiv_retry_after_cap_seconds: float = 120.0
+    arxiv_since_margin_hours: float = 72.0
+    """Look this far behind the last clean run: arXiv lists papers hours after their date."""
+    webhook_secret: str | None = None
+    """HMAC-SHA256 key for webhook signatures (else the `paperflow-webhook-secret` Secret block)."""
+    webhook_timeout_seconds: float = 10.0
+    webhook_retries: int = 4
+    webhook_backoff_seconds: float = 2.0
+    allow_private_webhooks: bool = False
+    """Allow webhooks to loopback, private and link-local addresses (local development, tests)."""
+    bulk_concurrency: int = 4
+    """Papers a bulk or ingest run processes at once (threads inside one flow run)."""
+
+    s3_bucket: str | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERFLOW_S3_BUCKET", "S3_BUCKET_NAME", "CLOUDFLARE_BUCKET_NAME"))
+    """Store assets in this S3 bucket (the local folder when unset)."""
+    s3_endpoint_url: str | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"))
+    """An S3-compatible endpoint (R2, MinIO, SeaweedFS); AWS itself when unset."""
+    s3_prefix: str = ""
+    """Keys go under this folder of the bucket (`<prefix>/papers/<sha256>/...`)."""
+    s3_public_base_url: str | None = None
+    """Asset URLs are `<base>/<key>` when set (a public bucket or CDN), else presigned."""
+    s3_presign_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+    s3_multipart_threshold_bytes: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024)
+    s3_connect_timeout_seconds: float = 5.0
+    s3_read_timeout_seconds: float = 60.0
+    s3_max_attempts: int = 3
+    """Attempts per S3 request inside botocore; the storage tasks retry on top with backoff."""
+    aws_access_key_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("PAPERFLOW_AWS_ACCESS_KEY_ID",
+                                                    "AWS_ACCESS_KEY_ID"))
+    aws_secret_access_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("PAPERFLOW_AWS_SECRET_ACCESS_KEY",
+                                                    "AWS_SECRET_ACCESS_KEY"))
+    aws_session_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("PAPERFLOW_AWS_SESSION_TOKEN",
+                                                    "AWS_SESSION_TOKEN"))
+    aws_region: str | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERFLOW_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"))
+
+    @field_validator("s3_bucket", "s3_endpoint_url", "s3_public_base_url", "aws_access_key_id",
+                     "aws_secret_access_key", "aws_session_token", "aws_region", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """An empty variable (`PAPERFLOW_S3_BUCKET=`) means unset."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     def fingerprint(self, *names: str) -> str:
         """A short hash of the named settings, for cache keys that must change when they do."""

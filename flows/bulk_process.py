@@ -1,0 +1,80 @@
+"""The bulk flow: a list of sources, a folder or an S3 prefix, in batches, in ONE flow run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.batch import BatchRunner, BatchSummary, Job
+from flows.process_paper import ProcessOptions
+from paperflow import __version__
+from paperflow.errors import InvalidSourceError, PermanentError
+from paperflow.settings import get_settings
+
+
+class NothingProcessed(PermanentError):
+    """Every paper of a bulk run failed."""
+
+
+def folder_sources(folder: str) -> list[str]:
+    """Every `*.pdf` under a folder, sorted."""
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise InvalidSourceError(f"folder={folder!r} is not a folder.")
+    return sorted(str(p) for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf")
+
+
+def s3_sources(prefix: str) -> list[str]:
+    """Every `.pdf` object under an `s3://bucket/prefix`, listed through paperflow's S3 layer."""
+    if not prefix.startswith("s3://"):
+        raise InvalidSourceError(f"s3_prefix={prefix!r} must look like s3://bucket/prefix/.")
+    try:
+        from paperflow import s3
+    except ImportError as exc:
+        raise InvalidSourceError(
+            "s3_prefix needs paperflow's S3 layer (paperflow/s3.py), which this install lacks; "
+            "pass the objects as `sources` (s3:// URIs) or sync them to a folder.") from exc
+    bucket, _, key_prefix = prefix.removeprefix("s3://").partition("/")
+    client = s3.s3_client(get_settings())
+    found = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                                 Prefix=key_prefix):
+        found += [f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", [])
+                  if item["Key"].lower().endswith(".pdf")]
+    return sorted(found)
+
+
+@flow(name="bulk-process", version=__version__, persist_result=True,
+      task_runner=ThreadPoolTaskRunner(max_workers=16))
+def bulk_process(sources: list[str] | None = None, folder: str | None = None,
+                 s3_prefix: str | None = None, batch_size: int = 10,
+                 concurrency: int | None = None, options: ProcessOptions | None = None,
+                 webhook_url: str | None = None) -> BatchSummary:
+    """Process many papers; failures are listed, and only all-failed fails the run."""
+    logger = get_run_logger()
+    if batch_size < 1:
+        raise PermanentError(f"batch_size must be at least 1, not {batch_size}.")
+    found = list(sources or [])
+    if folder:
+        found += folder_sources(folder)
+    if s3_prefix:
+        found += s3_sources(s3_prefix)
+    found = list(dict.fromkeys(s.strip() for s in found if s and s.strip()))
+    if not found:
+        raise PermanentError("Nothing to process: give `sources`, a `folder` holding PDFs, or "
+                             "an `s3_prefix`.")
+    workers = concurrency or get_settings().bulk_concurrency
+    logger.info("Bulk run: %d papers, batches of %d, %d at a time", len(found), batch_size,
+                workers)
+    runner = BatchRunner("bulk", len(found), workers, options or ProcessOptions(), webhook_url)
+    runner.run((Job(s) for s in found), batch_size)
+    summary = runner.summarize()
+    logger.info("Bulk run done in %.1f s: %d processed, %d already done, %d failed; summary %s",
+                summary.seconds, summary.completed, summary.cached, summary.failed,
+                summary.files.get("csv"))
+    if summary.failed == summary.total:
+        raise NothingProcessed(f"All {summary.total} papers failed; see the 'bulk-failures' "
+                               "artifact for each reason.")
+    return summary

@@ -1,0 +1,71 @@
+"""The webhook task: retried with backoff; a delivery that never succeeds is recorded, not lost."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.tasks import exponential_backoff
+
+from paperflow.notify import deliver
+from paperflow.report import artifact_key
+from paperflow.settings import get_settings
+from tasks.policy import retry_unless_permanent
+
+SECRET_BLOCK = "paperflow-webhook-secret"
+
+
+def webhook_secret() -> str | None:
+    """`PAPERFLOW_WEBHOOK_SECRET`, else the `paperflow-webhook-secret` Secret block, else None."""
+    configured = get_settings().webhook_secret
+    if configured:
+        return configured
+    try:
+        from prefect.blocks.system import Secret
+        from prefect.exceptions import ObjectNotFound
+
+        return str(Secret.load(SECRET_BLOCK).get())
+    except (ValueError, ObjectNotFound):
+        return None
+
+
+@task(retry_condition_fn=retry_unless_permanent, task_run_name="webhook {payload[event]}")
+def send_webhook(url: str, payload: dict[str, Any], delivery_id: str) -> int:
+    """POST the signed payload; the HTTP status on success."""
+    settings = get_settings()
+    secret = webhook_secret()
+    if not secret:
+        get_run_logger().warning("No webhook secret configured (PAPERFLOW_WEBHOOK_SECRET or the "
+                                 "%r Secret block): sending the webhook unsigned.", SECRET_BLOCK)
+    delivery = deliver(url, payload, secret, timeout=settings.webhook_timeout_seconds,
+                       allow_private=settings.allow_private_webhooks, delivery_id=delivery_id)
+    return delivery.status_code
+
+
+def notify(url: str, payload: dict[str, Any]) -> bool:
+    """Deliver with retries; on final failure log it and leave an artifact with the payload."""
+    settings = get_settings()
+    delivery_id = str(uuid.uuid4())
+    retried = send_webhook.with_options(
+        retries=settings.webhook_retries,
+        retry_delay_seconds=exponential_backoff(backoff_factor=settings.webhook_backoff_seconds),
+        retry_jitter_factor=0.2)
+    state = retried(url, payload, delivery_id, return_state=True)
+    if state.is_completed():
+        return True
+    try:
+        state.result()
+        reason = state.message or "unknown"
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    get_run_logger().error("Webhook to %s failed for good (%s); the result is kept on this run.",
+                           url, reason)
+    stem = (payload.get("sha256") or delivery_id)[:12]
+    create_markdown_artifact(
+        f"# Webhook not delivered\n\n- URL: `{url}`\n- event: `{payload.get('event')}`\n"
+        f"- delivery: `{delivery_id}`\n- reason: {reason}\n\nThe run's result and stored assets "
+        "are unaffected; re-send by re-running the deployment or reading the stored metadata.",
+        key=artifact_key("webhook-failed", stem), description="Webhook delivery failed")
+    return False
