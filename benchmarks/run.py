@@ -3,6 +3,8 @@
 Run with `make bench`. Writes `out/bench.json` and exits non-zero when a target is missed:
 - cache: a second run of the same paper spends < 5% of the first run's extraction time;
 - memory: reading 10x the pages costs at most 15x the extra peak RSS (linear, not worse).
+- llm: with an endpoint that takes 1 s per answer, the flow's LLM phase (six groups) takes less
+  than 2.5x its slowest single call (the calls overlap instead of queueing).
 Reported without a target: the fan-out's task-time sum over its wall time (CPU-bound heuristics
 share one interpreter, so the overlap pays off for I/O: storage, LLM calls, downloads).
 """
@@ -103,12 +105,49 @@ def bench_flow() -> dict[str, float]:
             "fan_out_overlap": round(task_sum / max(span, 1e-9), 2)}
 
 
+def bench_llm() -> dict[str, float]:
+    """The flow's LLM phase against a scripted endpoint answering every call after 1 s."""
+    from flows.process_paper import ProcessOptions, process_paper
+    from paperflow.llm.settings import reload_llm_settings
+    from tests.llm_server import Reply, scripted_llm
+    from tests.paperflow.llm.test_groups import by_schema
+    from tests.pdfs import make_paper
+
+    def slow(request: object) -> Reply:
+        reply = by_schema(request)  # type: ignore[arg-type]
+        reply.delay = 1.0
+        return reply
+
+    with scripted_llm() as server:
+        server.responder = slow
+        os.environ.update(PAPERFLOW_LLM_BASE_URL=server.base_url, PAPERFLOW_LLM_MODEL="scripted",
+                          PAPERFLOW_LLM_RESPONSE_FORMAT="json_schema",
+                          PAPERFLOW_LLM_REQUESTS_PER_MINUTE="0")
+        reload_llm_settings()
+        try:
+            result = process_paper(make_paper(nonce="bench-llm"),
+                                   ProcessOptions(refresh_cache=True))
+        finally:
+            for name in ("PAPERFLOW_LLM_BASE_URL", "PAPERFLOW_LLM_MODEL",
+                         "PAPERFLOW_LLM_RESPONSE_FORMAT", "PAPERFLOW_LLM_REQUESTS_PER_MINUTE"):
+                os.environ.pop(name, None)
+            reload_llm_settings()
+    report = result.llm
+    assert report is not None, "the LLM phase did not run"
+    slowest = max(c.seconds for c in report.calls)
+    return {"calls": len(report.calls), "peak_in_flight": server.peak_in_flight,
+            "phase_s": round(report.seconds, 3), "slowest_call_s": round(slowest, 3),
+            "phase_over_slowest": round(report.seconds / slowest, 2)}
+
+
 def main() -> int:
-    results = {"core": bench_core(), "memory": bench_memory(), "flow": bench_flow()}
-    flow, memory = results["flow"], results["memory"]
+    results = {"core": bench_core(), "memory": bench_memory(), "flow": bench_flow(),
+               "llm": bench_llm()}
+    flow, memory, llm = results["flow"], results["memory"], results["llm"]
     checks = {
         "cache: warm work < 5% of cold work": flow["warm_work_s"] < 0.05 * flow["cold_work_s"],
         "memory: 10x pages <= 15x extra peak RSS": memory["ratio"] <= 15,
+        "llm: phase < 2.5x slowest call": llm["phase_over_slowest"] < 2.5,
     }
     results["checks"] = checks
     out = ROOT / "out"

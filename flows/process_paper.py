@@ -13,12 +13,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
 from paperflow import __version__
+from paperflow.llm.settings import llm_enabled
 from paperflow.models import PaperMetadataExtraction, Provenance, TaskTiming
 from paperflow.notify import build_payload, check_webhook_url
 from paperflow.pipeline import PaperKey, assemble
 from paperflow.settings import get_settings
 from paperflow.sources import resolve_source
 from tasks.extraction import TEXT_GROUPS, figures, parse_pdf, preview
+from tasks.llm import enrich
 from tasks.notify import notify
 from tasks.policy import Timed
 from tasks.reporting import ProgressReporter, publish_artifacts
@@ -146,7 +148,16 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
             values[name] = outcome.value
         else:
             groups.append(outcome.value)
+    llm_report = None
+    if llm_enabled():
+        logger.info("LLM enrichment of the six groups")
+        groups, llm_report = enrich(key, doc, groups, values.pop("figures", None),
+                                    refresh_cache=options.refresh_cache)
+        timings.append(TaskTiming(task="llm", seconds=llm_report.seconds,
+                                  cached=bool(llm_report.calls)
+                                  and all(c.cached for c in llm_report.calls)))
     result = assemble(key, doc, groups, source=resolved.source, extra=values, timings=timings)
+    result.llm = llm_report
     if resolved.arxiv_id and not result.arxiv_id:
         result.arxiv_id = re.sub(r"v\d+$", "", resolved.arxiv_id)
     if overrides is not None:

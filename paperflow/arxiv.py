@@ -110,6 +110,7 @@ class ArxivEntry:
             "publish_date": self.published.date(),
             "year": self.published.year,
             "arxiv_id": self.arxiv_id,
+            "categories": self.categories,
         }
         if self.doi:
             fields["doi"] = self.doi

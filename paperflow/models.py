@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.2.0"
 
 Provenance = Literal["pdf", "llm", "arxiv"]
 BBox = tuple[float, float, float, float]
@@ -83,6 +83,8 @@ class Figure(_Model):
     height: int
     caption: str | None = None
     caption_source: Literal["pdf", "llm", "none"] = "none"
+    description: str | None = None
+    """What the figure shows, written by the LLM (from the image or the caption and its text)."""
     asset: Asset | None = None
 
 
@@ -109,6 +111,54 @@ class TaskTiming(_Model):
     cached: bool = False
 
 
+class LLMCall(_Model):
+    """One request to the LLM: what it was for, what it cost, how it went."""
+
+    group: str
+    model: str
+    prompt_version: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    seconds: float = 0.0
+    """Time of the call's requests, retries and backoff, not of waiting for a free slot."""
+    attempts: int = 1
+    repaired: bool = False
+    response_format: str = "json_schema"
+    truncated_input: bool = False
+    cached: bool = False
+    """Answered from the cache in this run: listed, but not counted in the paper's totals."""
+    error: str | None = None
+
+
+class Disagreement(_Model):
+    """A field where the heuristic and the LLM differ, and which value was kept and why."""
+
+    field: str
+    pdf: str | None = None
+    llm: str | None = None
+    chosen: Provenance
+    reason: str
+
+
+class LLMReport(_Model):
+    """The LLM phase of one paper: calls, tokens, estimated cost, what verification rejected."""
+
+    model: str = ""
+    vision_model: str | None = None
+    calls: list[LLMCall] = Field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    seconds: float = 0.0
+    """Wall time of the whole LLM phase (calls run concurrently)."""
+    quotes_checked: int = 0
+    quotes_rejected: int = 0
+    rejected_quotes: list[str] = Field(default_factory=list)
+    disagreements: list[Disagreement] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+
+
 class PaperMetadataExtraction(_Model):
     """Everything paperflow knows about one paper."""
 
@@ -129,6 +179,8 @@ class PaperMetadataExtraction(_Model):
     venue: str | None = None
     doi: str | None = None
     arxiv_id: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    """Subject categories (arXiv's, for papers ingested from arXiv)."""
     license: str | None = None
 
     summary: str | None = None
@@ -144,6 +196,7 @@ class PaperMetadataExtraction(_Model):
     timings: list[TaskTiming] = Field(default_factory=list)
     versions: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    llm: LLMReport | None = None
 
 
 def json_schema() -> dict:

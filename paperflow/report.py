@@ -34,6 +34,8 @@ def markdown_report(result: PaperMetadataExtraction) -> str:
     if result.keywords:
         kind = "Keywords" if result.keywords_printed else "Key phrases"
         lines += [f"**{kind}:** " + ", ".join(result.keywords), ""]
+    if result.categories:
+        lines += ["**Categories:** " + ", ".join(result.categories), ""]
     if result.abstract:
         lines += ["## Abstract", "", result.abstract, ""]
     if result.summary:
@@ -67,6 +69,8 @@ def markdown_report(result: PaperMetadataExtraction) -> str:
                          ("starter questions", len(result.starter_questions))):
         lines.append(f"| {label} | {count} |")
     lines.append("")
+    if result.llm:
+        lines += llm_section(result)
     if result.timings:
         lines += ["## Timings", "", "| task | seconds | cached |", "| --- | ---: | --- |"]
         for timing in result.timings:
@@ -82,6 +86,46 @@ def markdown_report(result: PaperMetadataExtraction) -> str:
     if result.warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in result.warnings] + [""]
     return "\n".join(lines)
+
+
+def llm_section(result: PaperMetadataExtraction) -> list[str]:
+    """The LLM phase: model, calls, tokens, estimated cost, rejected quotes, disagreements."""
+    llm = result.llm
+    if llm is None:
+        return []
+    cost = f"${llm.cost_usd:.4f}" if llm.cost_usd is not None else "not priced"
+    slowest = max((c.seconds for c in llm.calls), default=0.0)
+    lines = ["## LLM", "",
+             f"**Model:** {llm.model}" + (f" · vision: {llm.vision_model}"
+                                          if llm.vision_model else ""), "",
+             f"{len(llm.calls)} calls · {llm.prompt_tokens} prompt + {llm.completion_tokens} "
+             f"completion tokens · estimated cost {cost} · {llm.seconds:.1f} s "
+             f"(slowest call {slowest:.1f} s) · quotes rejected by verification: "
+             f"{llm.quotes_rejected} of {llm.quotes_checked}", ""]
+    if llm.calls:
+        lines += ["| group | tokens in | tokens out | cost | seconds | attempts | notes |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+        for call in llm.calls:
+            notes = [n for n, on in (("cached", call.cached), ("repaired", call.repaired),
+                                     ("truncated input", call.truncated_input)) if on]
+            if call.error:
+                notes.append("failed: " + _escape(call.error[:80]))
+            price = f"${call.cost_usd:.4f}" if call.cost_usd is not None else ""
+            lines.append(f"| {call.group} | {call.prompt_tokens} | {call.completion_tokens} | "
+                         f"{price} | {call.seconds:.2f} | {call.attempts} | {', '.join(notes)} |")
+        lines.append("")
+    if llm.disagreements:
+        lines += ["**Disagreements (heuristic vs LLM):**", ""]
+        for item in llm.disagreements:
+            lines.append(f"- {item.field}: kept {item.chosen} ({item.reason}); LLM said "
+                         f"“{_escape((item.llm or '')[:120])}”")
+        lines.append("")
+    if llm.rejected_quotes:
+        lines += ["**Quotes not found in the paper (dropped):**", ""]
+        lines += [f"- “{_escape(quote[:160])}”" for quote in llm.rejected_quotes[:10]] + [""]
+    if llm.errors:
+        lines += ["**LLM errors:**", ""] + [f"- {_escape(e[:200])}" for e in llm.errors] + [""]
+    return lines
 
 
 def references_table(result: PaperMetadataExtraction) -> list[dict[str, str]]:

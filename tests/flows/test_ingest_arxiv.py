@@ -47,6 +47,7 @@ def test_first_run_ingests_all_then_nothing_then_the_new_one(fake_arxiv: FakeArx
     assert stored["abstract"] == paper.abstract
     assert stored["publish_date"] == paper.updated.date().isoformat()
     assert stored["provenance"]["title"] == "arxiv" and stored["provenance"]["abstract"] == "arxiv"
+    assert stored["categories"] and stored["provenance"]["categories"] == "arxiv"
     assert stored["provenance"].get("references") == "pdf"
 
     fake_arxiv.queries.clear()

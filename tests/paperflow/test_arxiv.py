@@ -45,6 +45,7 @@ def test_parse_real_format() -> None:
     overrides = first.overrides()
     assert overrides["title"] == papers[0].title and overrides["arxiv_id"] == first.arxiv_id
     assert [a.name for a in overrides["authors"]] == papers[0].authors
+    assert overrides["categories"] == ["cs.CL", "cs.LG"]
 
 
 def test_error_feed_and_malformed_documents() -> None:

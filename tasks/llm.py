@@ -1,0 +1,168 @@
+"""LLM enrichment tasks: one per group, cached per (model, prompt version, paper), globally limited.
+
+Every group task holds one slot of the Prefect global concurrency limit "llm" while it talks to
+the endpoint, so all workers together stay under the provider's limits:
+`prefect gcl create llm --limit 4` (without the limit the tasks run unthrottled by Prefect; the
+client's own per-process cap and requests-per-minute limiter still apply).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import task
+from prefect.concurrency.asyncio import concurrency
+from prefect.context import TaskRunContext
+
+from paperflow.llm import groups as llm_groups
+from paperflow.llm.client import LLMClient
+from paperflow.llm.enrich import combine, finish_report
+from paperflow.llm.prompts import PROMPT_VERSIONS
+from paperflow.llm.settings import get_llm_settings
+from paperflow.models import Figure, LLMCall, LLMReport
+from paperflow.pdf import ParsedDocument
+from paperflow.pipeline import FieldGroup, PaperKey
+from paperflow.storage import get_storage
+from tasks.policy import cache_expiration, retry_unless_permanent
+
+VERSION = "1"
+CONCURRENCY_LIMIT = "llm"
+
+
+@dataclass
+class GroupOutcome:
+    """A group's LLM answer (unverified) and the calls it took."""
+
+    group: FieldGroup
+    calls: list[LLMCall] = field(default_factory=list)
+
+
+def llm_cache_key(group: str) -> Callable[[TaskRunContext, dict[str, Any]], str]:
+    """Cache on task, prompt version, model(s), answer-shaping settings and the paper's sha256."""
+
+    def key_fn(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+        settings = get_llm_settings()
+        paper: PaperKey = parameters["key"]
+        parts = [context.task.name, context.task.version or VERSION, PROMPT_VERSIONS[group],
+                 settings.model, settings.vision_model or "-", settings.fingerprint(),
+                 paper.sha256]
+        figures: list[Figure] | None = parameters.get("figures")
+        if figures:
+            described = "|".join(f"{f.page}:{f.label}:{f.caption}" for f in figures)
+            parts.append(hashlib.sha256(described.encode()).hexdigest()[:16])
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+    return key_fn
+
+
+async def _run(work: Callable[[LLMClient], Awaitable[FieldGroup]]) -> GroupOutcome:
+    async with concurrency(CONCURRENCY_LIMIT, occupy=1), LLMClient(get_llm_settings()) as client:
+        group = await work(client)
+        return GroupOutcome(group, list(client.calls))
+
+
+def _options(group: str) -> dict[str, Any]:
+    return {
+        "name": f"llm-{group.replace('_', '-')}",
+        "cache_key_fn": llm_cache_key(group),
+        "persist_result": True,
+        "cache_expiration": cache_expiration(),
+        "version": VERSION,
+        "retries": 1,
+        "retry_delay_seconds": 30,
+        "retry_condition_fn": retry_unless_permanent,
+    }
+
+
+@task(**_options("title_authors_abstract"))
+async def llm_title_authors_abstract(key: PaperKey, doc: ParsedDocument) -> GroupOutcome:
+    """LLM group 1: title, authors, abstract, publish date."""
+    return await _run(lambda client: llm_groups.title_authors_abstract(client, doc))
+
+
+@task(**_options("institutions_keywords"))
+async def llm_institutions_keywords(key: PaperKey, doc: ParsedDocument) -> GroupOutcome:
+    """LLM group 2: institutions and keywords."""
+    return await _run(lambda client: llm_groups.institutions_keywords(client, doc))
+
+
+@task(**_options("summary_citations"))
+async def llm_summary_citations(key: PaperKey, doc: ParsedDocument) -> GroupOutcome:
+    """LLM group 3: summary with citation markers and quotes."""
+    return await _run(lambda client: llm_groups.summary_citations(client, doc))
+
+
+@task(**_options("starter_questions"))
+async def llm_starter_questions(key: PaperKey, doc: ParsedDocument) -> GroupOutcome:
+    """LLM group 4: starter questions."""
+    return await _run(lambda client: llm_groups.starter_questions(client, doc))
+
+
+@task(**_options("highlights"))
+async def llm_highlights(key: PaperKey, doc: ParsedDocument) -> GroupOutcome:
+    """LLM group 5: highlights and takeaways."""
+    return await _run(lambda client: llm_groups.highlights(client, doc))
+
+
+def _figure_images(figures: list[Figure]) -> dict[int, bytes]:
+    """Stored PNG crops by figure index, for the vision model."""
+    storage = get_storage()
+    images: dict[int, bytes] = {}
+    for index, figure in enumerate(figures):
+        if figure.asset is not None and storage.exists(figure.asset.key):
+            images[index] = storage.get(figure.asset.key)
+    return images
+
+
+@task(**_options("figure_captions"))
+async def llm_figure_captions(key: PaperKey, doc: ParsedDocument,
+                              figures: list[Figure]) -> GroupOutcome:
+    """LLM group 6: figure descriptions, from the images when a vision model is configured."""
+    images = _figure_images(figures) if get_llm_settings().vision_model else None
+    return await _run(lambda client: llm_groups.figure_captions(client, doc, figures, images))
+
+
+TEXT_GROUP_TASKS = (
+    llm_title_authors_abstract,
+    llm_institutions_keywords,
+    llm_summary_citations,
+    llm_starter_questions,
+    llm_highlights,
+)
+
+
+def enrich(key: PaperKey, doc: ParsedDocument, heuristic_groups: list[FieldGroup],
+           figures: list[Figure] | None = None, *,
+           refresh_cache: bool = False) -> tuple[list[FieldGroup], LLMReport]:
+    """Run the LLM groups concurrently (inside a flow), verify, and merge onto the heuristics.
+
+    Returns the merged groups for `assemble` (including a "figures" group when `figures` is
+    given) and the report for `result.llm`. A failed group keeps its heuristic values.
+    """
+    settings = get_llm_settings()
+    started = time.perf_counter()
+
+    def fresh(group_task: Any) -> Any:
+        return group_task.with_options(refresh_cache=True) if refresh_cache else group_task
+
+    futures = [fresh(group_task).submit(key, doc) for group_task in TEXT_GROUP_TASKS]
+    if figures:
+        futures.append(fresh(llm_figure_captions).submit(key, doc, figures))
+    outcomes: list[FieldGroup | BaseException] = []
+    calls: list[LLMCall] = []
+    for future in futures:
+        try:
+            outcome: GroupOutcome = future.result()
+        except Exception as error:  # one failed group must not lose the others
+            outcomes.append(error)
+            continue
+        cached = future.state.name == "Cached"
+        outcomes.append(outcome.group)
+        calls += [call.model_copy(update={"cached": cached}) for call in outcome.calls]
+    seconds = time.perf_counter() - started
+    groups, report, errors = combine(heuristic_groups, outcomes, doc, figures)
+    return groups, finish_report(report, settings, calls, seconds, errors)
