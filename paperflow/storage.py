@@ -148,6 +148,10 @@ def local_storage(data_dir: Path) -> LocalStorage:
 
 
 def get_storage(settings: Settings | None = None) -> Storage:
-    """The configured store: the local folder under `PAPERFLOW_DATA_DIR` by default."""
+    """The configured store: S3 when `PAPERFLOW_S3_BUCKET` is set, else the local folder."""
     settings = settings or get_settings()
+    if settings.s3_bucket:
+        from paperflow.s3 import s3_storage
+
+        return s3_storage(settings)
     return local_storage(settings.data_dir)

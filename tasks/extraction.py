@@ -13,9 +13,11 @@ from paperflow.preview import render_preview
 from paperflow.settings import get_settings
 from paperflow.storage import get_storage, paper_key
 from tasks.policy import Timed, cache_expiration, content_cache_key, retry_unless_permanent, timed
+from tasks.results import result_storage
 
 VERSION = "1"
-_cached = {"persist_result": True, "cache_expiration": cache_expiration(), "version": VERSION}
+_cached = {"persist_result": True, "cache_expiration": cache_expiration(), "version": VERSION,
+           "result_storage": result_storage()}
 
 
 @task(cache_key_fn=content_cache_key("max_pages"), **_cached)

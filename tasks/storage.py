@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from prefect import task
 from prefect.tasks import exponential_backoff
@@ -36,7 +37,23 @@ def store_text(key: PaperKey, doc: ParsedDocument) -> Asset:
 
 
 def stored_metadata_json(result: PaperMetadataExtraction) -> bytes:
-    return result.model_dump_json(indent=2, exclude=RUN_FIELDS).encode()
+    """The result without run-specific fields or expiring (presigned) URLs."""
+    return json.dumps(_without_signed_urls(result.model_dump(mode="json", exclude=RUN_FIELDS)),
+                      indent=2, ensure_ascii=False).encode()
+
+
+def _without_signed_urls(value: Any) -> Any:
+    # A presigned URL changes every signing window: stored, it would rewrite metadata.json.
+    if isinstance(value, dict):
+        return {k: None if k == "url" and _is_signed(v) else _without_signed_urls(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_signed_urls(v) for v in value]
+    return value
+
+
+def _is_signed(url: Any) -> bool:
+    return isinstance(url, str) and "X-Amz-Signature=" in url
 
 
 @task(**_retried)

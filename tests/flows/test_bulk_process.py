@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import time
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 
 from flows.bulk_process import bulk_process
 from tests.pdfs import HTML_PAGE, make_paper
+from tests.prefect_api import artifacts
 from tests.webhooks import receive_webhooks
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 SECRET = "bulk-secret"
-
-
-def _artifacts(flow_run_id: Any) -> list[Any]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    async def read() -> list[Any]:
-        async with get_client() as client:
-            return await client.read_artifacts(artifact_filter=ArtifactFilter(
-                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
-
-    return asyncio.run(read())
 
 
 @pytest.fixture
@@ -83,11 +70,11 @@ def test_thirty_papers_with_broken_ones(data_dir: Path, tmp_path: Path,
     csv = pd.read_csv(data_dir / "store" / "runs" / str(run_id) / "summary.csv")
     assert set(csv["source"]) == set(by_source)
 
-    artifacts = {a.key: a for a in _artifacts(run_id) if a.key}
-    assert artifacts["bulk-progress"].data == 100.0
-    assert len(artifacts["bulk-outcomes"].data) > 0 and artifacts["bulk-outcomes"].type == "table"
-    assert "4 of 30 papers failed" in artifacts["bulk-failures"].data
-    assert not [k for k in artifacts if k.startswith("paper-")], "no per-paper reports in bulk"
+    published = {a.key: a for a in artifacts(run_id) if a.key}
+    assert published["bulk-progress"].data == 100.0
+    assert len(published["bulk-outcomes"].data) > 0 and published["bulk-outcomes"].type == "table"
+    assert "4 of 30 papers failed" in published["bulk-failures"].data
+    assert not [k for k in published if k.startswith("paper-")], "no per-paper reports in bulk"
 
     # Re-run: done papers come from the cache, failed ones are tried again.
     start = time.perf_counter()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from pathlib import Path
@@ -16,6 +15,7 @@ from flows.process_paper import ProcessOptions, process_paper
 from tests.conftest import SAMPLE_PDF
 from tests.httpserver import Route, serve
 from tests.pdfs import HTML_PAGE, make_encrypted, make_paper, make_scanned
+from tests.prefect_api import artifacts, task_runs
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -116,18 +116,6 @@ def test_scanned_paper_gives_a_degraded_result(data_dir: Path, tmp_path: Path) -
     assert (data_dir / "store" / "papers" / result.sha256 / "metadata.json").is_file()
 
 
-def _task_runs(flow_run_id: Any) -> list[Any]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    async def read() -> list[Any]:
-        async with get_client() as client:
-            return await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-
-    return asyncio.run(read())
-
-
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -144,7 +132,7 @@ def test_bad_input_fails_clearly_without_retries(data_dir: Path, tmp_path: Path,
     assert state.is_failed()
     with pytest.raises(Exception, match=message):
         state.result()
-    runs = _task_runs(state.state_details.flow_run_id)
+    runs = task_runs(state.state_details.flow_run_id)
     assert runs and all(run.run_count <= 1 for run in runs), [(r.name, r.run_count) for r in runs]
     assert not (data_dir / "store" / "papers").exists() or not list(
         (data_dir / "store" / "papers").rglob("metadata.json"))
@@ -162,18 +150,10 @@ def test_urls_that_404_or_serve_html(data_dir: Path) -> None:
 
 
 def test_artifacts_are_published(data_dir: Path, tmp_path: Path) -> None:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
     state = process_paper(_write(tmp_path, make_paper(nonce="artifacts")), return_state=True)
     result = state.result()
 
-    async def read() -> list[Any]:
-        async with get_client() as client:
-            return await client.read_artifacts(artifact_filter=ArtifactFilter(
-                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
-
-    found = asyncio.run(read())
+    found = artifacts(state.state_details.flow_run_id)
     by_key = {a.key.split("-")[0]: a for a in found if a.key}
     assert set(by_key) == {"paper", "references", "metadata"}
     assert all(result.sha256[:12] in a.key for a in by_key.values())
