@@ -3,8 +3,8 @@
 Run with `make bench`. Writes `out/bench.json` and exits non-zero when a target is missed:
 - cache: a second run of the same paper spends < 5% of the first run's extraction time;
 - memory: reading 10x the pages costs at most 15x the extra peak RSS (linear, not worse).
-- llm: with an endpoint that takes 1 s per answer, the flow's LLM phase (six groups) takes less
-  than 2.5x its slowest single call (the calls overlap instead of queueing).
+- llm: with an endpoint that takes 1 s per answer, the flow's LLM phase (six groups, six allowed
+  in flight) takes less than 2x its slowest single call (the calls overlap, not queue).
 Reported without a target: the fan-out's task-time sum over its wall time (CPU-bound heuristics
 share one interpreter, so the overlap pays off for I/O: storage, LLM calls, downloads).
 """
@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="paperflow-bench-prefect-")
 os.environ["PAPERFLOW_DATA_DIR"] = tempfile.mkdtemp(prefix="paperflow-bench-data-")
 
@@ -106,38 +107,45 @@ def bench_flow() -> dict[str, float]:
 
 
 def bench_llm() -> dict[str, float]:
-    """The flow's LLM phase against a scripted endpoint answering every call after 1 s."""
+    """The flow's LLM phase against a scripted endpoint answering every call after 1 s.
+
+    Six calls with six allowed in flight: ideally the phase lasts one call. The first paper
+    of a process also loads the tokenizer and HTTP client; the target is on the second.
+    """
     from flows.process_paper import ProcessOptions, process_paper
     from paperflow.llm.settings import reload_llm_settings
-    from tests.llm_server import Reply, scripted_llm
+    from tests.llm_server import Recorded, Reply, scripted_llm
     from tests.paperflow.llm.test_groups import by_schema
     from tests.pdfs import make_paper
 
-    def slow(request: object) -> Reply:
-        reply = by_schema(request)  # type: ignore[arg-type]
+    def slow(request: Recorded) -> Reply:
+        reply = by_schema(request)
         reply.delay = 1.0
         return reply
 
+    env = {"PAPERFLOW_LLM_MODEL": "scripted", "PAPERFLOW_LLM_RESPONSE_FORMAT": "json_schema",
+           "PAPERFLOW_LLM_REQUESTS_PER_MINUTE": "0", "PAPERFLOW_LLM_MAX_CONCURRENCY": "6"}
+    results: dict[str, float] = {}
     with scripted_llm() as server:
         server.responder = slow
-        os.environ.update(PAPERFLOW_LLM_BASE_URL=server.base_url, PAPERFLOW_LLM_MODEL="scripted",
-                          PAPERFLOW_LLM_RESPONSE_FORMAT="json_schema",
-                          PAPERFLOW_LLM_REQUESTS_PER_MINUTE="0")
+        os.environ.update(env, PAPERFLOW_LLM_BASE_URL=server.base_url)
         reload_llm_settings()
         try:
-            result = process_paper(make_paper(nonce="bench-llm"),
-                                   ProcessOptions(refresh_cache=True))
+            for run in ("first", "second"):
+                result = process_paper(make_paper(nonce=f"bench-llm-{run}"),
+                                       ProcessOptions(preview=False))
+                report = result.llm
+                assert report is not None, "the LLM phase did not run"
+                slowest = max(c.seconds for c in report.calls)
+                results |= {f"{run}_calls": len(report.calls), f"{run}_phase_s": report.seconds,
+                            f"{run}_slowest_call_s": slowest,
+                            f"{run}_phase_over_slowest": round(report.seconds / slowest, 2)}
         finally:
-            for name in ("PAPERFLOW_LLM_BASE_URL", "PAPERFLOW_LLM_MODEL",
-                         "PAPERFLOW_LLM_RESPONSE_FORMAT", "PAPERFLOW_LLM_REQUESTS_PER_MINUTE"):
+            for name in (*env, "PAPERFLOW_LLM_BASE_URL"):
                 os.environ.pop(name, None)
             reload_llm_settings()
-    report = result.llm
-    assert report is not None, "the LLM phase did not run"
-    slowest = max(c.seconds for c in report.calls)
-    return {"calls": len(report.calls), "peak_in_flight": server.peak_in_flight,
-            "phase_s": round(report.seconds, 3), "slowest_call_s": round(slowest, 3),
-            "phase_over_slowest": round(report.seconds / slowest, 2)}
+    results["peak_in_flight"] = server.peak_in_flight
+    return results
 
 
 def main() -> int:
@@ -147,7 +155,7 @@ def main() -> int:
     checks = {
         "cache: warm work < 5% of cold work": flow["warm_work_s"] < 0.05 * flow["cold_work_s"],
         "memory: 10x pages <= 15x extra peak RSS": memory["ratio"] <= 15,
-        "llm: phase < 2.5x slowest call": llm["phase_over_slowest"] < 2.5,
+        "llm: phase < 2x slowest call": llm["second_phase_over_slowest"] < 2,
     }
     results["checks"] = checks
     out = ROOT / "out"

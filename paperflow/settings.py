@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = 2.0
     allow_private_webhooks: bool = False
     """Allow webhooks to loopback, private and link-local addresses (local development, tests)."""
+    allow_private_urls: bool = False
+    """Allow paper URLs on loopback, private and link-local addresses (local development, tests)."""
     bulk_concurrency: int = 4
     """Papers a bulk or ingest run processes at once (threads inside one flow run)."""
 

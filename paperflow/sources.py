@@ -1,4 +1,4 @@
-"""Turn a source (bytes, local path, http(s) URL, arXiv id) into PDF bytes.
+"""Turn a source (bytes, local path, http(s) URL, s3:// URI, arXiv id) into PDF bytes.
 
 Permanent problems (a missing file, HTTP 404, an HTML page instead of a PDF) raise
 `PermanentError` subclasses so the orchestration layer does not retry them; transient ones
@@ -8,6 +8,7 @@ Permanent problems (a missing file, HTTP 404, an HTML page instead of a PDF) rai
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,7 @@ import httpx
 from paperflow.errors import InvalidSourceError, SourceError, SourceNotFoundError
 from paperflow.pdf import validate_pdf_bytes
 from paperflow.settings import Settings, get_settings
+from paperflow.urls import non_public_address
 
 SourceKind = Literal["bytes", "path", "url", "arxiv", "s3"]
 
@@ -85,7 +87,8 @@ def resolve_source(source: str | bytes | Path, settings: Settings | None = None)
         if kind == "path":
             resolved = _read_path(text, settings)
         elif kind == "url":
-            resolved = ResolvedSource(_download(text, settings), text, "url", _url_name(text))
+            resolved = ResolvedSource(_download(text, settings, public_only=True), text, "url",
+                                      _url_name(text))
         elif kind == "arxiv":
             arxiv_id = arxiv_id_of(text)
             assert arxiv_id is not None
@@ -93,10 +96,7 @@ def resolve_source(source: str | bytes | Path, settings: Settings | None = None)
             data = _download(url, settings, what=f"arXiv paper {arxiv_id}")
             resolved = ResolvedSource(data, text, "arxiv", arxiv_id.replace("/", "_"), arxiv_id)
         else:
-            raise InvalidSourceError(
-                f"{text!r} is an S3 URI, but no S3 storage is configured: set PAPERFLOW_S3_BUCKET "
-                "(and credentials) or download the file first."
-            )
+            resolved = ResolvedSource(_read_s3(text, settings), text, "s3", _url_name(text))
     validate_pdf_bytes(resolved.data)
     return resolved
 
@@ -116,19 +116,79 @@ def _read_path(text: str, settings: Settings) -> ResolvedSource:
     return ResolvedSource(path.read_bytes(), str(path), "path", path.stem)
 
 
+def _read_s3(uri: str, settings: Settings) -> bytes:
+    """GET an `s3://bucket/key` object with the configured credentials and endpoint."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from paperflow.s3 import classify_error, endpoint_label, parse_s3_uri, s3_client
+
+    try:
+        bucket, key = parse_s3_uri(uri)
+    except ValueError as exc:
+        raise InvalidSourceError(str(exc)) from exc
+    if not (settings.s3_bucket or settings.s3_endpoint_url or settings.aws_access_key_id):
+        raise InvalidSourceError(
+            f"{uri!r} is an S3 URI, but no S3 storage is configured: set PAPERFLOW_S3_BUCKET "
+            "(and credentials) or download the file first."
+        )
+    where = endpoint_label(settings)
+    try:
+        response = s3_client(settings).get_object(Bucket=bucket, Key=key)
+        size = int(response.get("ContentLength") or 0)
+        if size > settings.max_pdf_bytes:
+            response["Body"].close()
+            raise InvalidSourceError(
+                f"{uri} is {size} bytes, over the {settings.max_pdf_bytes}-byte limit "
+                "(PAPERFLOW_MAX_PDF_BYTES)."
+            )
+        return bytes(response["Body"].read())
+    except (BotoCoreError, ClientError) as exc:
+        kind = classify_error(exc)
+        if kind in ("missing_key", "missing_bucket"):
+            missing = "bucket" if kind == "missing_bucket" else "object"
+            raise SourceNotFoundError(f"{uri} was not found at {where} (no such {missing}).") \
+                from exc
+        if kind == "denied":
+            raise InvalidSourceError(
+                f"{where} refused reading {uri}: {exc}. Check AWS_ACCESS_KEY_ID / "
+                "AWS_SECRET_ACCESS_KEY and the object's permissions."
+            ) from exc
+        if kind == "rejected":
+            raise InvalidSourceError(f"{where} rejected reading {uri}: {exc}.") from exc
+        raise SourceError(f"Could not read {uri} from {where}: {exc}. Try again later.") from exc
+
+
 def _url_name(url: str) -> str:
     stem = Path(urlparse(url).path).stem
     return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "paper"
 
 
-def _download(url: str, settings: Settings, what: str | None = None) -> bytes:
+def _refuse_private(request: httpx.Request) -> None:
+    """Every request of a user-given URL, redirects included, must go to a public address."""
+    url = str(request.url)
+    try:
+        address = non_public_address(url)
+    except socket.gaierror as exc:
+        raise SourceError(f"The host of {url} does not resolve: {exc}.") from exc
+    if address is not None:
+        raise InvalidSourceError(
+            f"{url} resolves to the non-public address {address}: paper URLs must be public. "
+            "Set PAPERFLOW_ALLOW_PRIVATE_URLS=true to fetch from private or loopback hosts."
+        )
+
+
+def _download(url: str, settings: Settings, what: str | None = None,
+              public_only: bool = False) -> bytes:
     """GET a URL with a size cap; map HTTP failures to permanent or transient errors."""
     label = what or url
     headers = {"User-Agent": "paperflow/0.1 (+https://github.com/paperflow)",
                "Accept": "application/pdf"}
+    hooks = {"request": [_refuse_private]} if public_only and not settings.allow_private_urls \
+        else {}
     try:
         with httpx.Client(timeout=settings.http_timeout_seconds, follow_redirects=True,
-                          headers=headers) as client, client.stream("GET", url) as response:
+                          headers=headers, event_hooks=hooks) as client, \
+                client.stream("GET", url) as response:
             status = response.status_code
             if status in (404, 410):
                 raise SourceNotFoundError(f"{label} was not found (HTTP {status} from {url}).")

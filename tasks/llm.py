@@ -8,15 +8,18 @@ client's own per-process cap and requests-per-minute limiter still apply).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefect import task
+from prefect import get_client, get_run_logger, task
 from prefect.concurrency.asyncio import concurrency
 from prefect.context import TaskRunContext
+from prefect.exceptions import ObjectNotFound
 
 from paperflow.llm import groups as llm_groups
 from paperflow.llm.client import LLMClient
@@ -59,8 +62,37 @@ def llm_cache_key(group: str) -> Callable[[TaskRunContext, dict[str, Any]], str]
     return key_fn
 
 
-async def _run(work: Callable[[LLMClient], Awaitable[FieldGroup]]) -> GroupOutcome:
-    async with concurrency(CONCURRENCY_LIMIT, occupy=1), LLMClient(get_llm_settings()) as client:
+_limit_lock = threading.Lock()
+_limit_exists: bool | None = None
+
+
+def llm_limit_exists() -> bool:
+    """Whether the server has the global concurrency limit "llm" (asked once per process).
+
+    `paperflow up` creates it (`prefect gcl create llm --limit 4` by hand); every worker's LLM
+    tasks then share its slots. Without it, only the per-process cap applies: acquiring a
+    missing limit would cost an API call per task and log a warning for nothing.
+    """
+    global _limit_exists
+    with _limit_lock:
+        if _limit_exists is None:
+            with get_client(sync_client=True) as client:
+                try:
+                    client.read_global_concurrency_limit_by_name(CONCURRENCY_LIMIT)
+                    _limit_exists = True
+                except ObjectNotFound:
+                    _limit_exists = False
+                    get_run_logger().info(
+                        "No global concurrency limit %r on the server: LLM calls are capped "
+                        "per process only (create it with `prefect gcl create %s --limit 4`).",
+                        CONCURRENCY_LIMIT, CONCURRENCY_LIMIT)
+        return _limit_exists
+
+
+async def _run(work: Callable[[LLMClient], Awaitable[FieldGroup]],
+               limited: bool) -> GroupOutcome:
+    slot = concurrency(CONCURRENCY_LIMIT, occupy=1) if limited else contextlib.nullcontext()
+    async with slot, LLMClient(get_llm_settings()) as client:
         group = await work(client)
         return GroupOutcome(group, list(client.calls))
 
@@ -79,33 +111,38 @@ def _options(group: str) -> dict[str, Any]:
 
 
 @task(**_options("title_authors_abstract"))
-async def llm_title_authors_abstract(key: PaperKey, doc: ParsedDocument) -> GroupOutcome:
+async def llm_title_authors_abstract(key: PaperKey, doc: ParsedDocument,
+                                     limited: bool = False) -> GroupOutcome:
     """LLM group 1: title, authors, abstract, publish date."""
-    return await _run(lambda client: llm_groups.title_authors_abstract(client, doc))
+    return await _run(lambda client: llm_groups.title_authors_abstract(client, doc), limited)
 
 
 @task(**_options("institutions_keywords"))
-async def llm_institutions_keywords(key: PaperKey, doc: ParsedDocument) -> GroupOutcome:
+async def llm_institutions_keywords(key: PaperKey, doc: ParsedDocument,
+                                    limited: bool = False) -> GroupOutcome:
     """LLM group 2: institutions and keywords."""
-    return await _run(lambda client: llm_groups.institutions_keywords(client, doc))
+    return await _run(lambda client: llm_groups.institutions_keywords(client, doc), limited)
 
 
 @task(**_options("summary_citations"))
-async def llm_summary_citations(key: PaperKey, doc: ParsedDocument) -> GroupOutcome:
+async def llm_summary_citations(key: PaperKey, doc: ParsedDocument,
+                                limited: bool = False) -> GroupOutcome:
     """LLM group 3: summary with citation markers and quotes."""
-    return await _run(lambda client: llm_groups.summary_citations(client, doc))
+    return await _run(lambda client: llm_groups.summary_citations(client, doc), limited)
 
 
 @task(**_options("starter_questions"))
-async def llm_starter_questions(key: PaperKey, doc: ParsedDocument) -> GroupOutcome:
+async def llm_starter_questions(key: PaperKey, doc: ParsedDocument,
+                                limited: bool = False) -> GroupOutcome:
     """LLM group 4: starter questions."""
-    return await _run(lambda client: llm_groups.starter_questions(client, doc))
+    return await _run(lambda client: llm_groups.starter_questions(client, doc), limited)
 
 
 @task(**_options("highlights"))
-async def llm_highlights(key: PaperKey, doc: ParsedDocument) -> GroupOutcome:
+async def llm_highlights(key: PaperKey, doc: ParsedDocument,
+                         limited: bool = False) -> GroupOutcome:
     """LLM group 5: highlights and takeaways."""
-    return await _run(lambda client: llm_groups.highlights(client, doc))
+    return await _run(lambda client: llm_groups.highlights(client, doc), limited)
 
 
 def _figure_images(figures: list[Figure]) -> dict[int, bytes]:
@@ -119,11 +156,12 @@ def _figure_images(figures: list[Figure]) -> dict[int, bytes]:
 
 
 @task(**_options("figure_captions"))
-async def llm_figure_captions(key: PaperKey, doc: ParsedDocument,
-                              figures: list[Figure]) -> GroupOutcome:
+async def llm_figure_captions(key: PaperKey, doc: ParsedDocument, figures: list[Figure],
+                              limited: bool = False) -> GroupOutcome:
     """LLM group 6: figure descriptions, from the images when a vision model is configured."""
     images = _figure_images(figures) if get_llm_settings().vision_model else None
-    return await _run(lambda client: llm_groups.figure_captions(client, doc, figures, images))
+    return await _run(
+        lambda client: llm_groups.figure_captions(client, doc, figures, images), limited)
 
 
 TEXT_GROUP_TASKS = (
@@ -145,13 +183,14 @@ def enrich(key: PaperKey, doc: ParsedDocument, heuristic_groups: list[FieldGroup
     """
     settings = get_llm_settings()
     started = time.perf_counter()
+    limited = llm_limit_exists()
 
     def fresh(group_task: Any) -> Any:
         return group_task.with_options(refresh_cache=True) if refresh_cache else group_task
 
-    futures = [fresh(group_task).submit(key, doc) for group_task in TEXT_GROUP_TASKS]
+    futures = [fresh(group_task).submit(key, doc, limited) for group_task in TEXT_GROUP_TASKS]
     if figures:
-        futures.append(fresh(llm_figure_captions).submit(key, doc, figures))
+        futures.append(fresh(llm_figure_captions).submit(key, doc, figures, limited))
     outcomes: list[FieldGroup | BaseException] = []
     calls: list[LLMCall] = []
     for future in futures:

@@ -14,6 +14,8 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["PAPERFLOW_DATA_DIR"] = tempfile.mkdtemp(prefix="paperflow-data-")
+# Test servers (papers, arXiv, webhooks) listen on loopback; tests of the refusal turn it off.
+os.environ["PAPERFLOW_ALLOW_PRIVATE_URLS"] = "true"
 
 import pytest  # noqa: E402
 

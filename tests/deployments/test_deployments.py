@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from deployments.stack import PROJECT_DIR, QUEUES, Stack
-from tests.deployments.conftest import WEBHOOK_SECRET
+from deployments.seaweedfs import list_objects, s3_client
+from deployments.stack import LLM_LIMIT, PROJECT_DIR, QUEUES, Stack
+from tests.deployments.conftest import S3_PREFIX, UP_LINES, WEBHOOK_SECRET, stack_s3
 from tests.pdfs import make_paper
 from tests.webhooks import receive_webhooks
 
@@ -53,6 +54,38 @@ def test_deployments_queues_and_schedules(stack: Stack) -> None:
               _api(stack, "/work_pools/papers/queues/filter", {})}
     assert all(queues[name] == priority for name, priority in QUEUES.items()), queues
     assert queues["on-demand"] < queues["scheduled"] < queues["bulk"]
+    limits = {c["name"]: c for c in _api(stack, "/v2/concurrency_limits/filter", {})}
+    assert limits[LLM_LIMIT]["limit"] == 4 and limits[LLM_LIMIT]["active"]
+
+
+def test_up_started_seaweedfs_and_registered_blocks(stack: Stack) -> None:
+    env = stack.s3_env
+    assert env["PAPERFLOW_S3_BUCKET"] == "paperflow"
+    assert env["PAPERFLOW_S3_ENDPOINT_URL"] == f"http://127.0.0.1:{stack.s3_port}"
+    assert env["PAPERFLOW_S3_PREFIX"] == S3_PREFIX
+    assert stack.running("weed") and stack.running("server") and stack.running("worker")
+    said = "\n".join(UP_LINES)
+    assert f"SeaweedFS S3 API at {env['PAPERFLOW_S3_ENDPOINT_URL']} (local default keys" in said
+    assert "bucket 'paperflow' ready, prefix 'stack-test'" in said
+    for block in ("paperflow-aws", "paperflow-assets", "paperflow-results",
+                  "paperflow-webhook-secret"):
+        assert f"{block} created" in said, said
+    assert f"global concurrency limit {LLM_LIMIT!r}: 4 slots (created)" in said
+    # The worker (so every flow run) and `prefect deploy` got the S3 settings.
+    worker_env = Path(f"/proc/{stack.running('worker')}/environ").read_bytes().split(b"\0")
+    for name in ("PAPERFLOW_S3_BUCKET", "PAPERFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID"):
+        assert f"{name}={env[name]}".encode() in worker_env, name
+    # stack.json records them, but not the secret.
+    state = json.loads((stack.root / "stack.json").read_text())
+    assert state["api_url"] == stack.api_url
+    assert state["s3"]["PAPERFLOW_S3_ENDPOINT_URL"] == env["PAPERFLOW_S3_ENDPOINT_URL"]
+    assert env["AWS_SECRET_ACCESS_KEY"] not in json.dumps(state)
+    # The identities file holds the keys: wrong ones are refused.
+    client = stack_s3(stack)
+    assert "paperflow" in {b["Name"] for b in client.list_buckets()["Buckets"]}
+    intruder = s3_client(env["PAPERFLOW_S3_ENDPOINT_URL"], env["AWS_ACCESS_KEY_ID"], "wrong")
+    with pytest.raises(Exception, match=r"SignatureDoesNotMatch|AccessDenied|InvalidAccessKey"):
+        intruder.list_objects_v2(Bucket="paperflow")
 
 
 def test_process_paper_deployment_with_webhook(stack: Stack, tmp_path: Path) -> None:
@@ -73,6 +106,12 @@ def test_process_paper_deployment_with_webhook(stack: Stack, tmp_path: Path) -> 
     assert hook.body["sha256"] == result["sha256"]
     assert hook.body["metadata"]["title"] == result["title"]
     assert hook.body["assets"]["metadata"]["uri"].endswith("metadata.json")
+    sha = result["sha256"]
+    base = f"{S3_PREFIX}/papers/{sha}/"
+    uri_base = f"s3://{stack.s3_env['PAPERFLOW_S3_BUCKET']}/{base}"
+    for assets in (result["assets"], hook.body["assets"]):
+        assert set(assets) >= {"original", "text", "preview", "metadata"}
+        assert all(a["uri"].startswith(uri_base) for a in assets.values()), assets
     assert hook.body["duration_seconds"] > 0 and hook.body["flow_run_id"]
     print(f"\nprocess-paper through the worker: {seconds:.1f} s end to end")
 
@@ -84,6 +123,21 @@ def test_process_paper_deployment_with_webhook(stack: Stack, tmp_path: Path) -> 
     kinds = {a["key"].split("-")[0] for a in artifacts if a["key"]}
     assert {"paper", "references", "metadata"} <= kinds
     assert any(a["type"] == "progress" and a["data"] == 100.0 for a in artifacts)
+
+    # The worker's flow run stored the paper in the stack's S3, not on local disk.
+    client, bucket = stack_s3(stack), stack.s3_env["PAPERFLOW_S3_BUCKET"]
+    objects = list_objects(client, bucket, base)
+    names = {key[len(base):] for key in objects}
+    assert {"original.pdf", "metadata.json", "text/pages.json", "preview.webp"} <= names, names
+    assert client.get_object(Bucket=bucket, Key=f"{base}original.pdf")["Body"].read() == \
+        pdf.read_bytes()
+    assert objects[f"{base}original.pdf"]["content_type"] == "application/pdf"
+    stored = json.loads(client.get_object(Bucket=bucket, Key=f"{base}metadata.json")["Body"]
+                        .read())
+    assert stored["sha256"] == sha and stored["title"] == result["title"]
+    results = list_objects(client, bucket, f"{S3_PREFIX}/prefect-results/")
+    assert results, "task results were not stored on the S3 results block"
+    assert not (Path(stack.env()["PAPERFLOW_DATA_DIR"]) / "store" / "papers" / sha).exists()
 
 
 def test_failed_paper_sends_a_failure_webhook(stack: Stack, tmp_path: Path) -> None:

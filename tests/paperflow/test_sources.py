@@ -99,6 +99,19 @@ def test_urls_over_real_http() -> None:
         assert arxiv.kind == "arxiv" and arxiv.arxiv_id == "2304.02623" and arxiv.data == PDF
 
 
+def test_private_paper_urls_are_refused_before_any_request() -> None:
+    with serve({"/paper.pdf": Route(200, PDF), "/pdf/2304.02623": Route(200, PDF)}) as server:
+        settings = Settings(arxiv_base_url=server.base_url, allow_private_urls=False)
+        local_name = server.base_url.replace("127.0.0.1", "localhost")
+        for url in (f"{server.base_url}/paper.pdf", f"{local_name}/paper.pdf"):
+            with pytest.raises(InvalidSourceError, match="PAPERFLOW_ALLOW_PRIVATE_URLS") as error:
+                resolve_source(url, settings)
+            assert "non-public address" in str(error.value)
+        assert server.requests == []
+        # The arXiv base URL is the operator's setting, not user input: it may be local.
+        assert resolve_source("2304.02623", settings).data == PDF
+
+
 def test_connection_refused_is_transient() -> None:
     with serve({}) as server:
         url = server.base_url

@@ -10,7 +10,7 @@ from paperflow.models import Figure, LLMReport, PaperMetadataExtraction
 from paperflow.pdf import parse_layout
 from paperflow.pipeline import FieldGroup, PaperKey, assemble
 from tasks.llm import enrich
-from tests.llm_server import ScriptedLLM
+from tests.llm_server import Recorded, Reply, ScriptedLLM
 from tests.paperflow.llm.test_groups import ANSWERS, TITLE, by_schema
 from tests.pdfs import make_paper
 
@@ -61,4 +61,42 @@ def test_enrich_in_a_flow_is_cached_per_model(prefect_server: str, llm_server: S
         assert len(llm_server.chat_requests()) == sent + 6  # a new model is a new cache key
     finally:
         monkeypatch.undo()
+        reload_llm_settings()
+
+
+def test_global_limit_caps_calls_across_the_process(prefect_server: str, llm_server: ScriptedLLM,
+                                                    data_dir: object,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the server's "llm" limit at 1 slot, the six groups never overlap at the endpoint."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    import tasks.llm as llm_tasks
+
+    monkeypatch.setenv("PAPERFLOW_LLM_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("PAPERFLOW_LLM_MODEL", "scripted-limited")
+    monkeypatch.setenv("PAPERFLOW_LLM_MAX_CONCURRENCY", "8")
+    monkeypatch.setenv("PAPERFLOW_LLM_REQUESTS_PER_MINUTE", "0")
+    reload_llm_settings()
+
+    def slow(request: Recorded) -> Reply:
+        reply = by_schema(request)
+        reply.delay = 0.3
+        return reply
+
+    llm_server.responder = slow
+    monkeypatch.setattr(llm_tasks, "_limit_exists", None)
+    with get_client(sync_client=True) as client:
+        client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name=llm_tasks.CONCURRENCY_LIMIT, limit=1))
+    try:
+        result = _enrich_flow(make_paper(nonce="global-limit"), [])
+        assert result.llm is not None and len(result.llm.calls) == 5
+        assert len(llm_server.chat_requests()) == 5
+        assert llm_server.peak_in_flight == 1
+    finally:
+        with get_client(sync_client=True) as client:
+            client.delete_global_concurrency_limit_by_name(llm_tasks.CONCURRENCY_LIMIT)
+        monkeypatch.undo()
+        llm_tasks._limit_exists = None
         reload_llm_settings()
