@@ -20,7 +20,8 @@ os.environ["PAPERFLOW_ALLOW_PRIVATE_URLS"] = "true"
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL_DIR = ROOT.parent / "shared" / "eval"
+# The evaluation papers beside the checkout (../shared/eval), or where PAPERFLOW_EVAL_DIR says.
+EVAL_DIR = Path(os.environ.get("PAPERFLOW_EVAL_DIR") or ROOT.parent / "shared" / "eval")
 SAMPLE_PDF = ROOT / "samples" / "webb2017-vespa-peerjcs.pdf"
 
 

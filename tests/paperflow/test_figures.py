@@ -1,6 +1,5 @@
 import io
 import json
-from pathlib import Path
 
 import pymupdf
 import pytest
@@ -9,8 +8,7 @@ from PIL import Image
 from paperflow.evaluate import normalise
 from paperflow.figures import extract_figures
 from paperflow.pdf import parse_layout
-
-EVAL_DIR = Path(__file__).parents[2].parent / "shared" / "eval"
+from tests.conftest import EVAL_DIR
 
 PARAGRAPH = [
     "We study how figures are found in scientific papers and tied to their captions.",

@@ -8,8 +8,8 @@ from paperflow.evaluate import similar
 from paperflow.extract.header import extract_header
 from paperflow.extract.header_layout import fix_accents
 from paperflow.pdf import parse_layout
+from tests.conftest import EVAL_DIR
 
-EVAL_DIR = Path(__file__).parents[3].parent / "shared" / "eval"
 BODY = [
     "Running text of the paper fills the page at the body size so that the layout reader",
     "can tell the size of ordinary prose from the larger title and the smaller footnotes.",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from paperflow.extract.highlights import annotate, classify, extract_highlights
 from paperflow.extract.quotes import locate_quote
 from paperflow.pdf import ParsedDocument, parse_layout
+from tests.conftest import EVAL_DIR
 from tests.paperflow.extract.test_summary import (
     CONTRIBUTION,
     DEFINITION,
@@ -19,7 +19,7 @@ from tests.paperflow.extract.test_summary import (
     make_pdf,
 )
 
-EVAL = Path(__file__).parents[3].parent / "shared" / "eval"
+EVAL = EVAL_DIR
 
 
 @pytest.fixture(scope="module")

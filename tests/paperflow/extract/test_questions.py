@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from paperflow.extract.questions import starter_questions
 from paperflow.pdf import ParsedDocument, parse_layout
+from tests.conftest import EVAL_DIR
 from tests.paperflow.extract.test_summary import PAGES, make_pdf
 
-EVAL = Path(__file__).parents[3].parent / "shared" / "eval"
+EVAL = EVAL_DIR
 
 
 @pytest.fixture(scope="module")

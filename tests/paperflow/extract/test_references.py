@@ -6,8 +6,9 @@ import pytest
 
 from paperflow.extract.references import extract_references, parse_reference
 from paperflow.pdf import parse_layout
+from tests.conftest import EVAL_DIR
 
-EVAL = Path(__file__).parents[3].parent / "shared" / "eval"
+EVAL = EVAL_DIR
 
 BODY = "This paragraph is part of the body text of the synthetic paper and says little. " * 2
 

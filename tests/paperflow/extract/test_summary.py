@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pymupdf
 import pytest
@@ -13,8 +12,9 @@ from paperflow.extract.quotes import locate_quote
 from paperflow.extract.sentences import read_body, split_sentences
 from paperflow.extract.summary import extract_summary
 from paperflow.pdf import ParsedDocument, parse_layout
+from tests.conftest import EVAL_DIR
 
-EVAL = Path(__file__).parents[3].parent / "shared" / "eval"
+EVAL = EVAL_DIR
 
 CONTRIBUTION = (
     "In this paper, we propose GraphWeaver, a citation-aware method for ranking scientific "

