@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    home = os.environ.get("PREFECT_HOME")
+    if home:  # Prefect creates only the last folder; its database cannot open without it
+        Path(home).expanduser().mkdir(parents=True, exist_ok=True)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -16,8 +16,15 @@ from tests.conftest import ROOT, SAMPLE_PDF
 from tests.pdfs import HTML_PAGE, make_paper
 
 
-def _run(args: list[str], api_url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PREFECT_API_URL": api_url, "PAPERFLOW_DATA_DIR": str(data_dir)}
+def _run(args: list[str], api_url: str | None, data_dir: Path,
+         prefect_home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI on the session's server, or (no `api_url`) on its own embedded one."""
+    env = {**os.environ, "PAPERFLOW_DATA_DIR": str(data_dir)}
+    env.pop("PREFECT_API_URL", None)
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    if prefect_home:
+        env["PREFECT_HOME"] = str(prefect_home)
     return subprocess.run([sys.executable, "-m", "paperflow.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
 
@@ -40,10 +47,13 @@ def test_process_several_sources_with_one_bad(prefect_server: str, tmp_path: Pat
     assert not list(out.glob("*.part"))
 
 
-def test_process_json_to_stdout(prefect_server: str, tmp_path: Path) -> None:
-    done = _run(["process", str(SAMPLE_PDF), "--json", "--no-figures"], prefect_server,
-                tmp_path / "data")
+def test_process_json_to_stdout_on_a_fresh_embedded_server(tmp_path: Path) -> None:
+    """As `make run` on a fresh clone: no server, a Prefect home whose parents do not exist."""
+    home = tmp_path / "not" / "yet" / "prefect"
+    done = _run(["process", str(SAMPLE_PDF), "--json", "--no-figures"], None,
+                tmp_path / "data", prefect_home=home)
     assert done.returncode == EXIT_OK, done.stderr
+    assert (home / "prefect.db").is_file()
     result = json.loads(done.stdout)
     assert result["page_count"] == 16 and result["figures"] == []
 
