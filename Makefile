@@ -12,7 +12,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_HOME ?= $(CURDIR)/.paperflow/prefect
 export PAPERFLOW_DATA_DIR ?= $(CURDIR)/.paperflow/data
 
-.PHONY: venv run test eval lint bench schema clean
+.PHONY: venv run test chromium eval lint bench schema clean
 
 venv: $(STAMP)
 
@@ -25,8 +25,12 @@ $(STAMP): pyproject.toml
 run: venv
 	$(BIN)/paperflow process $(SAMPLE) --out-dir out
 
-test: venv
+test: venv chromium
 	$(BIN)/python -m pytest -ra -p no:cacheprovider
+
+# The UI test drives Debian's Chromium with Playwright.
+chromium:
+	scripts/ensure_chromium.sh
 
 eval: venv
 	$(BIN)/paperflow eval $(EVAL_DIR) --json out/eval.json
