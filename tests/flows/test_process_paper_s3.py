@@ -247,3 +247,25 @@ def test_s3_source(s3_env: dict[str, str], seaweedfs: SeaweedFS) -> None:
         missing.result()
     runs = task_runs(missing.state_details.flow_run_id)
     assert [r.run_count for r in runs if r.name.startswith("fetch")] == [1]
+
+
+def test_bulk_run_over_an_s3_prefix(s3_env: dict[str, str], seaweedfs: SeaweedFS) -> None:
+    from flows.bulk_process import bulk_process
+
+    prefix = s3_env["PAPERFLOW_S3_PREFIX"]
+    client = seaweedfs.client()
+    inbox = f"{prefix}/bulk-inbox"
+    for n in range(3):
+        client.put_object(Bucket=BUCKET, Key=f"{inbox}/paper-{n}.pdf",
+                          Body=make_paper(nonce=f"s3-bulk-{n}"))
+    client.put_object(Bucket=BUCKET, Key=f"{inbox}/broken.pdf", Body=b"<html>no</html>")
+    client.put_object(Bucket=BUCKET, Key=f"{inbox}/readme.txt", Body=b"not a paper")
+
+    summary = bulk_process(s3_prefix=f"s3://{BUCKET}/{inbox}/", batch_size=2, concurrency=2)
+    assert summary.total == 4 and summary.completed == 3 and summary.failed == 1
+    failed = [o for o in summary.outcomes if o.status == "failed"]
+    assert failed[0].source == f"s3://{BUCKET}/{inbox}/broken.pdf" and "HTML" in failed[0].error
+    for outcome in summary.outcomes:
+        if outcome.status != "failed":
+            assert client.head_object(Bucket=BUCKET,
+                                      Key=f"{prefix}/papers/{outcome.sha256}/metadata.json")
