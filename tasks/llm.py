@@ -64,18 +64,21 @@ def llm_cache_key(group: str) -> Callable[[TaskRunContext, dict[str, Any]], str]
 
 _limit_lock = threading.Lock()
 _limit_exists: bool | None = None
+_limit_checked_at = 0.0
+LIMIT_RECHECK_SECONDS = 300.0
 
 
 def llm_limit_exists() -> bool:
-    """Whether the server has the global concurrency limit "llm" (asked once per process).
+    """Whether the server has the global concurrency limit "llm" (asked every 5 minutes).
 
     `paperflow up` creates it (`prefect gcl create llm --limit 4` by hand); every worker's LLM
     tasks then share its slots. Without it, only the per-process cap applies: acquiring a
     missing limit would cost an API call per task and log a warning for nothing.
     """
-    global _limit_exists
+    global _limit_exists, _limit_checked_at
     with _limit_lock:
-        if _limit_exists is None:
+        now = time.monotonic()
+        if _limit_exists is None or now - _limit_checked_at > LIMIT_RECHECK_SECONDS:
             with get_client(sync_client=True) as client:
                 try:
                     client.read_global_concurrency_limit_by_name(CONCURRENCY_LIMIT)
@@ -86,6 +89,7 @@ def llm_limit_exists() -> bool:
                         "No global concurrency limit %r on the server: LLM calls are capped "
                         "per process only (create it with `prefect gcl create %s --limit 4`).",
                         CONCURRENCY_LIMIT, CONCURRENCY_LIMIT)
+            _limit_checked_at = now
         return _limit_exists
 
 
