@@ -22,11 +22,11 @@ from prefect_aws.s3 import S3Bucket
 from pydantic import SecretStr
 
 from paperflow.settings import Settings, get_settings
+from tasks.llm import KEY_BLOCK as LLM_KEY_BLOCK
 from tasks.results import RESULTS_BLOCK, results_folder
 
 CREDENTIALS_BLOCK = "paperflow-aws"
 ASSETS_BLOCK = "paperflow-assets"
-LLM_KEY_BLOCK = "paperflow-llm-api-key"
 WEBHOOK_SECRET_BLOCK = "paperflow-webhook-secret"
 
 

@@ -13,14 +13,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
 from paperflow import __version__
-from paperflow.llm.settings import llm_enabled
 from paperflow.models import PaperMetadataExtraction, Provenance, TaskTiming
 from paperflow.notify import build_payload, check_webhook_url
 from paperflow.pipeline import PaperKey, assemble
 from paperflow.settings import get_settings
 from paperflow.sources import resolve_source
 from tasks.extraction import TEXT_GROUPS, figures, parse_pdf, preview
-from tasks.llm import enrich
+from tasks.llm import enrich, llm_configured
 from tasks.notify import notify
 from tasks.policy import Timed
 from tasks.reporting import ProgressReporter, publish_artifacts
@@ -149,7 +148,7 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
         else:
             groups.append(outcome.value)
     llm_report = None
-    if llm_enabled():
+    if llm_configured():
         logger.info("LLM enrichment of the six groups")
         groups, llm_report = enrich(key, doc, groups, values.pop("figures", None),
                                     refresh_cache=options.refresh_cache)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import get_client, get_run_logger, task
+from prefect.blocks.system import Secret
 from prefect.concurrency.asyncio import concurrency
 from prefect.context import TaskRunContext
 from prefect.exceptions import ObjectNotFound
@@ -25,7 +27,7 @@ from paperflow.llm import groups as llm_groups
 from paperflow.llm.client import LLMClient
 from paperflow.llm.enrich import combine, finish_report
 from paperflow.llm.prompts import PROMPT_VERSIONS
-from paperflow.llm.settings import get_llm_settings
+from paperflow.llm.settings import get_llm_settings, llm_enabled, reload_llm_settings
 from paperflow.models import Figure, LLMCall, LLMReport
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import FieldGroup, PaperKey
@@ -34,6 +36,7 @@ from tasks.policy import cache_expiration, retry_unless_permanent
 
 VERSION = "1"
 CONCURRENCY_LIMIT = "llm"
+KEY_BLOCK = "paperflow-llm-api-key"
 
 
 @dataclass
@@ -91,6 +94,30 @@ def llm_limit_exists() -> bool:
                         CONCURRENCY_LIMIT, CONCURRENCY_LIMIT)
             _limit_checked_at = now
         return _limit_exists
+
+
+_key_lock = threading.Lock()
+_key_looked_up = False
+
+
+def llm_configured() -> bool:
+    """Whether to run the LLM phase; a key may also come from the `paperflow-llm-api-key` block.
+
+    The environment wins (PAPERFLOW_LLM_API_KEY, OPENAI_API_KEY, LLM_API_KEY); the Secret block
+    is read once per process and put into the settings, so workers need no key in their env.
+    """
+    global _key_looked_up
+    with _key_lock:
+        if not get_llm_settings().api_key and not _key_looked_up:
+            _key_looked_up = True
+            try:
+                key = str(Secret.load(KEY_BLOCK).get())
+            except (ValueError, ObjectNotFound):
+                key = ""
+            if key:
+                os.environ["PAPERFLOW_LLM_API_KEY"] = key
+                reload_llm_settings()
+        return llm_enabled()
 
 
 async def _run(work: Callable[[LLMClient], Awaitable[FieldGroup]],

@@ -63,3 +63,32 @@ def test_flow_merges_verified_llm_fields(data_dir: Path, tmp_path: Path,
     assert len(llm_endpoint.chat_requests()) == sent  # the LLM groups came from the cache
     assert again.llm is not None and all(c.cached for c in again.llm.calls)
     assert again.highlights == result.highlights
+
+
+def test_key_from_the_secret_block(data_dir: Path, llm_endpoint: ScriptedLLM,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker with no key in its environment uses the `paperflow-llm-api-key` Secret block."""
+    import os
+
+    from prefect.blocks.system import Secret
+
+    import tasks.llm as llm_tasks
+
+    for name in ("PAPERFLOW_LLM_API_KEY", "OPENAI_API_KEY", "LLM_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    reload_llm_settings()
+    Secret(value="sk-from-the-block").save(llm_tasks.KEY_BLOCK, overwrite=True)
+    monkeypatch.setattr(llm_tasks, "_key_looked_up", False)
+    try:
+        result = process_paper(make_paper(nonce="key-from-block"),
+                               ProcessOptions(preview=False, figures=False))
+        assert result.llm is not None and result.llm.calls
+        sent = {r.headers.get("authorization") for r in llm_endpoint.chat_requests()}
+        assert sent == {"Bearer sk-from-the-block"}
+    finally:
+        from prefect import get_client
+
+        with get_client(sync_client=True) as client:
+            client.delete_block_document(Secret.load(llm_tasks.KEY_BLOCK)._block_document_id)
+        os.environ.pop("PAPERFLOW_LLM_API_KEY", None)
+        reload_llm_settings()
