@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import get_client, get_run_logger, task
-from prefect.blocks.system import Secret
 from prefect.concurrency.asyncio import concurrency
 from prefect.context import TaskRunContext
 from prefect.exceptions import ObjectNotFound
@@ -33,6 +32,7 @@ from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import FieldGroup, PaperKey
 from paperflow.storage import get_storage
 from tasks.policy import cache_expiration, retry_unless_permanent
+from tasks.secrets import read_secret
 
 VERSION = "1"
 CONCURRENCY_LIMIT = "llm"
@@ -110,10 +110,7 @@ def llm_configured() -> bool:
     with _key_lock:
         if not get_llm_settings().api_key and not _key_looked_up:
             _key_looked_up = True
-            try:
-                key = str(Secret.load(KEY_BLOCK).get())
-            except (ValueError, ObjectNotFound):
-                key = ""
+            key = read_secret(KEY_BLOCK)
             if key:
                 os.environ["PAPERFLOW_LLM_API_KEY"] = key
                 reload_llm_settings()

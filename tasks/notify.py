@@ -13,6 +13,7 @@ from paperflow.notify import deliver
 from paperflow.report import artifact_key
 from paperflow.settings import get_settings
 from tasks.policy import retry_unless_permanent
+from tasks.secrets import read_secret
 
 SECRET_BLOCK = "paperflow-webhook-secret"
 
@@ -22,13 +23,7 @@ def webhook_secret() -> str | None:
     configured = get_settings().webhook_secret
     if configured:
         return configured
-    try:
-        from prefect.blocks.system import Secret
-        from prefect.exceptions import ObjectNotFound
-
-        return str(Secret.load(SECRET_BLOCK).get())
-    except (ValueError, ObjectNotFound):
-        return None
+    return read_secret(SECRET_BLOCK)
 
 
 @task(retry_condition_fn=retry_unless_permanent, task_run_name="webhook {payload[event]}")
