@@ -99,15 +99,32 @@ def test_secrets_and_no_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = reload_settings()
     assert set(build_blocks(settings)) == {LLM_KEY_BLOCK, WEBHOOK_SECRET_BLOCK}
     assert result_storage(settings) is None
-    register_blocks(settings)
-    assert register_blocks(settings) == {LLM_KEY_BLOCK: "unchanged",
-                                         WEBHOOK_SECRET_BLOCK: "unchanged"}
-    assert Secret.load(WEBHOOK_SECRET_BLOCK).get() == "hook-secret"
-    assert Secret.load(LLM_KEY_BLOCK).get() == "sk-test"
-    monkeypatch.setenv("PAPERFLOW_WEBHOOK_SECRET", "rotated")
-    assert register_blocks(reload_settings())[WEBHOOK_SECRET_BLOCK] == "updated"
-    monkeypatch.undo()
-    reload_settings()
+    try:
+        register_blocks(settings)
+        assert register_blocks(settings) == {LLM_KEY_BLOCK: "unchanged",
+                                             WEBHOOK_SECRET_BLOCK: "unchanged"}
+        assert Secret.load(WEBHOOK_SECRET_BLOCK).get() == "hook-secret"
+        assert Secret.load(LLM_KEY_BLOCK).get() == "sk-test"
+        monkeypatch.setenv("PAPERFLOW_WEBHOOK_SECRET", "rotated")
+        assert register_blocks(reload_settings())[WEBHOOK_SECRET_BLOCK] == "updated"
+    finally:
+        # Left on the session's server, the key would switch the LLM phase on in later tests.
+        _delete_blocks(LLM_KEY_BLOCK, WEBHOOK_SECRET_BLOCK)
+        monkeypatch.undo()
+        reload_settings()
+
+
+def _delete_blocks(*names: str) -> None:
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        for name in names:
+            try:
+                document = client.read_block_document_by_name(name, block_type_slug="secret")
+            except ObjectNotFound:
+                continue
+            client.delete_block_document(document.id)
 
 
 @pytest.mark.usefixtures("no_secrets")
