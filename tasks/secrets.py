@@ -1,8 +1,7 @@
 """Secret blocks read through the sync API client.
 
-`Secret.load` from a worker thread of a flow run (bulk and ingest runs process papers in
-threads) waits on the run's event loop, which is busy waiting for those threads: a deadlock.
-The sync client makes a plain HTTP request from whichever thread asks.
+Bulk and ingest runs process papers in worker threads of one flow run; a plain HTTP request
+from the sync client does not go through Prefect's async-to-sync bridge from those threads.
 """
 
 from __future__ import annotations
