@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 run: venv
 	$(BIN)/paperflow process $(SAMPLE) --out-dir out
 
-test: venv chromium
+test: venv chromium texlive
 	$(BIN)/python -m pytest -ra -p no:cacheprovider
 
 # The UI test drives Debian's Chromium with Playwright.
@@ -54,3 +54,12 @@ up: venv
 
 down: venv
 	$(BIN)/paperflow down
+
+.PHONY: texlive corpus
+# Debian's TeX Live with the publisher classes, for the LaTeX corpus and its test.
+texlive:
+	scripts/ensure_texlive.sh
+
+# LaTeX papers from publisher classes with exact ground truth: `paperflow eval out/corpus`.
+corpus: venv
+	scripts/ensure_texlive.sh && $(BIN)/python scripts/corpus/generate.py --out out/corpus --per-template 4 --seed 1

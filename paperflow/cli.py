@@ -95,14 +95,16 @@ def _failure_message(state: object) -> str:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from paperflow.evaluate import evaluate
+    from paperflow.evaluate import evaluate_many
     from paperflow.pipeline import extract_paper
 
-    directory = Path(args.directory)
-    report = evaluate(directory, extract_paper, only=args.only,
-                      progress=lambda pid: print(f"  scored {pid}", file=sys.stderr))
+    directories = [Path(d) for d in args.directories]
+    report = evaluate_many(directories, extract_paper, only=args.only,
+                           progress=lambda pid: print(f"  scored {pid}", file=sys.stderr))
     print(f"## Per field ({len(report.papers)} papers)\n")
     print(report.field_table())
+    print("\n## Per template (soft F1 per field; template from the gt, else the folder)\n")
+    print(report.group_table())
     print("\n## Per paper (soft matches / expected)\n")
     print(report.paper_table())
     if args.json:
@@ -167,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     process.set_defaults(func=_cmd_process)
 
     ev = sub.add_parser("eval", help="score extraction against ground truth (*.gt.json + PDFs)")
-    ev.add_argument("directory", help="folder holding <id>.pdf and <id>.gt.json files")
+    ev.add_argument("directories", nargs="+", metavar="directory",
+                    help="folders holding <id>.pdf and <id>.gt.json files")
     ev.add_argument("--only", nargs="*", default=[], help="paper ids (substrings) to score")
     ev.add_argument("--json", help="also write the scores as JSON to this file")
     ev.set_defaults(func=_cmd_eval)

@@ -4,6 +4,10 @@ Per field: precision = correct / papers with a prediction, recall = correct / pa
 ground-truth value, F1 their harmonic mean. "exact" compares normalised strings (case, accents,
 punctuation, white space); "soft" accepts a normalised similarity ratio of at least 0.8. Author
 lists are matched name by name (micro-averaged over names).
+
+Papers are grouped by the `template` key of their ground truth (the generated LaTeX corpus of
+scripts/corpus sets it), or else by the name of the folder they come from ("eval"); the report
+gives the soft F1 per field and group next to the totals.
 """
 
 from __future__ import annotations
@@ -96,6 +100,12 @@ class PaperScore:
     seconds: float
     fields: dict[str, dict[str, tuple[int, int, int]]] = field(default_factory=dict)
     error: str | None = None
+    group: str = ""  # the gt's template, else the folder's name
+
+
+def _counts_dict(counts: dict[str, Counts]) -> dict[str, dict[str, float]]:
+    return {name: {"precision": round(c.precision, 4), "recall": round(c.recall, 4),
+                   "f1": round(c.f1, 4)} for name, c in counts.items()}
 
 
 def score_paper(paper_id: str, result: PaperMetadataExtraction, gt: dict[str, Any],
@@ -151,12 +161,36 @@ def _caption_counts(result: PaperMetadataExtraction, expected: list[dict[str, An
 class Report:
     papers: list[PaperScore]
 
-    def totals(self, mode: str) -> dict[str, Counts]:
+    def totals(self, mode: str, group: str | None = None) -> dict[str, Counts]:
+        """Counts per field over all papers, or over one group's."""
         totals = {name: Counts() for name in FIELDS}
         for paper in self.papers:
+            if group is not None and paper.group != group:
+                continue
             for name, (c, p, e) in paper.fields.get(mode, {}).items():
                 totals[name].add(c, p, e)
         return totals
+
+    def groups(self) -> dict[str, list[PaperScore]]:
+        """Papers per group (template or folder name), in order of first appearance."""
+        out: dict[str, list[PaperScore]] = {}
+        for paper in self.papers:
+            out.setdefault(paper.group, []).append(paper)
+        return out
+
+    def group_table(self, mode: str = "soft") -> str:
+        """One row per group and a total row: the F1 per field in `mode`."""
+        short = {"figure_captions": "captions", "affiliations": "affils", "references": "refs"}
+        lines = ["| template | papers | errors | "
+                 + " | ".join(short.get(n, n) for n in FIELDS) + " |",
+                 "| --- | ---: | ---: | " + " | ".join("---:" for _ in FIELDS) + " |"]
+        rows = [(name, papers, self.totals(mode, name)) for name, papers in self.groups().items()]
+        rows.append(("**total**", self.papers, self.totals(mode)))
+        for name, papers, counts in rows:
+            errors = sum(1 for p in papers if p.error)
+            cells = [_f1_cell(counts[n]) for n in FIELDS]
+            lines.append(f"| {name} | {len(papers)} | {errors} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
 
     def field_table(self) -> str:
         lines = ["| field | exact P | exact R | exact F1 | soft P | soft R | soft F1 |",
@@ -185,11 +219,21 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for mode in ("exact", "soft"):
-            out[mode] = {name: {"precision": round(c.precision, 4), "recall": round(c.recall, 4),
-                                "f1": round(c.f1, 4)} for name, c in self.totals(mode).items()}
-        out["papers"] = [{"id": p.paper_id, "seconds": round(p.seconds, 3), "error": p.error,
-                          "soft": p.fields.get("soft")} for p in self.papers]
+            out[mode] = _counts_dict(self.totals(mode))
+        out["templates"] = {
+            name: {"papers": len(papers), "errors": sum(1 for p in papers if p.error),
+                   **{mode: _counts_dict(self.totals(mode, name)) for mode in ("exact", "soft")}}
+            for name, papers in self.groups().items()}
+        out["papers"] = [{"id": p.paper_id, "template": p.group, "seconds": round(p.seconds, 3),
+                          "error": p.error, "soft": p.fields.get("soft")} for p in self.papers]
         return out
+
+
+def _f1_cell(counts: Counts) -> str:
+    """F1 in percent; "-" when the field is neither expected nor predicted."""
+    if not counts.expected and not counts.predicted:
+        return "-"
+    return f"{100 * counts.f1:.1f}"
 
 
 def ground_truth_files(directory: Path) -> list[Path]:
@@ -204,22 +248,41 @@ def ground_truth_files(directory: Path) -> list[Path]:
 
 def evaluate(directory: Path, extract: Callable[[bytes], PaperMetadataExtraction],
              only: Iterable[str] = (), progress: Callable[[str], None] | None = None) -> Report:
-    """Run `extract` over every paper with ground truth in `directory` and score it."""
+    """Run `extract` over every paper with ground truth in `directory` and score it.
+
+    Each paper's group is its ground truth's `template`, else the folder's name.
+    """
     wanted = set(only)
+    folder = directory.resolve().name or str(directory)
     papers: list[PaperScore] = []
     for gt_path in ground_truth_files(directory):
-        record = json.loads(gt_path.read_text())
+        record = json.loads(gt_path.read_text(encoding="utf-8"))
         paper_id = record.get("id") or gt_path.name.removesuffix(".gt.json")
         if wanted and not any(w in paper_id for w in wanted):
             continue
+        group = str(record.get("template") or folder)
         pdf = directory / record.get("file", f"{paper_id}.pdf")
         start = time.perf_counter()
         try:
             result = extract(pdf.read_bytes())
         except Exception as exc:
-            papers.append(PaperScore(paper_id, time.perf_counter() - start, error=str(exc)))
+            papers.append(PaperScore(paper_id, time.perf_counter() - start, error=str(exc),
+                                     group=group))
             continue
-        papers.append(score_paper(paper_id, result, record["gt"], time.perf_counter() - start))
+        score = score_paper(paper_id, result, record["gt"], time.perf_counter() - start)
+        score.group = group
+        papers.append(score)
         if progress:
             progress(paper_id)
+    return Report(papers)
+
+
+def evaluate_many(directories: Iterable[Path],
+                  extract: Callable[[bytes], PaperMetadataExtraction], only: Iterable[str] = (),
+                  progress: Callable[[str], None] | None = None) -> Report:
+    """`evaluate` over several folders, one report (groups keep templates and folders apart)."""
+    wanted = list(only)
+    papers: list[PaperScore] = []
+    for directory in directories:
+        papers += evaluate(Path(directory), extract, only=wanted, progress=progress).papers
     return Report(papers)

@@ -1,4 +1,7 @@
-from paperflow.evaluate import Counts, normalise, score_paper
+import json
+from pathlib import Path
+
+from paperflow.evaluate import Counts, evaluate, evaluate_many, normalise, score_paper
 from paperflow.models import Author, Figure, PaperMetadataExtraction, Reference
 
 GT = {
@@ -58,3 +61,79 @@ def test_score_paper_exact_and_soft() -> None:
 def test_printed_keywords_only() -> None:
     result = _result(keywords=["embeddings"], keywords_printed=False)
     assert score_paper("p", result, GT, 0.1).fields["exact"]["keywords"] == (0, 0, 2)
+
+
+def _write_paper(folder: Path, paper_id: str, content: bytes, template: str | None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{paper_id}.pdf").write_bytes(content)
+    record: dict[str, object] = {"id": paper_id, "file": f"{paper_id}.pdf", "gt": GT}
+    if template:
+        record["template"] = template
+    (folder / f"{paper_id}.gt.json").write_text(json.dumps(record))
+
+
+def _fake_extract(pdf: bytes) -> PaperMetadataExtraction:
+    """b"good": title and authors right; b"bad": wrong title, no authors; else an error."""
+    if pdf == b"good":
+        return _result(title=GT["title"], authors=[Author(name="Arman Cohan"),
+                                                   Author(name="Sergey Feldman")])
+    if pdf == b"bad":
+        return _result(title="Something else entirely")
+    raise ValueError("not a PDF")
+
+
+def test_report_groups_by_template_else_folder(tmp_path: Path) -> None:
+    corpus, eval_dir = tmp_path / "corpus", tmp_path / "eval"
+    _write_paper(corpus, "ieeetran_1", b"good", "ieeetran")
+    _write_paper(corpus, "ieeetran_2", b"bad", "ieeetran")
+    _write_paper(corpus, "llncs_1", b"good", "llncs")
+    _write_paper(eval_dir, "V01", b"bad", None)
+    _write_paper(eval_dir, "V02", b"broken", None)
+
+    report = evaluate_many([corpus, eval_dir], _fake_extract)
+
+    groups = report.groups()
+    assert list(groups) == ["ieeetran", "llncs", "eval"]
+    assert [p.paper_id for p in groups["ieeetran"]] == ["ieeetran_1", "ieeetran_2"]
+    assert [p.paper_id for p in groups["eval"]] == ["V01", "V02"]
+    assert groups["eval"][1].error == "not a PDF"
+
+    title = {name: report.totals("soft", name)["title"] for name in groups}
+    assert (title["ieeetran"].correct, title["ieeetran"].predicted,
+            title["ieeetran"].expected) == (1, 2, 2)
+    assert title["llncs"].f1 == 1.0
+    assert title["eval"].f1 == 0.0
+    total = report.totals("soft")["title"]
+    assert (total.correct, total.predicted, total.expected) == (2, 4, 4)
+    authors = report.totals("soft", "llncs")["authors"]
+    assert (authors.correct, authors.predicted, authors.expected) == (2, 2, 3)
+
+    table = report.group_table().splitlines()
+    assert table[0].startswith("| template | papers | errors | title | authors |")
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table[2:]}
+    assert list(rows) == ["ieeetran", "llncs", "eval", "**total**"]
+    assert rows["ieeetran"].startswith("| ieeetran | 2 | 0 | 50.0 | ")
+    assert rows["llncs"].startswith("| llncs | 1 | 0 | 100.0 | 80.0 | ")
+    assert rows["eval"].startswith("| eval | 2 | 1 | 0.0 | 0.0 | ")
+    assert rows["**total**"].startswith("| **total** | 5 | 1 | 50.0 | ")
+    assert " - |" in rows["llncs"]  # doi: neither expected nor predicted
+
+    data = report.to_dict()
+    assert set(data["templates"]) == {"ieeetran", "llncs", "eval"}
+    assert data["templates"]["ieeetran"]["papers"] == 2
+    assert data["templates"]["eval"]["errors"] == 1
+    assert data["templates"]["ieeetran"]["soft"]["title"]["f1"] == 0.5
+    assert data["templates"]["llncs"]["exact"]["title"]["f1"] == 1.0
+    assert data["soft"]["title"]["f1"] == 0.5
+    assert [(p["id"], p["template"]) for p in data["papers"]] == [
+        ("ieeetran_1", "ieeetran"), ("ieeetran_2", "ieeetran"), ("llncs_1", "llncs"),
+        ("V01", "eval"), ("V02", "eval")]
+
+
+def test_single_folder_is_one_group_named_after_it(tmp_path: Path) -> None:
+    folder = tmp_path / "shared" / "eval"
+    _write_paper(folder, "V01", b"good", None)
+    report = evaluate(folder, _fake_extract, only=["V01"])
+    assert list(report.groups()) == ["eval"]
+    assert report.totals("exact", "eval")["title"].f1 == 1.0
+    assert report.totals("exact", "other")["title"].expected == 0
