@@ -20,6 +20,7 @@ from paperflow.extract.questions import starter_questions
 from paperflow.extract.references import extract_references
 from paperflow.extract.summary import extract_summary
 from paperflow.figures import extract_figures
+from paperflow.layout import analyse_layout
 from paperflow.models import SCHEMA_VERSION, PaperMetadataExtraction, Provenance, TaskTiming
 from paperflow.pdf import ParsedDocument, parse_layout
 from paperflow.settings import Settings, get_settings
@@ -174,6 +175,9 @@ def extract_paper(data: bytes, settings: Settings | None = None,
     start = time.perf_counter()
     doc = parse_layout(data, settings.max_pages)
     timings.append(TaskTiming(task="parse_layout", seconds=time.perf_counter() - start))
+    start = time.perf_counter()
+    analyse_layout(doc)
+    timings.append(TaskTiming(task="analyse_layout", seconds=time.perf_counter() - start))
     groups = []
     for run in (
         lambda: title_authors_abstract(doc),

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from paperflow import identifiers as IDS
 from paperflow.extract.header_layout import (
     Row,
     Vocabulary,
@@ -24,6 +25,7 @@ from paperflow.extract.header_layout import (
     squash,
     style,
 )
+from paperflow.layout import BOILERPLATE
 from paperflow.models import Author
 from paperflow.pdf import Block, Line, Page, ParsedDocument
 
@@ -44,7 +46,7 @@ class Header:
     license: str | None = None
 
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[})]\s*@")
+EMAIL = re.compile(rf"{IDS.EMAIL.pattern}|{IDS.EMAIL_GROUP.pattern}")
 URL = re.compile(r"https?://|www\.|github\.com|\.org/|\.com/")
 BANNER = re.compile(
     r"^(research( article)?|original (paper|article|research)|article|open access|preprint|"
@@ -75,6 +77,12 @@ DEGREE = re.compile(
     r"frcp|facp|prof\.?|dr\.?|jr\.?|sr\.?)$",
     re.I,
 )
+MEMBERSHIP = re.compile(
+    r",?\s*\b(?:(?:Graduate\s+)?Student\s+|Senior\s+|Life\s+|Associate\s+)?(?:Member|Fellow)"
+    r",?\s+(?:IEEE|ACM|OSA|SPIE|IET|AAAI|SIAM|AIAA|ASME)\b",
+    re.I,
+)
+"""A society membership grade printed after a name ("Avideh Zakhor, Member, IEEE")."""
 ABSTRACT_HEAD = re.compile(
     r"^(abstract|summary|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)\b\s*[.:—–-]?\s*", re.I
 )
@@ -91,17 +99,14 @@ STOP_HEAD = re.compile(
     re.I,
 )
 NUMBERED_HEAD = re.compile(r"^(\d+|[IVX]+)\.?\s+[A-Z][A-Za-z ]{2,40}$")
-DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>,;]+)")
-ARXIV = re.compile(
-    r"arXiv\s*:\s*(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?", re.I
-)
+ARXIV = IDS.ARXIV_STAMP
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 DATE = re.compile(
     r"\b(\d{1,2})\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?,?\s+((?:19|20)\d\d)"
     r"|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(\d{1,2}),?\s+((?:19|20)\d\d)"
 )
-YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+YEAR = IDS.YEAR
 VENUE = re.compile(
     r"proceedings|journal|conference|workshop|symposium|transactions|letters|to appear in|"
     r"nature|science|research|biorxiv|medrxiv|review|annals|bulletin|society|association for",
@@ -116,9 +121,21 @@ _NAME_PARTICLES = {"and", "van", "von", "der", "den", "de", "da", "di", "del", "
                    "dos", "das", "ter", "ten", "bin", "al", "el", "y"}
 
 
+_OUTSIDE_HEADER = frozenset({"sidebar", "running_head", "page_number"})
+"""Block roles the header block is never read from (margin columns are read apart)."""
+
+
 def extract_header(doc: ParsedDocument) -> Header:
-    """Header fields from the first pages' layout, checked against the PDF's own metadata."""
-    pages = [page for page in doc.pages[:3] if page.has_text]
+    """Header fields from the first pages' layout, checked against the PDF's own metadata.
+
+    After `analyse_layout` the front matter is read once and kept on the document, so every
+    group that needs the title or the abstract reads the same answer.
+    """
+    if isinstance(doc.front, Header):
+        return doc.front
+    sidebars = [_sidebar_lines(page) for page in doc.pages[:2]]
+    pages = [_header_view(page) for page in doc.pages[:3] if page.has_text]
+    pages = [page for page in pages if page.has_text]
     header = Header()
     if not pages:
         header.title = _plausible_meta_title(doc.metadata.get("title", ""))
@@ -137,8 +154,16 @@ def extract_header(doc: ParsedDocument) -> Header:
     zone = [row for row in rows_of(list(first.lines()))
             if row.top >= title_bottom - 1 and row.bottom <= zone_end + 1]
     authors, affiliations = _authors_and_affiliations(zone, first, body)
-    extra = _author_details(doc) or (_footnote_affiliations(first, body) if not affiliations
-                                     else [])
+    extra = _author_details(doc)
+    unresolved = _unresolved_markers(authors, affiliations)
+    if not affiliations or unresolved:
+        # Affiliations printed as first-page footnotes: all of them when the header block has
+        # none, else only those whose markers the header block left without an affiliation.
+        footnotes = _footnote_affiliations(first, body, authors)
+        extra += [(m, t) for m, t in footnotes
+                  if not affiliations or not m or set(_marker_keys(m)) & unresolved]
+    if not affiliations and not extra and sidebars:
+        extra += _marked_affiliations(sidebars[0], authors, sidebar=True)
     for marker, text in extra:
         if all(compact(text) != compact(a) for _, a in affiliations):
             affiliations.append((marker, text))
@@ -148,8 +173,22 @@ def extract_header(doc: ParsedDocument) -> Header:
     header.abstract = _abstract(pages[:2], anchor, body, zone, title_bottom, vocab)
     header.keywords = _keywords(pages[:2], vocab)
     header.keywords_printed = bool(header.keywords)
-    _bibliography(doc, first, title_bottom, header)
+    printed = next(page for page in doc.pages if page.number == first.number)
+    _bibliography(doc, printed, title_bottom, header)
     return header
+
+
+def _header_view(page: Page) -> Page:
+    """The page without its running heads, page numbers and margin columns."""
+    blocks = [block for block in page.blocks if block.role not in _OUTSIDE_HEADER]
+    if len(blocks) == len(page.blocks):
+        return page
+    return Page(page.number, page.width, page.height, blocks, page.columns, page.image_count,
+                page.margin_text)
+
+
+def _sidebar_lines(page: Page) -> list[Line]:
+    return [line for block in page.blocks if block.role == "sidebar" for line in block.lines]
 
 
 # --- title -------------------------------------------------------------------------------------
@@ -229,6 +268,15 @@ def _choose_title(doc: ParsedDocument, page: Page, lines: list[Line]) -> str | N
 # --- authors and affiliations ------------------------------------------------------------------
 
 
+def is_prose(text: str) -> bool:
+    """Running text, not a list of names: most words of a sentence start in lower case."""
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", text) if not DEGREE.match(w)]
+    if not words:
+        return False
+    lower = sum(1 for w in words if w[0].islower() and w.lower() not in ("and", "y"))
+    return lower >= 0.35 * len(words)
+
+
 @dataclass
 class _Name:
     name: str
@@ -243,7 +291,7 @@ def _first_paragraph_top(page: Page, body: float, below: float) -> float:
     for block in page.blocks:
         words = len(block.text.split())
         if block.bbox[1] > below and words >= 35 and not SKIP_ZONE.match(block.text) \
-                and not INSTITUTION.search(block.lines[0].text[:60]):
+                and not INSTITUTION.search(block.lines[0].text[:60]) and is_prose(block.text):
             return block.bbox[1]
     return page.height * 0.6
 
@@ -264,7 +312,8 @@ def _authors_and_affiliations(
             if EMAIL.search(text):
                 emails.extend(_emails(text))
                 continue
-            if SKIP_ZONE.match(text) or URL.search(text) or not re.search(r"[A-Za-z]{2}", text):
+            if SKIP_ZONE.match(text) or URL.search(text) or BOILERPLATE.search(text) \
+                    or not re.search(r"[A-Za-z]{2}", text):
                 continue
             line_style = style(line)
             institution = bool(INSTITUTION.search(text))
@@ -311,9 +360,12 @@ def _split_names(lines: list[Line], row: int) -> list[_Name]:
 
     def flush() -> None:
         nonlocal current, markers
+        current = MEMBERSHIP.sub("", current)
         for part in re.split(r",|;|&|\band\b", current):
             name = squash(part).strip(" .")
-            if name and not DEGREE.match(name) and re.search(r"[A-Za-z]", name):
+            # A lone capitalised token after a comma is a degree ("MD", "MPH"), not a name.
+            if name and not DEGREE.match(name) and not re.fullmatch(r"[A-Z]{2,5}", name) \
+                    and re.search(r"[A-Za-z]", name):
                 out.append(_Name(_tidy_name(name), [], x, row))
         if out and markers:
             out[-1].markers.extend(markers)
@@ -399,7 +451,10 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
             lead = next((p.text for p in parts if not p.marker), "")
             # A full-width line that does not end mid-phrase, followed by another institution,
             # is a list of affiliations rather than one wrapped affiliation.
-            if wide and not previous.text.rstrip().endswith(",") and INSTITUTION.search(lead):
+            mid_phrase = previous.text.rstrip().endswith(",") or bool(
+                re.search(r"\s(of|and|for|the|de|del|di|der|des|für|du|at|in|&)$",
+                          previous.text.rstrip(), re.I))
+            if wide and not mid_phrase and INSTITUTION.search(lead):
                 continuing = False
         marker, text = "", ""
         for piece in parts:
@@ -481,6 +536,9 @@ def _link_affiliations(names: list[_Name], affiliations: list[tuple[str, str]]) 
             if key.startswith("#") and key[1:].isdigit():
                 indices.append(int(key[1:]))
                 continue
+            if key.startswith("#with"):
+                indices.extend(i for i, (marker, _) in enumerate(affiliations) if marker == key)
+                continue
             for i, (marker, _) in enumerate(affiliations):
                 if marker and key in _marker_keys(marker) and i not in indices:
                     indices.append(i)
@@ -491,35 +549,117 @@ def _link_affiliations(names: list[_Name], affiliations: list[tuple[str, str]]) 
     return authors
 
 
-def _footnote_affiliations(page: Page, body: float) -> list[tuple[str, str]]:
-    """Affiliations printed as marked footnotes at the bottom of page one."""
-    lines = [line for line in page.lines()
-             if line.bbox[1] > page.height * 0.7 and line.size < body * 0.98]
-    found: list[tuple[str, str]] = []
-    open_row = -2
-    for index, row in enumerate(rows_of(lines)):
-        for line in row.lines:
-            parts = pieces(line)
-            if not parts or not parts[0].marker:
-                text = re.split(r"\s(e-?mail|tel|phone|fax)\b", line.text, flags=re.I)[0]
-                if found and index == open_row + 1 and not SKIP_ZONE.match(text) \
-                        and found[-1][1].rstrip()[-1:] not in ".":
-                    found[-1] = (found[-1][0], found[-1][1] + " " + text)
-                continue
-            open_row = index
-            marker = ""
-            for piece in parts:
+_FOOTNOTE_MARK = re.compile(r"^\s*([\d]{1,2}|[a-z]|[*†‡§¶∗#]{1,2})\s+(?=[A-Z])")
+"""A footnote's marker printed at full size before its text ("1 Department of ...")."""
+_NOT_AFFILIATION = re.compile(
+    r"support|fund|grant|thank|acknowledg|contribut|equal|correspond|present address|"
+    r"during|internship|work done|visiting|part of|https?://|www\.|"
+    r"current address|permanent address|deceased|e-?mail|manuscript|recommended by|"
+    r"publisher item|member|fellow|received|accepted|published|revised",
+    re.I,
+)
+_IS_WITH = re.compile(
+    r"\b(?:is|are|was|were|has been|have been)\s+(?:currently\s+|now\s+|also\s+)?"
+    r"(?:with|at)\s+(?:the\s+)?(?P<place>.+)",
+    re.I,
+)
+
+
+def _footnote_lines(page: Page, body: float) -> list[Line]:
+    """The first page's footnote lines, in reading order."""
+    labelled = [line for block in page.blocks if block.role == "footnote"
+                for line in block.lines]
+    if labelled:
+        return labelled
+    return [line for block in page.blocks for line in block.lines
+            if line.bbox[1] > page.height * 0.7 and line.size < body * 0.98]
+
+
+def _footnote_affiliations(page: Page, body: float,
+                           names: list[_Name]) -> list[tuple[str, str]]:
+    """Affiliations printed as first-page footnotes: marked entries, or "X is with Y" lines."""
+    lines = _footnote_lines(page, body)
+    return _marked_affiliations(lines, names) + _with_affiliations(lines, names)
+
+
+def _marked_affiliations(lines: list[Line], names: list[_Name],
+                         sidebar: bool = False) -> list[tuple[str, str]]:
+    """Entries that start with a marker (superscript, small, or a full-size "1 "/"a "),
+    continued by the lines under them; the institutions among them."""
+    found: list[list[str]] = []
+    open_entry = False
+    previous: Line | None = None
+    for line in lines:
+        text = line.text
+        if BOILERPLATE.search(text) and sidebar:
+            open_entry = False
+            continue
+        parts = pieces(line)
+        mark = _FOOTNOTE_MARK.match(text)
+        if parts and parts[0].marker and len(parts) > 1:
+            for piece in parts:  # one line may hold several entries ("1Dept ... 2Dept ...")
                 if piece.marker:
-                    marker = piece.text.strip()
-                elif piece.text.strip():
-                    found.append((marker, piece.text))
-    out = []
+                    found.append([piece.text.strip(), ""])
+                else:
+                    found[-1][1] += piece.text
+            open_entry = True
+        elif mark:
+            found.append([mark.group(1), text[mark.end():]])
+            open_entry = True
+        elif sidebar and INSTITUTION.search(text) and len(text.split()) <= 25:
+            found.append(["", text])
+            open_entry = True
+        elif open_entry and previous is not None and line.bbox[1] - previous.bbox[3] < \
+                0.8 * max(line.size, 1.0) and not EMAIL.search(text):
+            found[-1][1] += " " + text
+        else:
+            open_entry = False
+        previous = line
+    out: list[tuple[str, str]] = []
     for marker, text in found:
+        text = re.split(r"\s(e-?mail|tel|phone|fax)\b|\(e-?mail", text, flags=re.I)[0]
         cleaned = _clean_affiliation(text)
-        if marker and re.match(r"^[\d*†‡§¶a-z]{1,3}$", marker) and INSTITUTION.search(cleaned) \
-                and not EMAIL.search(cleaned) and not re.match(r"correspond", cleaned, re.I):
+        if INSTITUTION.search(cleaned) and not EMAIL.search(cleaned) \
+                and not _NOT_AFFILIATION.search(cleaned[:40]) and not BOILERPLATE.search(cleaned) \
+                and not URL.search(cleaned) \
+                and len(cleaned.split()) <= 40:
             out.append((marker, cleaned))
     return out
+
+
+def _with_affiliations(lines: list[Line], names: list[_Name]) -> list[tuple[str, str]]:
+    """IEEE-style footnotes: "E. Chang is with the University of ...; he is now with ...".
+
+    Each affiliation is linked to the authors whose surnames the sentence names.
+    """
+    text = squash(" ".join(line.text for line in lines))
+    out: list[tuple[str, str]] = []
+    for sentence in re.split(r"(?<=[A-Za-z]{2}\.)\s+(?=[A-Z])", text):
+        match = _IS_WITH.search(sentence)
+        if not match:
+            continue
+        subject = sentence[:match.start()]
+        place = re.split(r"\s*\(e-?mail|\s+e-?mail:", match.group("place"), flags=re.I)[0]
+        for part in re.split(r",?\s+and\s+(?:also\s+|is\s+)?(?:with|at)\s+(?:the\s+)?", place):
+            cleaned = _clean_affiliation(part)
+            if not cleaned or not INSTITUTION.search(cleaned) or EMAIL.search(cleaned):
+                continue
+            key = next((k for k, t in out if compact(t) == compact(cleaned)),
+                       f"#with{len(out)}")
+            for name in names:
+                surname = name.name.split()[-1] if name.name.split() else ""
+                if len(surname) > 1 and re.search(rf"\b{re.escape(surname)}\b", subject, re.I):
+                    name.markers.append(key)
+            if all(k != key for k, _ in out):
+                out.append((key, cleaned))
+    return out
+
+
+def _unresolved_markers(names: list[_Name], affiliations: list[tuple[str, str]]) -> set[str]:
+    """Author markers that no affiliation found so far carries."""
+    known = {key for marker, _ in affiliations for key in _marker_keys(marker)}
+    return {key for name in names for key in name.markers
+            if not key.startswith("#") and key not in known}
 
 
 def _author_details(doc: ParsedDocument) -> list[tuple[str, str]]:
@@ -551,7 +691,30 @@ def _author_details(doc: ParsedDocument) -> list[tuple[str, str]]:
 # --- abstract ----------------------------------------------------------------------------------
 
 
+STRUCTURED_HEAD = re.compile(
+    r"^(background|context|objectives?|purpose|aims?|rationale|importance|introduction)"
+    r"\s*[:.]?\s+\S", re.I)
+"""The first label of a structured abstract printed with no "Abstract" heading."""
+
+
 def _abstract_anchor(pages: list[Page]) -> tuple[Page, Block, int] | None:
+    labelled = _labelled_abstract(pages)
+    if labelled or not pages:
+        return labelled
+    # A structured abstract with no heading: its first run-in label ("Background:") in bold
+    # or followed by a colon, opening a block on the first page.
+    page = pages[0]
+    for block in page.blocks:
+        line = block.lines[0] if block.lines else None
+        if line is None or block.bbox[1] > 0.6 * page.height:
+            continue
+        match = STRUCTURED_HEAD.match(line.text)
+        if match and (line.spans[0].is_bold or re.match(r"^\w+\s*:", line.text)):
+            return page, block, 0
+    return None
+
+
+def _labelled_abstract(pages: list[Page]) -> tuple[Page, Block, int] | None:
     for page in pages:
         for block in page.blocks:
             for i, line in enumerate(block.lines):
@@ -591,7 +754,8 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
         start = None
         for i, block in enumerate(page.blocks):
             if block.bbox[1] >= zone_bottom - 1 and len(block.text.split()) >= 35 \
-                    and not SKIP_ZONE.match(block.text) and not STOP_HEAD.match(block.text):
+                    and not SKIP_ZONE.match(block.text) and not STOP_HEAD.match(block.text) \
+                    and is_prose(block.text):
                 start = i
                 break
         if start is None:
@@ -651,8 +815,10 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
             break
         if abs(block.size - size) > 0.7:
             break
+        # A jump up into the next column ends the abstract, unless a sentence runs on there.
+        ended = not out or bool(re.search(r"[.!?:)\]]\W*$", out[-1]))
         if previous is not None and block.column != column and column != -1 \
-                and block.bbox[1] < previous.bbox[1] and words > 60:
+                and block.bbox[1] < previous.bbox[1] and words > 60 and ended:
             break
         kept = _until_link(block.lines)
         out.extend(kept)
@@ -684,7 +850,10 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                 if not parts[0].strip() and len(parts) == 1 and b + 1 < len(page.blocks):
                     parts = [ln.text for ln in page.blocks[b + 1].lines]
                 text = fix_accents(squash(vocab.join(parts)))
-                words = [squash(w).strip(" .;") for w in re.split(r"[,;·•]|\s[—–]\s", text)]
+                # Separators: commas, semicolons, middle dots and bullets (which some text
+                # layers turn into " . "), dashes between spaces.
+                separators = r"[,;·•]|\s[—–]\s" + (r"|\s\.\s" if " . " in text else "")
+                words = [squash(w).strip(" .;") for w in re.split(separators, text)]
                 words = [w for w in words if w and len(w) < 80]
                 if words:
                     return words
@@ -708,9 +877,9 @@ def _bibliography(doc: ParsedDocument, page: Page, title_bottom: float, header: 
             header.publish_date, header.year = when, when.year
     meta_text = " ".join(doc.metadata.get(k, "") for k in ("subject", "keywords"))
     for source in ("\n".join(page_lines), meta_text, _cite_this(doc)):
-        match = DOI.search(source)
-        if match:
-            header.doi = match.group(1).rstrip(".)]")
+        doi = IDS.find_doi(source)
+        if doi:
+            header.doi = doi
             break
     header.venue = _venue(edge_lines + page_lines[-6:])
     licence = [squash(line.text) for block in page.blocks for line in block.lines
@@ -760,6 +929,11 @@ def _venue(lines: list[str]) -> str | None:
 
 def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | None, date | None]:
     texts = [squash(line.text) for line in page.lines()]
+    for text in edge_lines:
+        # A citation line in the running head: "Psychopharmacology (2017) 234:421–426".
+        cited = re.search(r"\((19[5-9]\d|20[0-4]\d)\)\s*\d+\s*[:(,]", text)
+        if cited:
+            return int(cited.group(1)), None
     published = _dated(texts + page.margin_text, r"published|posted|available online|publication")
     if published:
         return published.year, published
@@ -783,9 +957,10 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
 
 
 def _dated(texts: list[str], pattern: str) -> date | None:
+    """The date printed right after a label ("Received 27 December 2010; accepted ...")."""
     for text in texts:
-        if re.search(pattern, text, re.I):
-            when = _date(text)
+        for label in re.finditer(pattern, text, re.I):
+            when = _date(text[label.end():label.end() + 40])
             if when:
                 return when
     return None

@@ -9,44 +9,33 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
+from paperflow.identifiers import ARXIV_IN_TEXT, ARXIV_OLD_IN_TEXT, DOI, URL, find_doi
+from paperflow.layout import (
+    PAGE_NUMBER,
+    REFERENCES_HEADING,
+    is_bold_line,
+    margin_key,
+    running_texts,
+)
 from paperflow.models import Reference
 from paperflow.pdf import Line, Page, ParsedDocument
 
-_HEADING_RE = re.compile(
-    r"^(?:[\dIVX]+\.?\s+)?(?:references?|bibliography|literature\s+cited|works\s+cited|"
-    r"references\s+and\s+notes|cited\s+literature|reference\s+list)\s*:?$",
-    re.IGNORECASE,
-)
 _STOP_RE = re.compile(
     r"^(?:[A-Z]\.?\s+|\d+\.?\s+)?(?:appendix|appendices|supplementary|supplemental|"
     r"supporting\s+information|acknowledg|author\s+contributions?|competing\s+interests|"
     r"additional\s+information|conflicts?\s+of\s+interest|data\s+availability|"
-    r"author\s+information|figure\s+legends|tables?\s*$)",
+    r"author\s+information|figure\s+legends|tables?\s*$|received:|citation:|copyright\b)",
     re.IGNORECASE,
 )
 _MARKERS = {
     "bracket": re.compile(r"^\[(\d{1,4})\]\s*"),
     "paren": re.compile(r"^\((\d{1,4})\)\s*"),
-    "dot": re.compile(r"^(\d{1,4})\.\s+(?=\D)"),
+    "dot": re.compile(r"^(\d{1,4})\.\s+(?=\D|\d*[A-Za-z])"),
     "bare": re.compile(r"^(\d{1,4})\s+(?=[^\W\d_])"),
 }
-_PAGE_NUMBER_RE = re.compile(
-    r"^(?:page\s+)?\d{1,5}(?:\s*(?:/|of)\s*\d{1,5})?$", re.IGNORECASE
-)
 _PARTICLES = ("van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le",
               "ten", "ter", "dos", "das", "al-", "el-", "d'", "d’", "bin", "ibn")
 _NAME_START_RE = re.compile(r"^[^\W\d_][\w'’\-.]*(?:[\s,]|$)")
-_DOI_RE = re.compile(r"(?<![\w.])(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
-_ARXIV_NEW_RE = re.compile(
-    r"(?:arxiv(?:\.org/(?:abs|pdf)/|\s*:\s*|\s+preprint\s+|,?\s*abs/|\s+abs/)\s*)"
-    r"(\d{4}\.\d{4,5})(?:v\d+)?",
-    re.IGNORECASE,
-)
-_ARXIV_OLD_RE = re.compile(
-    r"\b((?:astro-ph|hep-ph|hep-th|hep-ex|hep-lat|gr-qc|nucl-th|nucl-ex|quant-ph|cond-mat|"
-    r"math-ph|physics|math|cs|nlin|q-bio)(?:\.[A-Za-z]{2})?/\d{7})(?:v\d+)?"
-)
-_URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)
 _YEAR_RE = re.compile(r"(?<![\d/.:–\-])((?:19|20)\d{2})[a-z]?(?![\d/–\-])")
 
 
@@ -79,7 +68,7 @@ def reference_entries(doc: ParsedDocument) -> list[str]:
             best = entries
     if best:
         return best
-    start = _headless_start(rows)
+    start = _headless_start(rows, doc.body_font_size)
     if start is None:
         return []
     return _split_section(rows[start:])
@@ -87,7 +76,7 @@ def reference_entries(doc: ParsedDocument) -> list[str]:
 
 def _rows(doc: ParsedDocument) -> list[_Row]:
     """Every line in reading order, without running headers, footers and page numbers."""
-    repeated = _repeated_margin_texts(doc)
+    repeated = running_texts(doc)
     rows: list[_Row] = []
     for page in doc.pages:
         lines = _ordered_lines(page)
@@ -96,17 +85,30 @@ def _rows(doc: ParsedDocument) -> list[_Row]:
         top = min(line.bbox[1] for _, line in lines)
         bottom = max(line.bbox[3] for _, line in lines)
         for column, line in lines:
-            text = re.sub(r"\s+", " ", line.text).strip()
+            text = _with_entry_number(line)
             y0, y1 = line.bbox[1], line.bbox[3]
             in_margin = y1 < 0.12 * page.height or y0 > 0.88 * page.height
             at_edge = y0 <= top + 3 or y1 >= bottom - 3
-            if _PAGE_NUMBER_RE.match(text) and (at_edge or in_margin):
+            if PAGE_NUMBER.match(text) and (at_edge or in_margin):
                 continue
-            if in_margin and _margin_key(text) in repeated:
+            if in_margin and margin_key(text) in repeated:
                 continue
             rows.append(_Row(page.number, column, line.bbox[0], y0, line.size,
-                             _is_bold(line), text))
+                             is_bold_line(line), text))
     return rows
+
+
+def _with_entry_number(line: Line) -> str:
+    """The line's text, with a superscript entry number set apart ("¹M. Bode" -> "1 M. Bode"),
+    as endnote lists print them."""
+    text = re.sub(r"\s+", " ", line.text).strip()
+    spans = [span for span in line.spans if span.text.strip()]
+    if len(spans) > 1 and re.fullmatch(r"\d{1,4}", spans[0].text.strip()) and (
+        spans[0].is_superscript or spans[0].size < 0.85 * spans[1].size
+    ):
+        number = spans[0].text.strip()
+        text = f"{number} {text[len(number):].lstrip()}"
+    return text
 
 
 def _ordered_lines(page: Page) -> list[tuple[int, Line]]:
@@ -131,40 +133,24 @@ def _ordered_lines(page: Page) -> list[tuple[int, Line]]:
     return lines
 
 
-def _margin_key(text: str) -> str:
-    return re.sub(r"\d+", "#", re.sub(r"\s+", " ", text.lower())).strip()
-
-
-def _repeated_margin_texts(doc: ParsedDocument) -> set[str]:
-    """Texts printed near the top or bottom edge of several pages: running headers, footers."""
-    pages_by_key: dict[str, set[int]] = {}
-    for page in doc.pages:
-        for line in page.lines():
-            y0, y1 = line.bbox[1], line.bbox[3]
-            if y1 < 0.12 * page.height or y0 > 0.88 * page.height:
-                pages_by_key.setdefault(_margin_key(line.text), set()).add(page.number)
-    needed = 2 if len(doc.pages) < 6 else 3
-    return {key for key, pages in pages_by_key.items() if key and len(pages) >= needed}
-
-
-def _is_bold(line: Line) -> bool:
-    spans = [span for span in line.spans if span.text.strip()]
-    return bool(spans) and all(span.is_bold for span in spans)
-
-
 def _heading_starts(rows: list[_Row]) -> list[int]:
-    return [i for i, row in enumerate(rows) if len(row.text) < 40 and _HEADING_RE.match(row.text)]
+    return [i for i, row in enumerate(rows)
+            if len(row.text) < 40 and REFERENCES_HEADING.match(row.text)]
 
 
-def _headless_start(rows: list[_Row]) -> int | None:
-    """Where a list with no heading (revtex) starts: the "[1]" opening the longest [n] run."""
+def _headless_start(rows: list[_Row], body_size: float) -> int | None:
+    """Where a list with no heading starts: the "[1]" (or, in type smaller than the body, the
+    "1" or "1.") opening the longest numbered run."""
     best, best_len = None, 4
     for i, row in enumerate(rows):
-        match = _MARKERS["bracket"].match(row.text)
-        if match and match.group(1) == "1":
-            length = _chain_length(rows[i:], _MARKERS["bracket"], row.size)
-            if length > best_len:
-                best, best_len = i, length
+        for name, marker in _MARKERS.items():
+            if name != "bracket" and row.size >= 0.95 * body_size:
+                continue
+            match = marker.match(row.text)
+            if match and match.group(1) == "1":
+                length = _chain_length(rows[i:], marker, row.size)
+                if length > best_len:
+                    best, best_len = i, length
     return best
 
 
@@ -172,9 +158,17 @@ def _chain_length(rows: list[_Row], marker: re.Pattern[str], size: float) -> int
     expected = 1
     for row in rows:
         match = marker.match(row.text)
-        if match and int(match.group(1)) == expected and _same_size(row.size, size):
-            expected += 1
+        if match and _next_number(int(match.group(1)), expected, marker) \
+                and _same_size(row.size, size):
+            expected = int(match.group(1)) + 1
     return expected - 1
+
+
+def _next_number(number: int, expected: int, marker: re.Pattern[str]) -> bool:
+    """The entry number that continues the list: the expected one, or one past it when an
+    entry's number was lost (delimited markers only; a bare number may be any digit)."""
+    return number == expected or (number == expected + 1 and expected > 1
+                                  and marker is not _MARKERS["bare"])
 
 
 def _same_size(a: float, b: float) -> bool:
@@ -216,7 +210,7 @@ def _is_heading(row: _Row, ref_size: float) -> bool:
     if len(text) > 80 or text.endswith(","):
         return False
     if _STOP_RE.match(text) and (row.bold or row.size >= ref_size + 0.5 or text.isupper()
-                                 or len(text) < 30):
+                                 or len(text) < 30 or re.match(r"^[^:.]{3,60}:\s", text)):
         return True
     if row.size >= ref_size + 1.5 and re.match(r"^[\dA-Z]", text):
         return True
@@ -231,9 +225,10 @@ def _numbered_entries(rows: list[_Row], marker: re.Pattern[str], ref_size: float
     closed = True
     for row in rows:
         match = marker.match(row.text)
-        if match and int(match.group(1)) == expected and _same_size(row.size, ref_size):
+        if match and _next_number(int(match.group(1)), expected, marker) \
+                and _same_size(row.size, ref_size):
             entries.append([row])
-            expected += 1
+            expected = int(match.group(1)) + 1
             closed = False
             continue
         if closed or not _same_size(row.size, ref_size):
@@ -431,26 +426,20 @@ def _organisation_author(body: str, masked: str) -> tuple[list[str], str, int | 
 
 
 def _find_doi(text: str) -> str | None:
-    compact = re.sub(r"(doi\.org/)\s+", r"\1", text, flags=re.IGNORECASE)
-    match = _DOI_RE.search(compact)
-    if not match:
-        return None
-    doi = match.group(1).rstrip(".,;:]")
-    if doi.endswith(")") and doi.count("(") < doi.count(")"):
-        doi = doi[:-1]
-    return doi.lower()
+    doi = find_doi(text)
+    return doi.lower() if doi else None
 
 
 def _find_arxiv(text: str) -> str | None:
-    match = _ARXIV_NEW_RE.search(text)
+    match = ARXIV_IN_TEXT.search(text)
     if match:
         return match.group(1)
-    match = _ARXIV_OLD_RE.search(text)
+    match = ARXIV_OLD_IN_TEXT.search(text)
     return match.group(1) if match else None
 
 
 def _find_url(text: str) -> str | None:
-    for match in _URL_RE.finditer(text):
+    for match in URL.finditer(text):
         url = match.group(0).rstrip(".,;:]")
         if url.endswith(")") and url.count("(") < url.count(")"):
             url = url[:-1]
@@ -464,7 +453,7 @@ def _mask_identifiers(text: str) -> str:
     def blank(match: re.Match[str]) -> str:
         return " " * len(match.group(0))
 
-    for pattern in (_URL_RE, _DOI_RE, _ARXIV_NEW_RE, _ARXIV_OLD_RE):
+    for pattern in (URL, DOI, ARXIV_IN_TEXT, ARXIV_OLD_IN_TEXT):
         text = pattern.sub(blank, text)
     return text
 

@@ -13,7 +13,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from paperflow.pdf import Block, Line, Page, ParsedDocument, Span, join_lines
+from paperflow.layout import BACK_MATTER, CAPTION, NUMBERED_HEADING, REFERENCES_HEADING
+from paperflow.pdf import Block, Line, Page, ParsedDocument, join_lines
 
 STOPWORDS = frozenset(re.findall(r"\S+", """
 a about above according across after afterwards again against all almost alone along already also
@@ -40,26 +41,6 @@ al e.g i.e cf vs viz fig figs eq eqs eqn eqns sec secs sect tab tabs no nos ref 
 dr mr mrs ms prof st jr inc ltd co corp vol vols pp ch chap app appx proc conf dept univ est ca
 """))
 
-_REFERENCES_HEADING = re.compile(
-    r"^(?:[\dIVX]+\.?\s*)?(references|bibliography|literature cited|references and notes|"
-    r"works cited|citations)\s*:?$",
-    re.IGNORECASE,
-)
-_BACK_MATTER = re.compile(
-    r"^(?:[\dIVX]+\.?\s*)?(acknowledge?ments?|funding|author contributions?|competing interests?|"
-    r"conflicts? of interest|declarations?|data availability|code availability|"
-    r"availability of data.*|ethics.*|consent.*|abbreviations|additional information|"
-    r"supplementary (?:information|material)s?|reporting summary|author information|"
-    r"peer review.*|publisher.s note|open access)\b",
-    re.IGNORECASE,
-)
-_CAPTION = re.compile(
-    r"^(fig\.?|figure|figs\.?|table|tab\.|algorithm|listing|scheme|chart|supplementary figure)"
-    r"\s*[A-Z]?\d+[a-z]?\s*[.:|)]?",
-    re.IGNORECASE,
-)
-_NUMBERED_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-H]\.?)\s+[A-Z]")
-_BOLD_FONT = re.compile(r"[.\-_,+]B(?:[IO]|old)?$|bd\b|black|heavy|semibold|demi", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-']*[A-Za-z0-9]|[A-Za-z]")
 _TERMINAL = re.compile(r"[.!?][\"'”’)\]]*(?:\s*\[[\d,\s–-]+\])?\Z")
 
@@ -169,19 +150,14 @@ def _strip_numbering(text: str) -> str:
     return re.sub(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-H]\.)\s*", "", text).strip()
 
 
-def _bold(span: Span) -> bool:
-    """Bold by flag or by font name, including abbreviated names like 'AdvTT3f.B'."""
-    return span.is_bold or bool(_BOLD_FONT.search(span.font))
-
-
 def _heading_like(lines: list[Line], body: float) -> bool:
     """Short lines in a bold or larger font (or capitals), standing apart from the text."""
     text = join_lines([line.text for line in lines])
     if not text or len(lines) > 3 or len(text) > 100 or len(text.split()) > 14:
         return False
-    if text.endswith((".", ",", ";")) and not _NUMBERED_HEADING.match(text):
+    if text.endswith((".", ",", ";")) and not NUMBERED_HEADING.match(text):
         return False
-    if _CAPTION.match(text) or not re.search(r"[A-Za-z]{3}", text):
+    if CAPTION.match(text) or not re.search(r"[A-Za-z]{3}", text):
         return False
     if re.search(r"[=@{}_]|\(\d+\)$|\s{2}", text):
         return False
@@ -189,7 +165,7 @@ def _heading_like(lines: list[Line], body: float) -> bool:
     size = max(line.size for line in lines)
     if size < body - 0.8:
         return False
-    bold = all(_bold(s) for s in spans)
+    bold = all(s.is_bold for s in spans)
     bigger = body + 0.6 < size < body * 2.2
     caps = text.isupper() and len(text) > 4 and size >= body - 0.3
     return bold or bigger or caps
@@ -202,7 +178,7 @@ def _run_in_lead(line: Line) -> str:
         if not span.text.strip():
             lead += span.text
             continue
-        if not _bold(span):
+        if not span.is_bold:
             break
         lead += span.text
     lead = lead.strip()
@@ -356,7 +332,7 @@ class _Reader:
     def heading(self, text: str, page: int) -> None:
         name = _strip_numbering(text).rstrip(".:")
         self.flush()
-        if _REFERENCES_HEADING.match(name) or _REFERENCES_HEADING.match(text):
+        if REFERENCES_HEADING.match(name) or REFERENCES_HEADING.match(text):
             self.stopped = True
             return
         if re.match(r"^abstract\b", name, re.IGNORECASE) and page <= 3:
@@ -372,7 +348,7 @@ class _Reader:
 
     def text(self, segment: _Segment, page: int) -> None:
         text = re.sub(r"^Check for updates\s*", "", segment.text)
-        if _CAPTION.match(join_lines([line.text for line in segment.lines])):
+        if CAPTION.match(join_lines([line.text for line in segment.lines])):
             self.pending = []
             return
         if segment.lead:
@@ -395,10 +371,10 @@ class _Reader:
             return
         if abs(segment.size - self.body_size) > (2.5 if self.in_abstract else 0.8):
             return
-        if _CAPTION.match(text) or not _looks_like_prose(text):
+        if CAPTION.match(text) or not _looks_like_prose(text):
             self.pending = []
             return
-        if _BACK_MATTER.match(self.section):
+        if BACK_MATTER.match(self.section):
             return
         if self.pending and len(text) > 30:
             for name in self.pending[-3:]:
@@ -415,12 +391,16 @@ class _Reader:
         self.current.append((text, page))
 
 
+_NOT_TEXT = frozenset({"running_head", "page_number", "sidebar", "banner"})
+"""Block roles that are never running text."""
+
+
 def _read_body(doc: ParsedDocument) -> Body:
     repeated = _repeated_lines(doc)
     reader = _Reader(doc)
     for page in doc.pages:
         for block in page.blocks:
-            if not block.text or _is_margin(block, page):
+            if not block.text or block.role in _NOT_TEXT or _is_margin(block, page):
                 continue
             if len(block.lines) <= 2 and re.sub(r"\d+", "#", block.lines[0].text) in repeated:
                 continue
