@@ -27,6 +27,14 @@ class EncryptedPdfError(InvalidPdfError):
     """The PDF needs a password."""
 
 
+class DamagedPdfError(InvalidPdfError):
+    """MuPDF failed on the file: a broken or crafted structure (cycles, bad xref, nesting)."""
+
+
+class ResourceLimitError(PermanentError):
+    """Parsing went past a CPU, memory or wall-clock limit of the sandbox (`paperflow.sandbox`)."""
+
+
 class SourceError(PaperflowError):
     """A source could not be fetched; may be transient (HTTP 5xx, timeouts)."""
 

@@ -14,8 +14,17 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
+from paperflow.errors import PaperflowError
 from paperflow.models import Figure
-from paperflow.pdf import Block, Line, ParsedDocument, Span, join_lines, open_pdf
+from paperflow.pdf import (
+    Block,
+    Line,
+    ParsedDocument,
+    Span,
+    join_lines,
+    mupdf_failure,
+    open_pdf,
+)
 
 Rect = tuple[float, float, float, float]
 
@@ -68,7 +77,21 @@ class _Graphics:
 def extract_figures(
     data: bytes, doc: ParsedDocument, max_figures: int = 60, dpi: int = 150, render: bool = True
 ) -> list[ExtractedFigure]:
-    """Numbered figures with printed captions (plus large uncaptioned images), cropped to PNG."""
+    """Numbered figures with printed captions (plus large uncaptioned images), cropped to PNG.
+
+    Every failure leaves as a picklable `PaperflowError` (MuPDF's own types do not pickle).
+    """
+    try:
+        return _extract_figures(data, doc, max_figures, dpi, render)
+    except PaperflowError:
+        raise
+    except Exception as exc:
+        raise mupdf_failure(exc, "extract the figures") from exc
+
+
+def _extract_figures(
+    data: bytes, doc: ParsedDocument, max_figures: int, dpi: int, render: bool
+) -> list[ExtractedFigure]:
     found: list[ExtractedFigure] = []
     if max_figures <= 0 or not doc.pages:
         return found

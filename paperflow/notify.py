@@ -22,7 +22,7 @@ import httpx
 
 from paperflow.errors import PaperflowError, PermanentError
 from paperflow.models import PaperMetadataExtraction
-from paperflow.urls import non_public_address
+from paperflow.urls import NonPublicAddressError, non_public_address, public_client
 
 SIGNATURE_HEADER = "X-Paperflow-Signature"
 TIMESTAMP_HEADER = "X-Paperflow-Timestamp"
@@ -82,14 +82,21 @@ def sign(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, st
 
 def verify_signature(body: bytes, headers: Mapping[str, str], secret: str,
                      tolerance_s: float = 300.0, now: float | None = None) -> bool:
-    """True if `headers` carry a valid signature of `body` made within `tolerance_s` of now."""
+    """True if `headers` carry a valid signature of `body` made within `tolerance_s` of now.
+
+    By default a timestamp more than 5 minutes old (a captured request replayed later) or more
+    than 5 minutes in the future is rejected, whatever the signature.
+    """
     lowered = {k.lower(): v for k, v in headers.items()}
     stamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
     signature = lowered.get(SIGNATURE_HEADER.lower(), "")
-    if not stamp.isdigit() or not signature.startswith("sha256="):
+    # Plain ASCII digits of a sane length: int() of thousands of digits raises, not refuses.
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        return False
+    if not signature.startswith("sha256="):
         return False
     current = time.time() if now is None else now
-    if abs(current - int(stamp)) > tolerance_s:
+    if abs(current - int(stamp)) > tolerance_s:  # too old (a replay) or too far in the future
         return False
     expected = sign(body, secret, int(stamp))[SIGNATURE_HEADER]
     return hmac.compare_digest(expected, signature)
@@ -108,10 +115,14 @@ def check_webhook_url(url: str, allow_private: bool = False) -> None:
         raise WebhookRefused(f"Webhook host {parsed.hostname!r} does not resolve: {exc}.") \
             from exc
     if address is not None:
-        raise WebhookRefused(
-            f"Webhook URL {url!r} resolves to the non-public address {address}; set "
-            "PAPERFLOW_ALLOW_PRIVATE_WEBHOOKS=true to allow private and loopback receivers."
-        )
+        raise _refuse_private(url, address)
+
+
+def _refuse_private(url: str, address: str) -> WebhookRefused:
+    return WebhookRefused(
+        f"Webhook URL {url!r} resolves to the non-public address {address}; set "
+        "PAPERFLOW_ALLOW_PRIVATE_WEBHOOKS=true to allow private and loopback receivers."
+    )
 
 
 @dataclass
@@ -138,14 +149,30 @@ def deliver(url: str, payload: Mapping[str, Any], secret: str | None, *,
     start = time.perf_counter()
     try:
         # Redirects are not followed: they could lead to an address check_webhook_url refuses.
-        response = httpx.post(url, content=body, headers=headers, timeout=timeout,
-                              follow_redirects=False)
+        # Unless private receivers are allowed, the connection goes only to the public address
+        # the transport has just checked (a second DNS answer cannot point it elsewhere).
+        with public_client(allow_private=allow_private, timeout=timeout,
+                           follow_redirects=False) as client, \
+                client.stream("POST", url, content=body, headers=headers) as response:
+            status = response.status_code
+            excerpt = _read_excerpt(response) if status >= 300 else b""
+    except NonPublicAddressError as exc:
+        raise _refuse_private(url, exc.address) from exc
     except httpx.HTTPError as exc:
         raise WebhookError(f"Webhook POST to {url} failed: {exc}.") from exc
-    status = response.status_code
     if status in (408, 429) or status >= 500:
         raise WebhookError(f"Webhook receiver {url} answered HTTP {status}; will retry.")
     if status >= 300:
-        raise WebhookRefused(f"Webhook receiver {url} answered HTTP {status}: "
-                             f"{response.text[:200]!r}.")
+        text = excerpt.decode("utf-8", "replace")[:200]
+        raise WebhookRefused(f"Webhook receiver {url} answered HTTP {status}: {text!r}.")
     return Delivery(delivery_id, status, time.perf_counter() - start, bool(secret))
+
+
+def _read_excerpt(response: httpx.Response, limit: int = 4096) -> bytes:
+    """At most `limit` bytes of a response body (a receiver cannot make us read gigabytes)."""
+    data = b""
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) >= limit:
+            break
+    return data[:limit]

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
-from paperflow.errors import EmptyInputError, EncryptedPdfError, InvalidPdfError
+from paperflow.errors import (
+    DamagedPdfError,
+    EmptyInputError,
+    EncryptedPdfError,
+    InvalidPdfError,
+)
 
 BBox = tuple[float, float, float, float]
 
@@ -202,29 +207,113 @@ def _sniff_kind(head: bytes) -> str:
     return "unknown data"
 
 
+_MUPDF_CAUSES: tuple[tuple[str, str, str], ...] = (
+    # (words in MuPDF's message, what it could not do, the cause in words)
+    ("cycle in page tree", "read the page tree", "a cycle in the page tree"),
+    ("cycle in parent chain", "read the page tree", "a cycle in the pages' /Parent chain"),
+    ("invalid number of pages", "count the pages",
+     "the page tree declares an impossible number of pages"),
+    ("page tree", "read the page tree", "a broken page tree"),
+    ("nested graphics states", "draw a page", "too many nested graphics states"),
+    ("nesting", "draw a page", "objects nested too deeply"),
+    ("cycle", "follow the file's object references", "a cycle of object references"),
+    ("xref", "read the cross-reference table", "a broken cross-reference table"),
+    ("object number", "read the file's objects", "broken object syntax"),
+    ("encrypt", "decrypt the file", "a broken or unsupported encryption dictionary"),
+    ("crypt", "decrypt the file", "a broken or unsupported encryption dictionary"),
+    ("malloc", "allocate memory", "out of memory"),
+    ("memory", "allocate memory", "out of memory"),
+)
+_REPAIR_HINT = (
+    "the file is damaged or crafted; repair it (e.g. `qpdf --recover` or re-save it) and "
+    "submit it again."
+)
+
+
+def _is_mupdf_error(exc: BaseException) -> bool:
+    """An exception raised by MuPDF or PyMuPDF (their types do not pickle; their text is raw)."""
+    if isinstance(exc, pymupdf.mupdf.FzErrorBase) or type(exc).__module__.startswith("pymupdf"):
+        return True
+    return isinstance(exc, RuntimeError | ValueError) and bool(re.match(r"code=\d+:", str(exc)))
+
+
+def _is_memory_failure(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    lowered = _mupdf_message(exc).lower() if _is_mupdf_error(exc) else ""
+    return type(exc).__name__ == "FzErrorMemory" or "malloc" in lowered or "memory" in lowered
+
+
+def _mupdf_message(exc: BaseException) -> str:
+    """MuPDF's own words for a failure (PyMuPDF often hides them behind its own message)."""
+    messages: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = re.sub(r"^code=\d+:\s*", "", str(current)).strip()
+        if text:
+            messages.append(text)
+        current = current.__cause__ or current.__context__
+    # The innermost message is MuPDF's; outer ones are wrappers such as "Failed to open stream".
+    return messages[-1] if messages else type(exc).__name__
+
+
+def mupdf_failure(exc: BaseException, doing: str = "read the PDF") -> DamagedPdfError:
+    """A picklable error naming, in words, why MuPDF failed and what to do about it."""
+    if not _is_mupdf_error(exc) and not isinstance(exc, MemoryError):
+        return DamagedPdfError(
+            f"paperflow could not {doing} ({type(exc).__name__}: {exc}); the file may be "
+            f"damaged or crafted: {_REPAIR_HINT}"
+        )
+    message = _mupdf_message(exc)
+    lowered = message.lower()
+    for marker, what, cause in _MUPDF_CAUSES:
+        if marker in lowered:
+            return DamagedPdfError(f"MuPDF could not {what} ({cause}): {_REPAIR_HINT}")
+    return DamagedPdfError(f"MuPDF could not {doing} ({message}): {_REPAIR_HINT}")
+
+
 @contextlib.contextmanager
 def open_pdf(data: bytes) -> Iterator[pymupdf.Document]:
-    """Open validated PDF bytes; a `PermanentError` names the cause when it cannot be read."""
+    """Open validated PDF bytes; a `PermanentError` names the cause when it cannot be read.
+
+    A MuPDF failure inside the `with` block (rendering, image extraction) also leaves as a
+    picklable `DamagedPdfError`, never as one of MuPDF's own exception types.
+    """
     validate_pdf_bytes(data)
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # PyMuPDF raises several internal types for broken files
-        raise InvalidPdfError(f"PyMuPDF cannot open the PDF: {exc}. The file is damaged.") from exc
+        raise mupdf_failure(exc, "open the PDF") from exc
     try:
-        if doc.needs_pass:
+        try:
+            needs_pass, page_count = doc.needs_pass, doc.page_count
+        except Exception as exc:
+            raise mupdf_failure(exc, "read the document's structure") from exc
+        if needs_pass:
             raise EncryptedPdfError(
                 "The PDF is encrypted and needs a password; paperflow cannot read it. "
                 "Provide an unencrypted copy."
             )
-        if doc.page_count == 0:
+        if page_count == 0:
             raise InvalidPdfError("The PDF has zero pages: nothing to extract.")
-        yield doc
+        try:
+            yield doc
+        except Exception as exc:
+            if _is_mupdf_error(exc):
+                raise mupdf_failure(exc) from exc
+            raise
     finally:
         doc.close()
 
 
 def parse_layout(data: bytes, max_pages: int = 1500) -> ParsedDocument:
-    """Read every page's text structure in reading order (up to `max_pages`)."""
+    """Read every page's text structure in reading order (up to `max_pages`).
+
+    A page MuPDF cannot read is left out with a warning; when not one page can be read, the
+    first page's cause is raised as a `DamagedPdfError`.
+    """
     with open_pdf(data) as doc:
         page_count = doc.page_count
         warnings: list[str] = []
@@ -236,15 +325,26 @@ def parse_layout(data: bytes, max_pages: int = 1500) -> ParsedDocument:
                 "(raise PAPERFLOW_MAX_PAGES to read more)."
             )
         textless: list[int] = []
+        first_failure: BaseException | None = None
         for index in range(limit):
             try:
                 page = read_page(doc[index])
             except Exception as exc:  # one unreadable page must not sink the paper
-                warnings.append(f"Page {index + 1} could not be read ({exc}); it is left out.")
+                if _is_memory_failure(exc):  # ... but running out of memory is no such page
+                    raise mupdf_failure(exc, "read a page") from exc
+                first_failure = first_failure or exc
+                cause = _mupdf_message(exc) if _is_mupdf_error(exc) else f"{exc}"
+                warnings.append(f"Page {index + 1} could not be read ({cause}); it is left out.")
                 continue
             if not page.has_text:
                 textless.append(page.number)
             pages.append(page)
+        if not pages and first_failure is not None:
+            if _is_mupdf_error(first_failure):
+                raise mupdf_failure(first_failure, "read any page") from first_failure
+            raise DamagedPdfError(
+                f"No page of the PDF could be read (page 1: {first_failure}): {_REPAIR_HINT}"
+            ) from first_failure
         if textless and len(textless) == len(pages):
             warnings.append(
                 "No page has a text layer (a scanned paper?): text fields are empty; "
@@ -255,7 +355,11 @@ def parse_layout(data: bytes, max_pages: int = 1500) -> ParsedDocument:
                 f"Pages without a text layer (scanned?): {_ranges(textless)}; "
                 "their text is missing."
             )
-        metadata = {k: v for k, v in (doc.metadata or {}).items() if isinstance(v, str) and v}
+        try:
+            raw_metadata = doc.metadata or {}
+        except Exception:  # a broken /Info dictionary is no reason to lose the text
+            raw_metadata = {}
+        metadata = {k: v for k, v in raw_metadata.items() if isinstance(v, str) and v}
         return ParsedDocument(page_count, pages, metadata, warnings)
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import blurhash
 from PIL import Image
 
-from paperflow.pdf import open_pdf
+from paperflow.errors import PaperflowError
+from paperflow.pdf import mupdf_failure, open_pdf
 
 THUMBNAIL_WIDTHS = {"sm": 150, "md": 300, "lg": 600}
 MAX_PREVIEW_PIXELS = 4000 * 4000
@@ -35,7 +36,19 @@ def _webp(image: Image.Image, quality: int = 82) -> RenderedImage:
 
 
 def render_preview(data: bytes, width: int = 1200) -> PreviewImages:
-    """Render page 1 at `width` pixels wide (height capped for absurd page shapes)."""
+    """Render page 1 at `width` pixels wide (height capped for absurd page shapes).
+
+    Every failure leaves as a picklable `PaperflowError` (MuPDF's own types do not pickle).
+    """
+    try:
+        return _render_preview(data, width)
+    except PaperflowError:
+        raise
+    except Exception as exc:
+        raise mupdf_failure(exc, "render the first page") from exc
+
+
+def _render_preview(data: bytes, width: int) -> PreviewImages:
     with open_pdf(data) as doc:
         page = doc[0]
         rect = page.rect

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     max_pdf_bytes: int = 200 * 1024 * 1024
     max_pages: int = 1500
     """Pages beyond this are not extracted; the result carries a warning saying so."""
+    parse_cpu_seconds: float = Field(default=300.0, gt=0)
+    """CPU time one paper's parse may use in its sandboxed child (`paperflow.sandbox`)."""
+    parse_memory_mb: int = Field(default=2048, ge=256)
+    """Address space (MB) of the sandboxed parse; a decompression bomb fails past it."""
+    parse_wall_seconds: float = Field(default=600.0, gt=0)
+    """Wall-clock time of the sandboxed parse, for a reader that blocks without using CPU."""
     max_figures: int = 60
     figure_dpi: int = 150
     preview_width: int = 1200

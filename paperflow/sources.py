@@ -19,7 +19,12 @@ import httpx
 from paperflow.errors import InvalidSourceError, SourceError, SourceNotFoundError
 from paperflow.pdf import validate_pdf_bytes
 from paperflow.settings import Settings, get_settings
-from paperflow.urls import non_public_address
+from paperflow.urls import (
+    NonPublicAddressError,
+    NonPublicSchemeError,
+    non_public_address,
+    public_client,
+)
 
 SourceKind = Literal["bytes", "path", "url", "arxiv", "s3"]
 
@@ -163,58 +168,98 @@ def _url_name(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "paper"
 
 
-def _refuse_private(request: httpx.Request) -> None:
-    """Every request of a user-given URL, redirects included, must go to a public address."""
-    url = str(request.url)
-    try:
-        address = non_public_address(url)
-    except socket.gaierror as exc:
-        raise SourceError(f"The host of {url} does not resolve: {exc}.") from exc
-    if address is not None:
-        raise InvalidSourceError(
-            f"{url} resolves to the non-public address {address}: paper URLs must be public. "
-            "Set PAPERFLOW_ALLOW_PRIVATE_URLS=true to fetch from private or loopback hosts."
-        )
+MAX_REDIRECTS = 10
+
+
+def _refuse_private(url: str, address: str) -> InvalidSourceError:
+    return InvalidSourceError(
+        f"{url} resolves to the non-public address {address}: paper URLs must be public. "
+        "Set PAPERFLOW_ALLOW_PRIVATE_URLS=true to fetch from private or loopback hosts."
+    )
+
+
+def _open_following_redirects(client: httpx.Client, url: str) -> httpx.Response:
+    """GET `url` as a stream, following redirects one by one without reading their bodies.
+
+    Each hop goes through the client's transport, so with `PublicOnlyTransport` every
+    redirect target is resolved, checked and connected to by the checked address.
+    """
+    request = client.build_request("GET", url)
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            response = client.send(request, stream=True, follow_redirects=False)
+        except (httpx.UnsupportedProtocol, NonPublicSchemeError) as exc:
+            raise InvalidSourceError(
+                f"{url} redirects to a URL that is not http(s) ({exc}): only http(s) is fetched."
+            ) from exc
+        except NonPublicAddressError as exc:
+            raise _refuse_private(str(request.url), exc.address) from exc
+        if response.next_request is None:
+            return response
+        response.close()
+        request = response.next_request
+    raise InvalidSourceError(f"{url} redirects more than {MAX_REDIRECTS} times: giving up.")
 
 
 def _download(url: str, settings: Settings, what: str | None = None,
               public_only: bool = False) -> bytes:
-    """GET a URL with a size cap; map HTTP failures to permanent or transient errors."""
+    """GET a URL with a size cap; map HTTP failures to permanent or transient errors.
+
+    With `public_only` (user-given URLs) and private URLs not allowed, every connection,
+    redirects included, goes only to public addresses that were checked (no DNS rebinding).
+    """
     label = what or url
     headers = {"User-Agent": "paperflow/0.1 (+https://github.com/paperflow)",
                "Accept": "application/pdf"}
-    hooks = {"request": [_refuse_private]} if public_only and not settings.allow_private_urls \
-        else {}
+    guarded = public_only and not settings.allow_private_urls
+    if guarded:
+        # Fail fast with a clear message; the transport checks again at every connection.
+        try:
+            address = non_public_address(url)
+        except socket.gaierror as exc:
+            raise SourceError(f"The host of {url} does not resolve: {exc}.") from exc
+        if address is not None:
+            raise _refuse_private(url, address)
     try:
-        with httpx.Client(timeout=settings.http_timeout_seconds, follow_redirects=True,
-                          headers=headers, event_hooks=hooks) as client, \
-                client.stream("GET", url) as response:
-            status = response.status_code
-            if status in (404, 410):
-                raise SourceNotFoundError(f"{label} was not found (HTTP {status} from {url}).")
-            if status == 429 or status >= 500:
-                retry_after = response.headers.get("Retry-After")
-                hint = f"; server asks to retry after {retry_after} s" if retry_after else ""
-                raise SourceError(f"{url} answered HTTP {status}{hint}: try again later.")
-            if status >= 400:
-                raise InvalidSourceError(f"{url} answered HTTP {status}: check the URL and access.")
-            declared = int(response.headers.get("Content-Length") or 0)
-            if declared > settings.max_pdf_bytes:
-                raise InvalidSourceError(
-                    f"{url} is {declared} bytes, over the {settings.max_pdf_bytes}-byte limit."
-                )
-            chunks: list[bytes] = []
-            total = 0
-            for chunk in response.iter_bytes():
-                total += len(chunk)
-                if total > settings.max_pdf_bytes:
-                    raise InvalidSourceError(
-                        f"{url} sent more than {settings.max_pdf_bytes} bytes; stopped reading."
-                    )
-                chunks.append(chunk)
-            return b"".join(chunks)
+        with public_client(allow_private=not guarded, timeout=settings.http_timeout_seconds,
+                           headers=headers) as client:
+            response = _open_following_redirects(client, url)
+            try:
+                return _read_capped(response, url, label, settings.max_pdf_bytes)
+            finally:
+                response.close()
     except httpx.TimeoutException as exc:
         raise SourceError(f"Timed out fetching {url} after {settings.http_timeout_seconds} s.") \
             from exc
     except httpx.HTTPError as exc:
         raise SourceError(f"Could not fetch {url}: {exc}.") from exc
+
+
+def _read_capped(response: httpx.Response, url: str, label: str, cap: int) -> bytes:
+    """The body of a streamed response; stops reading (and fails) once it passes `cap` bytes."""
+    status = response.status_code
+    if status in (404, 410):
+        raise SourceNotFoundError(f"{label} was not found (HTTP {status} from {url}).")
+    if status == 429 or status >= 500:
+        retry_after = response.headers.get("Retry-After")
+        hint = f"; server asks to retry after {retry_after} s" if retry_after else ""
+        raise SourceError(f"{url} answered HTTP {status}{hint}: try again later.")
+    if status >= 300:
+        raise InvalidSourceError(f"{url} answered HTTP {status}: check the URL and access.")
+    try:
+        declared = int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > cap:
+        raise InvalidSourceError(f"{url} is {declared} bytes, over the {cap}-byte limit "
+                                 "(PAPERFLOW_MAX_PDF_BYTES).")
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if total > cap:
+            raise InvalidSourceError(
+                f"{url} sent more than {cap} bytes (PAPERFLOW_MAX_PDF_BYTES); stopped reading."
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)

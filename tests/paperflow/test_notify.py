@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from paperflow import urls
 from paperflow.notify import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -70,3 +71,46 @@ def test_delivery_to_a_verifying_receiver() -> None:
         receiver.statuses = [503]
         with pytest.raises(WebhookError, match="503"):
             deliver(receiver.url, payload, SECRET, allow_private=True)
+
+
+def test_replayed_or_future_timestamps_are_rejected_by_default() -> None:
+    body = encode_payload({"status": "completed"})
+    now = 1_800_000_000
+    assert verify_signature(body, sign(body, SECRET, now - 299), SECRET, now=now)
+    assert not verify_signature(body, sign(body, SECRET, now - 301), SECRET, now=now), \
+        "a request captured more than 5 minutes ago is a replay"
+    assert verify_signature(body, sign(body, SECRET, now + 299), SECRET, now=now)
+    assert not verify_signature(body, sign(body, SECRET, now + 301), SECRET, now=now), \
+        "a timestamp far in the future would stay valid for too long"
+    signed = sign(body, SECRET, now)
+    for stamp in ("9" * 5000, "١٧٠٠٠٠٠٠٠٠", "-1", "", "1.5e9"):
+        headers = {**signed, TIMESTAMP_HEADER: stamp}
+        assert not verify_signature(body, headers, SECRET, now=now), stamp
+
+
+def test_webhook_dns_rebinding_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The URL check sees a public address; the connection would see loopback: refused."""
+    answers = [["93.184.216.34"], ["127.0.0.1"]]
+    calls: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    monkeypatch.setattr(urls, "_resolver", resolver)
+    payload = build_payload("completed", source="x.pdf")
+    with receive_webhooks(SECRET) as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        with pytest.raises(WebhookRefused, match=r"non-public address 127\.0\.0\.1"):
+            deliver(f"http://hooks.example:{port}/hooks/paper", payload, SECRET)
+        assert receiver.attempts == 0
+    assert calls == ["hooks.example", "hooks.example"]
+
+
+def test_redirects_are_not_followed() -> None:
+    payload = build_payload("completed", source="x.pdf")
+    with receive_webhooks(SECRET) as receiver:
+        receiver.statuses = [302]
+        with pytest.raises(WebhookRefused, match="HTTP 302"):
+            deliver(receiver.url, payload, SECRET, allow_private=True)
+        assert receiver.attempts == 1
