@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 from pydantic import BaseModel
 
 from paperflow import __version__
@@ -18,7 +19,7 @@ from paperflow.notify import build_payload, check_webhook_url
 from paperflow.pipeline import PaperKey, assemble
 from paperflow.settings import get_settings
 from paperflow.sources import resolve_source
-from tasks.extraction import TEXT_GROUPS, figures, parse_pdf, preview
+from tasks.extraction import TEXT_GROUPS, analyse_layout, figures, parse_pdf, preview
 from tasks.llm import enrich, llm_configured
 from tasks.notify import notify
 from tasks.policy import Timed
@@ -114,17 +115,20 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
     layout = cached(parse_pdf).submit(key, data)
     preview_run = cached(preview).submit(key, data) if options.preview else None
     parsed: Timed = layout.result()
-    doc = parsed.value
+    analysed_run = cached(analyse_layout).submit(key, quote(parsed.value))
+    analysed: Timed = analysed_run.result()
+    doc = analysed.value
     logger.info("Parsed %d pages (%d with text)", doc.page_count,
                 sum(1 for p in doc.pages if p.has_text))
 
     original = store_original.submit(key, data)
-    text = store_text.submit(key, doc)
+    # The document is wrapped in `quote` so Prefect does not walk its every span and line.
+    text = store_text.submit(key, quote(doc))
     named: dict[str, PrefectFuture[Any]] = {
-        task.name: cached(task).submit(key, doc) for task in TEXT_GROUPS
+        task.name: cached(task).submit(key, quote(doc)) for task in TEXT_GROUPS
     }
     if options.figures:
-        named["figures"] = cached(figures).submit(key, data, doc)
+        named["figures"] = cached(figures).submit(key, data, quote(doc))
     if preview_run is not None:
         named["preview"] = preview_run
     futures = {future.task_run_id: name for name, future in named.items()}
@@ -137,7 +141,8 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
             logger.info("%5.1f%% done: %s finished", percent,
                         futures.get(future.task_run_id, "storage"))
 
-    timings = [_timing("parse_pdf", layout, parsed)]
+    timings = [_timing("parse_pdf", layout, parsed),
+               _timing("analyse_layout", analysed_run, analysed)]
     values: dict[str, Any] = {}
     groups = []
     for name, future in named.items():

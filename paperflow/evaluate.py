@@ -17,6 +17,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,14 +248,16 @@ def ground_truth_files(directory: Path) -> list[Path]:
 
 
 def evaluate(directory: Path, extract: Callable[[bytes], PaperMetadataExtraction],
-             only: Iterable[str] = (), progress: Callable[[str], None] | None = None) -> Report:
+             only: Iterable[str] = (), progress: Callable[[str], None] | None = None,
+             workers: int = 1) -> Report:
     """Run `extract` over every paper with ground truth in `directory` and score it.
 
-    Each paper's group is its ground truth's `template`, else the folder's name.
+    Each paper's group is its ground truth's `template`, else the folder's name. With
+    `workers` > 1 the papers are extracted in that many processes (`extract` must pickle).
     """
     wanted = set(only)
     folder = directory.resolve().name or str(directory)
-    papers: list[PaperScore] = []
+    jobs: list[tuple[str, str, Path, dict[str, Any]]] = []
     for gt_path in ground_truth_files(directory):
         record = json.loads(gt_path.read_text(encoding="utf-8"))
         paper_id = record.get("id") or gt_path.name.removesuffix(".gt.json")
@@ -262,27 +265,43 @@ def evaluate(directory: Path, extract: Callable[[bytes], PaperMetadataExtraction
             continue
         group = str(record.get("template") or folder)
         pdf = directory / record.get("file", f"{paper_id}.pdf")
-        start = time.perf_counter()
-        try:
-            result = extract(pdf.read_bytes())
-        except Exception as exc:
-            papers.append(PaperScore(paper_id, time.perf_counter() - start, error=str(exc),
-                                     group=group))
-            continue
-        score = score_paper(paper_id, result, record["gt"], time.perf_counter() - start)
-        score.group = group
-        papers.append(score)
+        jobs.append((paper_id, group, pdf, record["gt"]))
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_score_one, extract, *job) for job in jobs]
+            papers = []
+            for future in futures:
+                papers.append(future.result())
+                if progress:
+                    progress(papers[-1].paper_id)
+        return Report(papers)
+    papers = []
+    for job in jobs:
+        papers.append(_score_one(extract, *job))
         if progress:
-            progress(paper_id)
+            progress(papers[-1].paper_id)
     return Report(papers)
+
+
+def _score_one(extract: Callable[[bytes], PaperMetadataExtraction], paper_id: str, group: str,
+               pdf: Path, gt: dict[str, Any]) -> PaperScore:
+    start = time.perf_counter()
+    try:
+        result = extract(pdf.read_bytes())
+    except Exception as exc:
+        return PaperScore(paper_id, time.perf_counter() - start, error=str(exc), group=group)
+    score = score_paper(paper_id, result, gt, time.perf_counter() - start)
+    score.group = group
+    return score
 
 
 def evaluate_many(directories: Iterable[Path],
                   extract: Callable[[bytes], PaperMetadataExtraction], only: Iterable[str] = (),
-                  progress: Callable[[str], None] | None = None) -> Report:
+                  progress: Callable[[str], None] | None = None, workers: int = 1) -> Report:
     """`evaluate` over several folders, one report (groups keep templates and folders apart)."""
     wanted = list(only)
     papers: list[PaperScore] = []
     for directory in directories:
-        papers += evaluate(Path(directory), extract, only=wanted, progress=progress).papers
+        papers += evaluate(Path(directory), extract, only=wanted, progress=progress,
+                           workers=workers).papers
     return Report(papers)

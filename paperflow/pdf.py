@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pymupdf
 
@@ -28,6 +29,10 @@ SUPERSCRIPT_FLAG = 1
 ITALIC_FLAG = 2
 BOLD_FLAG = 16
 _TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+
+_BOLD_FONT = re.compile(r"[.\-_,+]B(?:[IO]|old)?$|bd\b|bold|black|heavy|semibold|demi",
+                        re.IGNORECASE)
+"""Bold faces by name, including abbreviated ones ("AdvTT3f.B", "NimbusSanL-Bold")."""
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
@@ -51,7 +56,8 @@ class Span:
 
     @property
     def is_bold(self) -> bool:
-        return bool(self.flags & BOLD_FLAG) or "bold" in self.font.lower()
+        """Bold by the font's flag or by its name: the one definition every extractor uses."""
+        return bool(self.flags & BOLD_FLAG) or bool(_BOLD_FONT.search(self.font))
 
     @property
     def is_italic(self) -> bool:
@@ -90,6 +96,10 @@ class Block:
     bbox: BBox
     column: int = 0
     """Column index in the page's layout, or -1 for a block that spans columns."""
+    role: str = "body"
+    """What the block is on the page (`paperflow.layout.ROLES`), set by `analyse_layout`."""
+    evidence: str = ""
+    """Why the block has its role (font, position, markers, neighbours)."""
 
     @property
     def text(self) -> str:
@@ -134,6 +144,9 @@ class ParsedDocument:
     pages: list[Page]
     metadata: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    front: Any = None
+    """The front matter (`paperflow.extract.header.Header`) read by `analyse_layout`."""
+    _body_size: float | None = None
 
     @property
     def text(self) -> str:
@@ -145,6 +158,11 @@ class ParsedDocument:
     @property
     def body_font_size(self) -> float:
         """The most common font size by characters: the size of the running text."""
+        if self._body_size is None:
+            self._body_size = self._most_common_size()
+        return self._body_size
+
+    def _most_common_size(self) -> float:
         weights: dict[float, int] = {}
         for page in self.pages[:20]:
             for line in page.lines():
@@ -403,6 +421,7 @@ def read_page(page: pymupdf.Page) -> Page:
         blocks.extend(_blocks_by_column(lines))
     rect = page.rect
     ordered, columns = order_blocks(blocks, rect.width)
+    ordered = _attach_labels(ordered)
     return Page(
         page.number + 1, rect.width, rect.height, ordered, columns, len(page.get_images()),
         margin,
@@ -459,13 +478,52 @@ def _blocks_by_column(lines: list[Line]) -> list[Block]:
     groups: list[list[Line]] = []
     for line in lines:
         for group in groups:
-            x0, x1 = group[-1].bbox[0], group[-1].bbox[2]
-            if line.bbox[0] < x1 and line.bbox[2] > x0:
+            # Any line of the group, not just the last: a hanging label ("[2]" split from its
+            # entry by a drawn dash) overlaps the entry's first line, not its indented last one.
+            if any(line.bbox[0] < other.bbox[2] and line.bbox[2] > other.bbox[0]
+                   for other in group):
                 group.append(line)
                 break
         else:
             groups.append([line])
     return [Block(group, _union([line.bbox for line in group])) for group in groups]
+
+
+def _attach_labels(blocks: list[Block]) -> list[Block]:
+    """Put labels that the text layer keeps apart ("[2]" before a drawn same-author dash, "a)")
+    back at the start of the line they label: the line on the same baseline just to their right.
+    """
+    kept: list[Block] = []
+    for block in blocks:
+        if len(block.lines) > 40 or any(len(line.text) > 8 for line in block.lines):
+            kept.append(block)
+            continue
+        hosts = [_line_right_of(line, blocks, block) for line in block.lines]
+        if any(host is None for host in hosts):
+            kept.append(block)
+            continue
+        for label, host in zip(block.lines, hosts, strict=True):
+            assert host is not None
+            target, line = host
+            line.spans[:0] = label.spans
+            line.bbox = _union([label.bbox, line.bbox])
+            target.bbox = _union([target.bbox, line.bbox])
+    return kept
+
+
+def _line_right_of(label: Line, blocks: list[Block], own: Block) -> tuple[Block, Line] | None:
+    height = label.bbox[3] - label.bbox[1]
+    for block in blocks:
+        if block is own or block.column != own.column or block.column == -1:
+            continue
+        for line in block.lines:
+            if abs(line.size - label.size) > 1.0:
+                continue
+            overlap = min(line.bbox[3], label.bbox[3]) - max(line.bbox[1], label.bbox[1])
+            gap = line.bbox[0] - label.bbox[2]
+            if overlap > 0.6 * height and 0 <= gap < 5 * max(label.size, 4.0):
+                return block, line
+    return None
 
 
 def _union(boxes: list[BBox]) -> BBox:
@@ -494,9 +552,13 @@ def find_gutters(blocks: list[Block], page_width: float) -> list[tuple[float, fl
     # Centred header lines (title, authors, affiliations) cross the gutter above the columns;
     # a three-column layout's middle column is centred too, but narrower than a third.
     middle = (left + right) / 2
+    # Centred lines above where the right-hand column starts are header lines (an affiliation
+    # list under the title), whatever their width.
+    right_top = min((line.bbox[1] for line in narrow if line.bbox[0] > middle + 0.03 * width),
+                    default=float("inf"))
     occupying = [line for line in narrow
                  if abs((line.bbox[0] + line.bbox[2]) / 2 - middle) > 0.03 * width
-                 or (line.bbox[2] - line.bbox[0]) < 0.36 * width]
+                 or ((line.bbox[2] - line.bbox[0]) < 0.36 * width and line.bbox[3] > right_top)]
     resolution = 2.0
     cells = int(width / resolution) + 2
     occupied = [0] * cells
@@ -545,14 +607,43 @@ def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], i
         else:
             center = (x0 + x1) / 2
             block.column = sum(1 for edge in edges if center > edge)
+    cuts = _whitespace_cuts(blocks)
     ordered: list[Block] = []
     band: list[Block] = []
+
+    def close_band() -> None:
+        ordered.extend(sorted(band, key=lambda b: (b.column, b.bbox[1], b.bbox[0])))
+        band.clear()
+
     for block in sorted(blocks, key=lambda b: (b.bbox[1], b.bbox[0])):
+        if cuts and block.bbox[1] >= cuts[0]:
+            close_band()
+            while cuts and block.bbox[1] >= cuts[0]:
+                cuts.pop(0)
         if block.column == -1:
-            ordered.extend(sorted(band, key=lambda b: (b.column, b.bbox[1], b.bbox[0])))
-            band = []
+            close_band()
             ordered.append(block)
         else:
             band.append(block)
-    ordered.extend(sorted(band, key=lambda b: (b.column, b.bbox[1], b.bbox[0])))
+    close_band()
     return ordered, len(gutters) + 1
+
+
+def _whitespace_cuts(blocks: list[Block]) -> list[float]:
+    """Heights where a wide band of white space crosses the whole page (XY-cut).
+
+    Columns above such a band are read before the columns below it: a two-column abstract box
+    above the article's two columns, text above and below a full-width figure.
+    """
+    heights = sorted(line.bbox[3] - line.bbox[1] for b in blocks for line in b.lines)
+    if not heights:
+        return []
+    min_gap = 2.5 * heights[len(heights) // 2]
+    cuts: list[float] = []
+    spans = sorted((b.bbox[1], b.bbox[3]) for b in blocks)
+    reach = spans[0][1]
+    for top, bottom in spans[1:]:
+        if top - reach >= min_gap:
+            cuts.append(top - 0.5)
+        reach = max(reach, bottom)
+    return cuts

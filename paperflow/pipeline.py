@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from paperflow import __version__
@@ -24,15 +26,6 @@ from paperflow.layout import analyse_layout
 from paperflow.models import SCHEMA_VERSION, PaperMetadataExtraction, Provenance, TaskTiming
 from paperflow.pdf import ParsedDocument, parse_layout
 from paperflow.settings import Settings, get_settings
-
-GROUPS = (
-    "title_authors_abstract",
-    "institutions_keywords",
-    "summary_citations",
-    "starter_questions",
-    "highlights",
-    "references",
-)
 
 
 @dataclass
@@ -57,10 +50,10 @@ class PaperKey:
         return cls(hashlib.sha256(data).hexdigest(), len(data))
 
 
-def title_authors_abstract(doc: ParsedDocument) -> FieldGroup:
+def title_authors_abstract(doc: ParsedDocument, settings: Settings | None = None) -> FieldGroup:
     """Group 1: title, authors, abstract and bibliographic facts."""
     header = extract_header(doc)
-    return FieldGroup(GROUPS[0], {
+    return FieldGroup("title_authors_abstract", {
         "title": header.title,
         "authors": header.authors,
         "abstract": header.abstract,
@@ -73,53 +66,95 @@ def title_authors_abstract(doc: ParsedDocument) -> FieldGroup:
     })
 
 
-def institutions_keywords(doc: ParsedDocument) -> FieldGroup:
+def institutions_keywords(doc: ParsedDocument, settings: Settings | None = None) -> FieldGroup:
     """Group 2: affiliations and keywords (printed ones, else ranked key phrases)."""
     header = extract_header(doc)
     keywords, printed = header.keywords, header.keywords_printed
     if not keywords:
         keywords, printed = key_phrases(doc), False
-    return FieldGroup(GROUPS[1], {
+    return FieldGroup("institutions_keywords", {
         "affiliations": header.affiliations,
         "keywords": keywords,
         "keywords_printed": printed,
     })
 
 
-def summary_citations(doc: ParsedDocument, settings: Settings) -> FieldGroup:
+def summary_citations(doc: ParsedDocument, settings: Settings | None = None) -> FieldGroup:
     """Group 3: an extractive summary whose every sentence is a cited quote."""
+    settings = settings or get_settings()
     abstract = extract_header(doc).abstract
     summary, citations = extract_summary(doc, abstract, settings.summary_sentences)
-    return FieldGroup(GROUPS[2], {"summary": summary, "summary_citations": citations})
+    return FieldGroup("summary_citations", {"summary": summary, "summary_citations": citations})
 
 
-def questions(doc: ParsedDocument, settings: Settings) -> FieldGroup:
+def questions(doc: ParsedDocument, settings: Settings | None = None) -> FieldGroup:
     """Group 4: starter questions for discussion."""
+    settings = settings or get_settings()
     title = extract_header(doc).title
     found = starter_questions(doc, title, settings.starter_questions_count)
-    return FieldGroup(GROUPS[3], {"starter_questions": found})
+    return FieldGroup("starter_questions", {"starter_questions": found})
 
 
-def highlights(doc: ParsedDocument, settings: Settings) -> FieldGroup:
+def highlights(doc: ParsedDocument, settings: Settings | None = None) -> FieldGroup:
     """Group 5: highlights and takeaways as exact quotes."""
-    return FieldGroup(GROUPS[4], {"highlights": extract_highlights(doc, settings.highlights_count)})
+    settings = settings or get_settings()
+    return FieldGroup("highlights",
+                      {"highlights": extract_highlights(doc, settings.highlights_count)})
 
 
-def references(doc: ParsedDocument) -> FieldGroup:
-    """The parsed reference list."""
-    return FieldGroup(GROUPS[5], {"references": extract_references(doc)})
+def references(doc: ParsedDocument, settings: Settings | None = None) -> FieldGroup:
+    """Group 6: the parsed reference list."""
+    return FieldGroup("references", {"references": extract_references(doc)})
 
 
-def run_groups(doc: ParsedDocument, settings: Settings) -> list[FieldGroup]:
+@dataclass(frozen=True)
+class GroupSpec:
+    """One extraction group, declared once: the tasks, the plain pipeline and the LLM layer are
+    all built from `REGISTRY`."""
+
+    name: str
+    run: Callable[[ParsedDocument, Settings], FieldGroup]
+    settings: tuple[str, ...] = ()
+    """The settings its result depends on (part of its cache key)."""
+    llm: bool = True
+    """Whether `paperflow.llm.groups` has a counterpart that refines it."""
+
+    @property
+    def description(self) -> str:
+        return (self.run.__doc__ or self.name).strip()
+
+
+REGISTRY: tuple[GroupSpec, ...] = (
+    GroupSpec("title_authors_abstract", title_authors_abstract),
+    GroupSpec("institutions_keywords", institutions_keywords),
+    GroupSpec("summary_citations", summary_citations, ("summary_sentences",)),
+    GroupSpec("starter_questions", questions, ("starter_questions_count",)),
+    GroupSpec("highlights", highlights, ("highlights_count",)),
+    GroupSpec("references", references, llm=False),
+)
+GROUPS = tuple(spec.name for spec in REGISTRY)
+
+
+def _source_digest() -> str:
+    """A hash of the extraction code: results cached under it are recomputed after any change."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    files = [root / "pdf.py", root / "layout.py", root / "identifiers.py", root / "figures.py",
+             root / "pipeline.py", *sorted((root / "extract").glob("*.py"))]
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+EXTRACTION_VERSION = f"{__version__}+{_source_digest()}"
+"""The version every cached extraction result is keyed on."""
+
+
+def run_groups(doc: ParsedDocument, settings: Settings | None = None) -> list[FieldGroup]:
     """Every text group, one after another (the flow runs them concurrently instead)."""
-    return [
-        title_authors_abstract(doc),
-        institutions_keywords(doc),
-        summary_citations(doc, settings),
-        questions(doc, settings),
-        highlights(doc, settings),
-        references(doc),
-    ]
+    settings = settings or get_settings()
+    return [spec.run(doc, settings) for spec in REGISTRY]
 
 
 def assemble(
@@ -179,18 +214,10 @@ def extract_paper(data: bytes, settings: Settings | None = None,
     analyse_layout(doc)
     timings.append(TaskTiming(task="analyse_layout", seconds=time.perf_counter() - start))
     groups = []
-    for run in (
-        lambda: title_authors_abstract(doc),
-        lambda: institutions_keywords(doc),
-        lambda: summary_citations(doc, settings),
-        lambda: questions(doc, settings),
-        lambda: highlights(doc, settings),
-        lambda: references(doc),
-    ):
+    for spec in REGISTRY:
         start = time.perf_counter()
-        group = run()
-        timings.append(TaskTiming(task=group.name, seconds=time.perf_counter() - start))
-        groups.append(group)
+        groups.append(spec.run(doc, settings))
+        timings.append(TaskTiming(task=spec.name, seconds=time.perf_counter() - start))
     start = time.perf_counter()
     figures = extract_figures(data, doc, settings.max_figures, settings.figure_dpi, render=False)
     timings.append(TaskTiming(task="figures", seconds=time.perf_counter() - start))

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from prefect import task
+from prefect import Task, task
 
-from paperflow import pipeline
+from paperflow import layout
 from paperflow.figures import extract_figures
 from paperflow.models import Asset, Figure, Preview, Thumbnail
 from paperflow.pdf import ParsedDocument, parse_layout
-from paperflow.pipeline import FieldGroup, PaperKey
+from paperflow.pipeline import EXTRACTION_VERSION, REGISTRY, FieldGroup, GroupSpec, PaperKey
 from paperflow.preview import render_preview
 from paperflow.settings import get_settings
 from paperflow.storage import get_storage, paper_key
 from tasks.policy import Timed, cache_expiration, content_cache_key, retry_unless_permanent, timed
 from tasks.results import result_storage
 
-VERSION = "1"
-_cached = {"persist_result": True, "cache_expiration": cache_expiration(), "version": VERSION,
-           "result_storage": result_storage()}
+_cached = {"persist_result": True, "cache_expiration": cache_expiration(),
+           "version": EXTRACTION_VERSION, "result_storage": result_storage()}
 
 
 @task(cache_key_fn=content_cache_key("max_pages"), **_cached)
@@ -26,50 +25,23 @@ def parse_pdf(key: PaperKey, data: bytes) -> Timed[ParsedDocument]:
     return timed(parse_layout, data, get_settings().max_pages)
 
 
-@task(cache_key_fn=content_cache_key(), **_cached)
-def title_authors_abstract(key: PaperKey, doc: ParsedDocument) -> Timed[FieldGroup]:
-    """Group 1: title, authors, abstract, publish date."""
-    return timed(pipeline.title_authors_abstract, doc)
+@task(cache_key_fn=content_cache_key("max_pages"), **_cached)
+def analyse_layout(key: PaperKey, doc: ParsedDocument) -> Timed[ParsedDocument]:
+    """Every block labelled with its role; the front matter read once from the roles."""
+    return timed(layout.analyse_layout, doc)
 
 
-@task(cache_key_fn=content_cache_key(), **_cached)
-def institutions_keywords(key: PaperKey, doc: ParsedDocument) -> Timed[FieldGroup]:
-    """Group 2: institutions and keywords."""
-    return timed(pipeline.institutions_keywords, doc)
+def _group_task(spec: GroupSpec) -> Task[..., Timed[FieldGroup]]:
+    def run_group(key: PaperKey, doc: ParsedDocument) -> Timed[FieldGroup]:
+        return timed(spec.run, doc, get_settings())
+
+    run_group.__doc__ = spec.description
+    return task(run_group, name=spec.name, cache_key_fn=content_cache_key(*spec.settings),
+                **_cached)
 
 
-@task(cache_key_fn=content_cache_key("summary_sentences"), **_cached)
-def summary_citations(key: PaperKey, doc: ParsedDocument) -> Timed[FieldGroup]:
-    """Group 3: summary with cited quotes."""
-    return timed(pipeline.summary_citations, doc, get_settings())
-
-
-@task(cache_key_fn=content_cache_key("starter_questions_count"), **_cached)
-def starter_questions(key: PaperKey, doc: ParsedDocument) -> Timed[FieldGroup]:
-    """Group 4: starter questions for discussion."""
-    return timed(pipeline.questions, doc, get_settings())
-
-
-@task(cache_key_fn=content_cache_key("highlights_count"), **_cached)
-def highlights(key: PaperKey, doc: ParsedDocument) -> Timed[FieldGroup]:
-    """Group 5: highlights and takeaways."""
-    return timed(pipeline.highlights, doc, get_settings())
-
-
-@task(cache_key_fn=content_cache_key(), **_cached)
-def references(key: PaperKey, doc: ParsedDocument) -> Timed[FieldGroup]:
-    """The parsed reference list."""
-    return timed(pipeline.references, doc)
-
-
-TEXT_GROUPS = (
-    title_authors_abstract,
-    institutions_keywords,
-    summary_citations,
-    starter_questions,
-    highlights,
-    references,
-)
+TEXT_GROUPS = tuple(_group_task(spec) for spec in REGISTRY)
+"""One cached task per extraction group of `paperflow.pipeline.REGISTRY`."""
 
 
 def _figures_stored(key: PaperKey, data: bytes, doc: ParsedDocument) -> list[Figure]:

@@ -21,6 +21,7 @@ from prefect import get_client, get_run_logger, task
 from prefect.concurrency.asyncio import concurrency
 from prefect.context import TaskRunContext
 from prefect.exceptions import ObjectNotFound
+from prefect.utilities.annotations import quote
 
 from paperflow.llm import groups as llm_groups
 from paperflow.llm.client import LLMClient
@@ -29,7 +30,7 @@ from paperflow.llm.prompts import PROMPT_VERSIONS
 from paperflow.llm.settings import get_llm_settings, llm_enabled, reload_llm_settings
 from paperflow.models import Figure, LLMCall, LLMReport
 from paperflow.pdf import ParsedDocument
-from paperflow.pipeline import FieldGroup, PaperKey
+from paperflow.pipeline import REGISTRY, FieldGroup, PaperKey
 from paperflow.storage import get_storage
 from tasks.policy import cache_expiration, retry_unless_permanent
 from tasks.secrets import read_secret
@@ -192,13 +193,15 @@ async def llm_figure_captions(key: PaperKey, doc: ParsedDocument, figures: list[
         lambda client: llm_groups.figure_captions(client, doc, figures, images), limited)
 
 
-TEXT_GROUP_TASKS = (
-    llm_title_authors_abstract,
-    llm_institutions_keywords,
-    llm_summary_citations,
-    llm_starter_questions,
-    llm_highlights,
-)
+_LLM_TASKS = {
+    "title_authors_abstract": llm_title_authors_abstract,
+    "institutions_keywords": llm_institutions_keywords,
+    "summary_citations": llm_summary_citations,
+    "starter_questions": llm_starter_questions,
+    "highlights": llm_highlights,
+}
+TEXT_GROUP_TASKS = tuple(_LLM_TASKS[spec.name] for spec in REGISTRY if spec.llm)
+"""The LLM counterpart of every group of `paperflow.pipeline.REGISTRY` that has one."""
 
 
 def enrich(key: PaperKey, doc: ParsedDocument, heuristic_groups: list[FieldGroup],
@@ -216,9 +219,10 @@ def enrich(key: PaperKey, doc: ParsedDocument, heuristic_groups: list[FieldGroup
     def fresh(group_task: Any) -> Any:
         return group_task.with_options(refresh_cache=True) if refresh_cache else group_task
 
-    futures = [fresh(group_task).submit(key, doc, limited) for group_task in TEXT_GROUP_TASKS]
+    futures = [fresh(group_task).submit(key, quote(doc), limited)
+               for group_task in TEXT_GROUP_TASKS]
     if figures:
-        futures.append(fresh(llm_figure_captions).submit(key, doc, figures, limited))
+        futures.append(fresh(llm_figure_captions).submit(key, quote(doc), figures, limited))
     outcomes: list[FieldGroup | BaseException] = []
     calls: list[LLMCall] = []
     for future in futures:

@@ -32,7 +32,7 @@ from paperflow.llm.prompts import (
 from paperflow.llm.tokens import fit_plain, fit_text
 from paperflow.models import Author, Figure, Highlight, SummaryCitation
 from paperflow.pdf import ParsedDocument
-from paperflow.pipeline import FieldGroup
+from paperflow.pipeline import REGISTRY, FieldGroup
 
 HEADER_PAGES = 2
 """Title, authors, abstract and affiliations are printed on the first pages."""
@@ -228,12 +228,20 @@ async def _describe_image(client: LLMClient, doc: ParsedDocument, figure: Figure
     return index, texts[0] if texts else ""
 
 
+TEXT_GROUPS = {
+    "title_authors_abstract": title_authors_abstract,
+    "institutions_keywords": institutions_keywords,
+    "summary_citations": summary_citations,
+    "starter_questions": starter_questions,
+    "highlights": highlights,
+}
+"""The LLM counterpart of each heuristic group, by the group's registry name."""
+
+
 async def run_all(client: LLMClient, doc: ParsedDocument, figures: list[Figure] | None = None,
                   images: dict[int, bytes] | None = None) -> list[FieldGroup | BaseException]:
     """Every group concurrently; a failed group is returned as its exception."""
-    jobs = [title_authors_abstract(client, doc), institutions_keywords(client, doc),
-            summary_citations(client, doc), starter_questions(client, doc),
-            highlights(client, doc)]
+    jobs = [TEXT_GROUPS[spec.name](client, doc) for spec in REGISTRY if spec.llm]
     if figures:
         jobs.append(figure_captions(client, doc, figures, images))
     return list(await asyncio.gather(*jobs, return_exceptions=True))

@@ -1,14 +1,9 @@
-import json
-from pathlib import Path
 
 import pymupdf
-import pytest
 
-from paperflow.evaluate import similar
 from paperflow.extract.header import extract_header
 from paperflow.extract.header_layout import fix_accents
 from paperflow.pdf import parse_layout
-from tests.conftest import EVAL_DIR
 
 BODY = [
     "Running text of the paper fills the page at the body size so that the layout reader",
@@ -136,22 +131,3 @@ def test_metadata_title_used_only_when_printed() -> None:
 def test_fix_accents_composes_tex_marks() -> None:
     assert fix_accents("Departamento de F \u00b4\u0131sica") == "Departamento de Física"
     assert fix_accents("G \u0308oteborg, Vall`es") == "Göteborg, Vallès"
-
-
-def _eval_papers() -> list[Path]:
-    return sorted(EVAL_DIR.glob("*.gt.json")) if EVAL_DIR.is_dir() else []
-
-
-@pytest.mark.skipif(not EVAL_DIR.is_dir(), reason=f"evaluation papers not found at {EVAL_DIR}")
-@pytest.mark.parametrize("gt_path", _eval_papers(), ids=lambda p: p.name.split("_")[0])
-def test_real_paper_title_authors_abstract(gt_path: Path) -> None:
-    record = json.loads(gt_path.read_text())
-    gt = record["gt"]
-    pdf = gt_path.parent / record.get("file", gt_path.name.replace(".gt.json", ".pdf"))
-    header = extract_header(parse_layout(pdf.read_bytes()))
-    assert header.title is not None and similar(header.title, gt["title"]) >= 0.8
-    names = [a.name for a in header.authors]
-    matched = sum(1 for e in gt["authors"] if any(similar(n, e) >= 0.8 for n in names))
-    assert matched == len(gt["authors"]) == len(names), names
-    if gt["abstract"]:
-        assert header.abstract is not None and similar(header.abstract, gt["abstract"]) >= 0.8
