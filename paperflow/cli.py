@@ -147,6 +147,66 @@ def _cmd_blocks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_hits(hits: list, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([hit.model_dump(mode="json") for hit in hits], indent=2,
+                         ensure_ascii=False))
+        return
+    if not hits:
+        print("No papers found (is anything indexed? `paperflow index`).")
+    for hit in hits:
+        print(f"{hit.rank:>3}  {hit.score:6.3f}  {(hit.title or '(untitled)')[:90]}  {hit.sha256}")
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from paperflow.embeddings import get_embedder
+    from paperflow.settings import reload_settings
+    from paperflow.storage import get_storage
+    from paperflow.vectors import get_vector_store, index_stored
+
+    settings = reload_settings()
+    embedder = get_embedder(settings)
+    store = get_vector_store(embedder.model, settings)
+    report = index_stored(get_storage(settings), embedder, store, settings, refresh=args.refresh,
+                          progress=lambda sha, what: print(f"  {what} {sha}", file=sys.stderr))
+    print(f"Indexed {len(report.added)} papers, {len(report.skipped)} already indexed, "
+          f"{len(report.failed)} failed ({embedder.model} in {store.name}).")
+    for sha, error in report.failed.items():
+        print(f"paperflow index: {sha}: {error}", file=sys.stderr)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from paperflow.errors import PaperflowError
+    from paperflow.settings import reload_settings
+    from paperflow.vectors import search_text
+
+    try:
+        hits = search_text(args.query, args.k, reload_settings())
+    except PaperflowError as exc:
+        print(f"paperflow search: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    _print_hits(hits, args.json)
+    return EXIT_OK
+
+
+def _cmd_similar(args: argparse.Namespace) -> int:
+    from paperflow.errors import PaperflowError
+    from paperflow.settings import reload_settings
+    from paperflow.vectors import similar_to
+
+    try:
+        answer = similar_to(args.source, args.k, reload_settings())
+    except PaperflowError as exc:
+        print(f"paperflow similar: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if not args.json:
+        print(f"Papers like {answer.title or '(untitled)'} ({answer.sha256}, {answer.how}):",
+              file=sys.stderr)
+    _print_hits(answer.hits, args.json)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paperflow", description="Scientific papers in, structured metadata out.")
@@ -183,6 +243,21 @@ def build_parser() -> argparse.ArgumentParser:
     blocks.add_argument("action", choices=["register"],
                         help="register: create or update S3 and Secret blocks (idempotent)")
     blocks.set_defaults(func=_cmd_blocks)
+
+    index = sub.add_parser("index", help="embed every stored paper not yet in the vector store")
+    index.add_argument("--refresh", action="store_true", help="re-embed every stored paper")
+    index.set_defaults(func=_cmd_index)
+    search = sub.add_parser("search", help="find stored papers by meaning: a query text")
+    search.add_argument("query", help="what the papers should be about")
+    search.add_argument("-k", type=int, default=10, help="how many papers (default 10)")
+    search.add_argument("--json", action="store_true", help="print the hits as JSON")
+    search.set_defaults(func=_cmd_search)
+    similar = sub.add_parser("similar", help="stored papers like a paper (sha256 or source)")
+    similar.add_argument("source", metavar="SOURCE_OR_SHA256",
+                         help="a stored paper's sha256, or a PDF path, URL or arXiv id")
+    similar.add_argument("-k", type=int, default=10, help="how many papers (default 10)")
+    similar.add_argument("--json", action="store_true", help="print the hits as JSON")
+    similar.set_defaults(func=_cmd_similar)
 
     up = sub.add_parser("up", help="start the local stack: Prefect server, deployments, worker")
     up.add_argument("--s3", action=argparse.BooleanOptionalAction, default=None,

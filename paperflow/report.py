@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from paperflow.models import PaperMetadataExtraction
 
@@ -166,4 +167,20 @@ def text_summary(result: PaperMetadataExtraction) -> str:
     )
     if result.warnings:
         lines += [f"Warning:    {w}" for w in result.warnings]
+    return "\n".join(lines)
+
+
+def similar_papers_section(hits: list[Any], heading: str = "## Similar papers") -> str:
+    """A markdown section listing similar papers (`paperflow.vectors.Hit`s or their dicts):
+    rank, cosine similarity, title and a shortened sha256."""
+    lines = [heading, ""]
+    if not hits:
+        return "\n".join([*lines, "No similar papers stored yet.", ""])
+    lines += ["| # | similarity | title | sha256 |", "| ---: | ---: | --- | --- |"]
+    for hit in hits:
+        item = hit if isinstance(hit, dict) else hit.model_dump()
+        title = _escape(str(item.get("title") or "(untitled)"))[:160]
+        lines.append(f"| {item['rank']} | {float(item['score']):.3f} | {title} | "
+                     f"`{str(item['sha256'])[:16]}…` |")
+    lines.append("")
     return "\n".join(lines)

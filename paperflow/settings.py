@@ -6,6 +6,7 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -89,6 +90,23 @@ class Settings(BaseSettings):
                                                     "AWS_SESSION_TOKEN"))
     aws_region: str | None = Field(default=None, validation_alias=AliasChoices(
         "PAPERFLOW_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"))
+
+    embeddings_backend: Literal["auto", "local", "openai"] = "auto"
+    """Paper vectors from: `local` (WordLlama, shipped in its wheel), `openai` (the LLM
+    endpoint's /v1/embeddings), `auto` (openai when an LLM endpoint is configured, else local)."""
+    embeddings_model: str = "text-embedding-3-small"
+    """The embedding model asked of the OpenAI-compatible endpoint."""
+    embeddings_local_model: str = "l2_supercat"
+    """The WordLlama configuration whose weights ship in the wheel (256 dimensions)."""
+    embeddings_chunk_words: int = Field(default=200, ge=20, le=2000)
+    """Body text is embedded in passages of this many words."""
+    embeddings_max_chunks: int = Field(default=64, ge=1)
+    """At most this many body passages per paper (evenly spread over a longer paper)."""
+    embeddings_timeout_seconds: float = 300.0
+    """Time limit of the embed task of one paper."""
+    vectors_backend: Literal["auto", "local", "s3"] = "auto"
+    """Where vectors live: `local` (`<data_dir>/vectors/`), `s3` (`vectors/` of the bucket),
+    `auto` (s3 when a bucket is configured, else local)."""
 
     @field_validator("s3_bucket", "s3_endpoint_url", "s3_public_base_url", "aws_access_key_id",
                      "aws_secret_access_key", "aws_session_token", "aws_region", mode="before")

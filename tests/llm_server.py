@@ -4,11 +4,19 @@ It records every request (body, headers, arrival and finish times, requests in f
 answers from a script: queued `Reply` objects first, then a responder function. Replies can be
 valid or invalid JSON content, any status with any headers (429 with Retry-After, 500, 400 about
 response_format), and slow (a delay before answering).
+
+`POST /v1/embeddings` has its own route, outside the chat script: it answers every input with
+a deterministic vector (`hashed_embedding`: words hashed into `embedding_dim` buckets, so texts
+sharing words point the same way), or with `embedding_responder`'s reply when that is set, and
+records the requests in `embedding_requests`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import re
 import threading
 import time
 from collections import deque
@@ -76,6 +84,27 @@ def completion(content: str, usage: tuple[int, int] = (100, 20), model: str = "s
     }
 
 
+def hashed_embedding(text: str, dim: int) -> list[float]:
+    """A unit vector of `text`'s words hashed into `dim` buckets (deterministic, no model)."""
+    vector = [0.0] * dim
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        vector[int.from_bytes(digest[:4], "big") % dim] += 1.0 if digest[4] & 1 else -1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
+def embeddings_body(inputs: list[str], dim: int, model: str) -> dict:
+    """An OpenAI embeddings list body with one hashed vector per input."""
+    return {
+        "object": "list", "model": model,
+        "data": [{"object": "embedding", "index": i, "embedding": hashed_embedding(text, dim)}
+                 for i, text in enumerate(inputs)],
+        "usage": {"prompt_tokens": sum(len(t.split()) for t in inputs),
+                  "total_tokens": sum(len(t.split()) for t in inputs)},
+    }
+
+
 def error_body(message: str, kind: str = "invalid_request_error") -> dict:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
@@ -91,6 +120,9 @@ class ScriptedLLM:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._lock = threading.Lock()
+        self.embedding_dim = 32
+        self.embedding_responder: Callable[[Recorded], Reply] | None = None
+        self.embedding_requests: list[Recorded] = []
 
     def push(self, *replies: Reply) -> None:
         self.script.extend(replies)
@@ -138,6 +170,9 @@ def scripted_llm() -> Iterator[ScriptedLLM]:
             request = Recorded(self.path, {k.lower(): v for k, v in self.headers.items()},
                                json.loads(raw or b"{}"),
                                time.monotonic())
+            if self.path.endswith("/embeddings"):
+                self._embeddings(request)
+                return
             with state._lock:
                 state.requests.append(request)
                 state.in_flight += 1
@@ -155,6 +190,23 @@ def scripted_llm() -> Iterator[ScriptedLLM]:
                 request.finished = time.monotonic()
                 with state._lock:
                     state.in_flight -= 1
+
+        def _embeddings(self, request: Recorded) -> None:
+            with state._lock:
+                state.embedding_requests.append(request)
+            if state.embedding_responder is not None:
+                reply = state.embedding_responder(request)
+                body = reply.body if reply.body is not None else {}
+                status, headers = reply.status, reply.headers
+            else:
+                inputs = request.body.get("input", [])
+                inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+                body = embeddings_body([str(t) for t in inputs], state.embedding_dim,
+                                       str(request.body.get("model", "scripted")))
+                status, headers = 200, {}
+            request.status = status
+            self._send(status, body, headers)
+            request.finished = time.monotonic()
 
         def log_message(self, *args: object) -> None:
             pass
