@@ -16,10 +16,13 @@ from paperflow import embeddings
 from paperflow.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from paperflow.llm.settings import reload_llm_settings
 from paperflow.settings import reload_settings
-from paperflow.storage import LocalStorage, paper_key
+from paperflow.storage import LocalStorage, Storage, get_storage, paper_key
 from paperflow.vectors import clear_vector_stores
 from tests.conftest import ROOT
 from tests.pdfs import make_paper
+from tests.s3 import SeaweedFS, s3_env, seaweedfs
+
+__all__ = ["s3_env", "seaweedfs"]  # fixtures
 
 PAPERS = {
     "translation": (
@@ -54,9 +57,8 @@ def sha(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def store_paper(root: Path, name: str) -> None:
+def store_paper(storage: Storage, name: str) -> None:
     title, abstract, body = PAPERS[name]
-    storage = LocalStorage(root / "store")
     storage.put(paper_key(sha(name), "metadata.json"), json.dumps(
         {"sha256": sha(name), "title": title, "abstract": abstract,
          "authors": [{"name": "A. Author"}], "year": 2024}).encode())
@@ -78,10 +80,13 @@ def library(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     embeddings.clear_embedders()
     clear_vector_stores()
     for name in ("translation", "protein", "galaxies"):
-        store_paper(data_dir, name)
+        store_paper(LocalStorage(data_dir / "store"), name)
     yield data_dir
-    clear_vector_stores()
+    monkeypatch.undo()
+    reload_settings()
     reload_llm_settings()
+    embeddings.clear_embedders()
+    clear_vector_stores()
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
@@ -95,7 +100,7 @@ def test_index_then_search(library: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "Indexed 3 papers, 0 already indexed, 0 failed" in out.out
     assert "wordllama/l2_supercat-256" in out.out
     assert (library / "vectors" / "wordllama-l2_supercat-256.npz").is_file()
-    store_paper(library, "language")
+    store_paper(LocalStorage(library / "store"), "language")
     assert main(["index"]) == EXIT_OK
     assert "Indexed 1 papers, 3 already indexed" in capsys.readouterr().out
 
@@ -120,7 +125,7 @@ def test_index_then_search(library: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_similar_by_sha256_and_by_source(library: Path, tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    store_paper(library, "language")
+    store_paper(LocalStorage(library / "store"), "language")
     assert main(["index"]) == EXIT_OK
     capsys.readouterr()
     hits = run_json(capsys, "similar", sha("translation"), "-k", "3", "--json")
@@ -141,7 +146,7 @@ def test_similar_by_sha256_and_by_source(library: Path, tmp_path: Path,
     assert len(run_json(capsys, "search", "proteins", "--json")) == 4  # nothing was added
 
     # A stored paper not indexed yet is indexed on the way.
-    store_paper(library, "galaxies")
+    store_paper(LocalStorage(library / "store"), "galaxies")
     (library / "vectors").joinpath("wordllama-l2_supercat-256.npz").unlink()
     hits = run_json(capsys, "similar", sha("galaxies"), "--json")
     assert len(hits) == 0  # the only paper indexed now
@@ -170,3 +175,32 @@ def test_the_installed_command_searches(library: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == EXIT_OK, done.stderr
     assert [h["sha256"] for h in json.loads(done.stdout)] == [sha("translation")]
+
+
+@pytest.mark.slow
+def test_index_and_search_on_s3(s3_env: dict[str, str], seaweedfs: SeaweedFS,
+                                monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PAPERFLOW_EMBEDDINGS_BACKEND", "local")
+    for name in ("PAPERFLOW_LLM_BASE_URL", "OPENAI_BASE_URL", "PAPERFLOW_LLM_API_KEY",
+                 "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    reload_settings()
+    reload_llm_settings()
+    clear_vector_stores()
+    try:
+        for name in ("protein", "galaxies"):
+            store_paper(get_storage(), name)
+        assert main(["index"]) == EXIT_OK
+        assert "Indexed 2 papers" in capsys.readouterr().out
+        prefix = s3_env["PAPERFLOW_S3_PREFIX"]
+        assert sorted(seaweedfs.objects(prefix=f"{prefix}/vectors/")) == sorted(
+            f"{prefix}/vectors/wordllama-l2_supercat-256/{sha(n)}.json"
+            for n in ("protein", "galaxies"))
+        clear_vector_stores()  # a fresh process: nothing cached
+        hits = run_json(capsys, "search", "chaperones fold proteins", "--json")
+        assert [h["sha256"] for h in hits] == [sha("protein"), sha("galaxies")]
+        assert [h["sha256"] for h in run_json(capsys, "similar", sha("galaxies"), "--json")] \
+            == [sha("protein")]
+    finally:
+        clear_vector_stores()

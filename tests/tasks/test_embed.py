@@ -40,8 +40,11 @@ def local(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     embeddings.clear_embedders()
     clear_vector_stores()
     yield data_dir
-    clear_vector_stores()
+    monkeypatch.undo()
+    reload_settings()
     reload_llm_settings()
+    embeddings.clear_embedders()
+    clear_vector_stores()
 
 
 def _key(sha256: str) -> str:
