@@ -107,7 +107,7 @@ def references(doc: ParsedDocument, settings: Settings | None = None) -> FieldGr
     return FieldGroup("references", {"references": extract_references(doc)})
 
 
-@dataclass(frozen=True)
+@dataclass
 class GroupSpec:
     """One extraction group, declared once: the tasks, the plain pipeline and the LLM layer are
     all built from `REGISTRY`."""

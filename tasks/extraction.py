@@ -7,9 +7,10 @@ from prefect import Task, task
 from paperflow import layout
 from paperflow.figures import extract_figures
 from paperflow.models import Asset, Figure, Preview, Thumbnail
-from paperflow.pdf import ParsedDocument, parse_layout
+from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import EXTRACTION_VERSION, REGISTRY, FieldGroup, GroupSpec, PaperKey
 from paperflow.preview import render_preview
+from paperflow.sandbox import parse_layout_limited
 from paperflow.settings import get_settings
 from paperflow.storage import get_storage, paper_key
 from tasks.policy import Timed, cache_expiration, content_cache_key, retry_unless_permanent, timed
@@ -21,8 +22,10 @@ _cached = {"persist_result": True, "cache_expiration": cache_expiration(),
 
 @task(cache_key_fn=content_cache_key("max_pages"), **_cached)
 def parse_pdf(key: PaperKey, data: bytes) -> Timed[ParsedDocument]:
-    """Text and layout of every page, in reading order."""
-    return timed(parse_layout, data, get_settings().max_pages)
+    """Text and layout of every page, in reading order, parsed in a child process whose CPU,
+    memory and wall-clock limits keep a hostile PDF from taking the worker down."""
+    settings = get_settings()
+    return timed(parse_layout_limited, data, settings.max_pages, settings)
 
 
 @task(cache_key_fn=content_cache_key("max_pages"), **_cached)

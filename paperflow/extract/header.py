@@ -88,7 +88,9 @@ ABSTRACT_HEAD = re.compile(
 )
 LINK_ONLY = re.compile(r"(https?://)?(www\.)?[\w.-]+\.(com|org|io|ai|net)(/\S*)?")
 KEYWORD_HEAD = re.compile(
-    r"^(key\s?words?|index terms|k\s?e\s?y\s?w\s?o\s?r\s?d\s?s)\b\s*[.:—–-]*\s*", re.I
+    r"^((additional|author)\s+)?(key\s?-?words?(\s+and\s+phrases)?|index terms|descriptors|"
+    r"subject terms|k\s?e\s?y\s?w\s?o\s?r\s?d\s?s|mots[- ]cl[ée]s|palabras clave|"
+    r"palavras-chave|schl[üu]sselw[öo]rter|parole chiave)\b\s*[.:—–-]*\s*", re.I
 )
 STOP_HEAD = re.compile(
     r"^((\d+|[IVX]+)\.?\s*)?(introduction|background|related work|motivation|overview|"
@@ -361,7 +363,7 @@ def _split_names(lines: list[Line], row: int) -> list[_Name]:
     def flush() -> None:
         nonlocal current, markers
         current = MEMBERSHIP.sub("", current)
-        for part in re.split(r",|;|&|\band\b", current):
+        for part in re.split(r",|;|&|\band\b|\bAND\b", current):
             name = squash(part).strip(" .")
             # A lone capitalised token after a comma is a degree ("MD", "MPH"), not a name.
             if name and not DEGREE.match(name) and not re.fullmatch(r"[A-Z]{2,5}", name) \
@@ -393,22 +395,28 @@ def _marker_keys(text: str) -> list[str]:
 def _tidy_name(name: str) -> str:
     name = fix_accents(name)
     words = name.split()
-    if any(w[:1].isupper() and not w.isupper() for w in words):
-        # Small-caps surnames come out in capitals ("Ross G. DOUGLAS").
+    if any(w[:1].isupper() and not w.isupper() for w in words) or all(
+            w.isupper() for w in words if len(w) > 2):
+        # Small-caps names come out in capitals ("Ross G. DOUGLAS", "KENJI FERNÁNDEZ").
         words = [w.title() if w.isupper() and len(w) > 2 and "." not in w else w for w in words]
     return " ".join(words)
 
 
 def _merge_wrapped_names(names: list[_Name]) -> None:
-    """Join a lone given name at a row's end with the rest of the name on the next row."""
+    """Join a name cut at a row's end (a lone given name, or one ending in an initial) with
+    the rest of it on the next row; then drop one-word leftovers, which are not names."""
     i = 0
     while i < len(names) - 1:
         here, nxt = names[i], names[i + 1]
-        if len(here.name.split()) == 1 and not here.markers and nxt.row > here.row:
-            nxt.name = f"{here.name} {nxt.name}"
+        words = here.name.split()
+        cut = len(words) == 1 or bool(re.fullmatch(r"[A-Z]\.?", words[-1]))
+        if cut and not here.markers and nxt.row > here.row:
+            joiner = ". " if re.fullmatch(r"[A-Z]", words[-1]) else " "
+            nxt.name = f"{here.name}{joiner}{nxt.name}"
             names.pop(i)
             continue
         i += 1
+    names[:] = [name for name in names if len(name.name.split()) > 1] or names
 
 
 def _emails(text: str) -> list[str]:

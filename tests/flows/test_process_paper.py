@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import paperflow.layout as layout
 import paperflow.pipeline as pipeline
 import tasks.extraction as extraction
 from flows.process_paper import ProcessOptions, process_paper
@@ -19,17 +20,15 @@ from tests.prefect_api import artifacts, task_runs
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
-CORE_STEPS = {
-    (pipeline, "title_authors_abstract"),
-    (pipeline, "institutions_keywords"),
-    (pipeline, "summary_citations"),
-    (pipeline, "questions"),
-    (pipeline, "highlights"),
-    (pipeline, "references"),
+GROUP_STEPS = [(spec, "run") for spec in pipeline.REGISTRY]
+"""Every extraction group of the registry the tasks are built from."""
+CORE_STEPS = [
+    *GROUP_STEPS,
     (extraction, "extract_figures"),
     (extraction, "render_preview"),
-    (extraction, "parse_layout"),
-}
+    (extraction, "parse_layout_limited"),
+    (layout, "analyse_layout"),
+]
 
 
 def _write(tmp_path: Path, data: bytes, name: str = "paper.pdf") -> str:
@@ -61,7 +60,7 @@ def test_sample_paper_end_to_end(data_dir: Path) -> None:
 def test_groups_run_concurrently(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                  tmp_path: Path) -> None:
     """Every group waits at one barrier: run one after another, the barrier would time out."""
-    steps = [s for s in CORE_STEPS if s[1] != "parse_layout"]
+    steps = [*GROUP_STEPS, (extraction, "extract_figures"), (extraction, "render_preview")]
     barrier = threading.Barrier(len(steps), timeout=60)
     for module, name in steps:
         original = getattr(module, name)
@@ -74,7 +73,7 @@ def test_groups_run_concurrently(data_dir: Path, monkeypatch: pytest.MonkeyPatch
     result = process_paper(_write(tmp_path, make_paper(nonce="concurrency")))
     assert not barrier.broken
     spans = {t.task: (t.started_at, t.started_at + t.seconds) for t in result.timings
-             if t.task != "parse_pdf"}
+             if t.task not in ("parse_pdf", "analyse_layout")}
     latest_start = max(start for start, _ in spans.values())
     earliest_end = min(end for _, end in spans.values())
     assert latest_start <= earliest_end, "the groups did not all overlap in time"
