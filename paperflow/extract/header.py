@@ -301,6 +301,9 @@ def _first_paragraph_top(page: Page, body: float, below: float) -> float:
 def _authors_and_affiliations(
     zone: list[Row], page: Page, body: float
 ) -> tuple[list[_Name], list[tuple[str, str]]]:
+    grid = _author_grid(zone) or _names_with_places(zone)
+    if grid is not None:
+        return grid
     author_style: tuple[float, bool, bool] | None = None
     names: list[_Name] = []
     affiliations: list[tuple[str, str]] = []
@@ -338,6 +341,119 @@ def _authors_and_affiliations(
         name.email = _email_for(name.name, emails)
     _assign_unmarked(names, aff_lines, affiliations)
     return names, affiliations
+
+
+def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] | None:
+    """Authors set as a grid of per-author blocks (a name over its affiliation lines, blocks
+    side by side, as conference templates print them), or None when the header is no grid.
+
+    Names in the first name's style that share a baseline with another name make a grid row;
+    every other line between that row and the next belongs to the name whose centre is
+    nearest to its own.
+    """
+    lines = [line for row in zone for line in row.lines
+             if not (EMAIL.search(line.text) or URL.search(line.text)
+                     or BOILERPLATE.search(line.text) or SKIP_ZONE.match(line.text))
+             and re.search(r"[A-Za-z]{2}", line.text)]
+    candidates = [line for line in lines
+                  if _name_like(line) and not INSTITUTION.search(line.text)]
+    if not candidates:
+        return None
+    first = min(candidates, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    name_style = style(first)
+    names_lines = [ln for ln in candidates if _same_style(style(ln), name_style)]
+    grid_rows: list[list[Line]] = []
+    for line in sorted(names_lines, key=lambda ln: ln.bbox[1]):
+        if grid_rows and abs(grid_rows[-1][0].bbox[1] - line.bbox[1]) < 0.5 * line.size:
+            grid_rows[-1].append(line)
+        else:
+            grid_rows.append([line])
+    if not any(len(row) > 1 for row in grid_rows):
+        return None
+    centre = lambda ln: (ln.bbox[0] + ln.bbox[2]) / 2  # noqa: E731
+    blocks: dict[int, list[Line]] = {id(n): [n] for row in grid_rows for n in row}
+    tops = [row[0].bbox[1] for row in grid_rows] + [float("inf")]
+    for line in lines:
+        if any(line is n for row in grid_rows for n in row):
+            continue
+        band = next((i for i in range(len(grid_rows)) if tops[i] <= line.bbox[1] < tops[i + 1]),
+                    None)
+        if band is None:
+            continue
+        owner = min(grid_rows[band], key=lambda n: abs(centre(n) - centre(line)))
+        blocks[id(owner)].append(line)
+    names: list[_Name] = []
+    affiliations: list[tuple[str, str]] = []
+    for row in grid_rows:
+        for name_line in sorted(row, key=lambda ln: ln.bbox[0]):
+            block = sorted(blocks[id(name_line)], key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+            found = _split_names([name_line], len(names))
+            for text in _block_affiliations(block[1:]):
+                index = next((i for i, (_, t) in enumerate(affiliations)
+                              if compact(t) == compact(text)), len(affiliations))
+                if index == len(affiliations):
+                    affiliations.append(("", text))
+                for name in found:
+                    name.markers.append(f"#{index}")
+            names.extend(found)
+    return (names, affiliations) if len(names) > 1 else None
+
+
+COUNTRY = re.compile(
+    r"\b(usa|u\.s\.a\.|united states( of america)?|uk|u\.k\.|united kingdom|england|scotland|"
+    r"canada|mexico|brazil|argentina|chile|colombia|peru|china|p\. ?r\. china|japan|korea|"
+    r"taiwan|india|singapore|australia|new zealand|germany|france|italy|spain|portugal|"
+    r"netherlands|the netherlands|belgium|switzerland|austria|sweden|norway|denmark|finland|"
+    r"poland|czech republic|hungary|greece|turkey|israel|iran|egypt|south africa|nigeria|"
+    r"kenya|russia|ukraine|ireland|saudi arabia|qatar|united arab emirates|pakistan|"
+    r"bangladesh|vietnam|thailand|malaysia|indonesia|philippines)\.?$",
+    re.I,
+)
+"""A line that ends an address: the country, where one affiliation of a block ends."""
+
+
+def _block_affiliations(lines: list[Line]) -> list[str]:
+    """The affiliations of one author block: its lines joined, cut after each country line."""
+    parts: list[list[str]] = [[]]
+    for line in lines:
+        text = line_text(line, drop_markers=True).strip(" ,")
+        if text:
+            parts[-1].append(text)
+        if COUNTRY.search(text):
+            parts.append([])
+    out = []
+    for part in parts:
+        text = _clean_affiliation(", ".join(part))
+        if text and INSTITUTION.search(text) and not _NOT_AFFILIATION.search(text[:40]):
+            out.append(text)
+    return out
+
+
+_NAME_THEN_PLACE = re.compile(
+    r"^(?P<name>[A-ZÀ-ÞĀ-Ž][A-ZÀ-ÞĀ-Ž.\-'’ ]+[A-ZÀ-ÞĀ-Ž.]),\s+(?P<place>.+)$")
+"""ACM journal style: "JANE DOE, University of Somewhere, Country" on one line."""
+
+
+def _names_with_places(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] | None:
+    """Author lines that carry their own affiliation after the name in capitals."""
+    names: list[_Name] = []
+    affiliations: list[tuple[str, str]] = []
+    for index, row in enumerate(zone):
+        for line in row.lines:
+            match = _NAME_THEN_PLACE.match(line_text(line, drop_markers=True))
+            if not match or not INSTITUTION.search(match.group("place")) \
+                    or len(match.group("name").split()) < 2:
+                continue
+            name = _Name(_tidy_name(squash(match.group("name"))), [], line.bbox[0], index)
+            for place in re.split(r"\s+and\s+(?=[A-Z])", match.group("place")):
+                text = _clean_affiliation(place)
+                i = next((k for k, (_, t) in enumerate(affiliations)
+                          if compact(t) == compact(text)), len(affiliations))
+                if i == len(affiliations):
+                    affiliations.append(("", text))
+                name.markers.append(f"#{i}")
+            names.append(name)
+    return (names, affiliations) if names else None
 
 
 def _same_style(a: tuple[float, bool, bool], b: tuple[float, bool, bool]) -> bool:
