@@ -107,7 +107,9 @@ MONTHS = {m: i for i, m in enumerate(
 DATE = re.compile(
     r"\b(\d{1,2})\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?,?\s+((?:19|20)\d\d)"
     r"|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(\d{1,2}),?\s+((?:19|20)\d\d)"
+    r"|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?,?\s+((?:19|20)\d\d)\b"
 )
+"""A printed date: "5 April 2023", "April 5, 2023" or, with no day, "April 2023"."""
 YEAR = IDS.YEAR
 VENUE = re.compile(
     r"proceedings|journal|conference|workshop|symposium|transactions|letters|to appear in|"
@@ -166,6 +168,8 @@ def extract_header(doc: ParsedDocument) -> Header:
                   if not affiliations or not m or set(_marker_keys(m)) & unresolved]
     if not affiliations and not extra and sidebars:
         extra += _marked_affiliations(sidebars[0], authors, sidebar=True)
+    if not affiliations and not extra:
+        extra += _end_addresses(doc, authors)
     for marker, text in extra:
         if all(compact(text) != compact(a) for _, a in affiliations):
             affiliations.append((marker, text))
@@ -779,6 +783,40 @@ def _with_affiliations(lines: list[Line], names: list[_Name]) -> list[tuple[str,
     return out
 
 
+_ADDRESS_LABEL = re.compile(r"^(e-?mail( address)?|url|current address|present address)\s*:",
+                            re.I)
+
+
+def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, str]]:
+    """Addresses printed after the text (AMS style): blocks of lines each followed by an
+    "E-mail address:" line, one per author, in the authors' order."""
+    found: list[str] = []
+    for page in doc.pages[-2:]:
+        current: list[str] = []
+        previous: Line | None = None
+        for line in page.lines():
+            text = line.text.strip()
+            gap = previous is not None and line.bbox[1] - previous.bbox[3] > 0.9 * line.size
+            if _ADDRESS_LABEL.match(text):
+                address = _clean_affiliation(" ".join(current))
+                if current and INSTITUTION.search(address) and len(address.split()) <= 40:
+                    found.append(address)
+                current = []
+            elif gap or previous is None:
+                current = [text]
+            else:
+                current.append(text)
+            previous = line
+    out: list[tuple[str, str]] = []
+    for i, address in enumerate(found):
+        key = next((k for k, t in out if compact(t) == compact(address)), f"#with{len(out)}")
+        if i < len(names) and len(found) == len(names):
+            names[i].markers.append(key)
+        if all(k != key for k, _ in out):
+            out.append((key, address))
+    return out
+
+
 def _unresolved_markers(names: list[_Name], affiliations: list[tuple[str, str]]) -> set[str]:
     """Author markers that no affiliation found so far carries."""
     known = {key for marker, _ in affiliations for key in _marker_keys(marker)}
@@ -1024,14 +1062,16 @@ def _cite_this(doc: ParsedDocument) -> str:
     return ""
 
 
-def _date(text: str) -> date | None:
+def _date(text: str, day_required: bool = True) -> date | None:
     match = DATE.search(text)
-    if not match:
+    if not match or (day_required and match.group(7)):
         return None
     if match.group(1):
         day, month, year = match.group(1), match.group(2), match.group(3)
-    else:
+    elif match.group(4):
         month, day, year = match.group(4), match.group(5), match.group(6)
+    else:
+        month, day, year = match.group(7), "1", match.group(8)
     try:
         return date(int(year), MONTHS[month[:3].lower()], int(day))
     except ValueError:
@@ -1053,11 +1093,13 @@ def _venue(lines: list[str]) -> str | None:
 
 def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | None, date | None]:
     texts = [squash(line.text) for line in page.lines()]
-    for text in edge_lines:
-        # A citation line in the running head: "Psychopharmacology (2017) 234:421–426".
-        cited = re.search(r"\((19[5-9]\d|20[0-4]\d)\)\s*\d+\s*[:(,]", text)
+    for text in edge_lines + texts:
+        # A citation line of the article itself: "Psychopharmacology (2017) 234:421–426",
+        # "Ann Intern Med. 2004;140:910-922".
+        cited = re.search(r"\((19[5-9]\d|20[0-4]\d)\)\s*\d+\s*[:(,]"
+                          r"|\b(19[5-9]\d|20[0-4]\d)\s*;\s*\d+\s*[:(]\s*\d", text)
         if cited:
-            return int(cited.group(1)), None
+            return int(cited.group(1) or cited.group(2)), None
     published = _dated(texts + page.margin_text, r"published|posted|available online|publication")
     if published:
         return published.year, published
@@ -1074,17 +1116,26 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
         when = _dated(texts, pattern)
         if when:
             return when.year, None
+    when = _dated(texts + page.margin_text, r"submitted|draft version|preprint", day=False)
+    if when:
+        return when.year, None
+    for text in texts[:40]:
+        # A line that is only a date, as \date{} prints it under the authors.
+        when = _date(text, day_required=False)
+        if when and len(text) <= 30:
+            return when.year, when
     for text in edge_lines:
         if VENUE.search(text) and YEAR.search(text):
             return int(YEAR.findall(text)[-1]), None
     return None, None
 
 
-def _dated(texts: list[str], pattern: str) -> date | None:
-    """The date printed right after a label ("Received 27 December 2010; accepted ...")."""
+def _dated(texts: list[str], pattern: str, day: bool = True) -> date | None:
+    """The date printed right after a label ("Received 27 December 2010; accepted ...");
+    with `day` False a month and year will do ("Preprint submitted ... May 2016")."""
     for text in texts:
         for label in re.finditer(pattern, text, re.I):
-            when = _date(text[label.end():label.end() + 40])
+            when = _date(text[label.end():label.end() + 40], day)
             if when:
                 return when
     return None
