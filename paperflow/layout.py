@@ -125,6 +125,9 @@ def _role(block: Block, page: Page, body: float, running: set[str],
         return "page_number", "digits at the page edge"
     if edge and all(margin_key(line.text) in running for line in block.lines):
         return "running_head", "repeated at the edge of several pages"
+    if edge and len(block.lines) == 1 and page.number > 1 and re.search(
+            rf"^{page.number}\s+\S|\S\s+{page.number}$", text):
+        return "running_head", "carries the page number at the page edge"
     if block.column in sidebars:
         return "sidebar", f"narrow margin column {block.column}"
     if CAPTION.match(first.text) and len(text.split()) > 2:

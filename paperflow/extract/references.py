@@ -117,7 +117,9 @@ def _ordered_lines(page: Page) -> list[tuple[int, Line]]:
     A reference list that fills only part of a second column has too few lines for the page's
     column detection, and sorting by height alone would interleave the two columns.
     """
-    lines = [(block.column, line) for block in page.blocks for line in block.lines if line.text]
+    lines = [(block.column, line) for block in page.blocks
+             if block.role not in ("running_head", "page_number")
+             for line in block.lines if line.text]
     if page.columns > 1 or len(lines) < 8:
         return lines
     wide = [line for _, line in lines if len(line.text) > 3]
@@ -278,7 +280,7 @@ def _author_year_entries(rows: list[_Row], ref_size: float) -> list[str]:
             prev = entries[-1][-1] if entries else None
             starts = _looks_like_entry_start(row.text) and (
                 prev is None or prev.page != row.page or prev.column != row.column
-                or row.y0 - prev.y0 > 1.35 * pitch
+                or row.y0 - prev.y0 > 1.35 * min(pitch, 1.3 * ref_size)
             )
         if starts:
             entries.append([row])
@@ -306,7 +308,9 @@ def _column_lefts(rows: list[_Row], ref_size: float) -> dict[tuple[int, int], tu
         lefts[key] = left
         indents.extend(x - left for x in xs if 3 <= x - left <= 40)
     typical = statistics.median(indents) if indents else 0.0
-    indented = len(indents) >= 0.2 * sum(len(xs) for xs in groups.values()) and typical > 0
+    # A hanging indent shows on wrapped entries only: a few consistent indents are enough.
+    indented = len(indents) >= max(2, 0.05 * sum(len(xs) for xs in groups.values())) \
+        and typical > 0
     return {key: (left, indented) for key, left in lefts.items()}
 
 
