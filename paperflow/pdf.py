@@ -639,11 +639,19 @@ def _whitespace_cuts(blocks: list[Block]) -> list[float]:
     if not heights:
         return []
     min_gap = 2.5 * heights[len(heights) // 2]
+    columns = {b.column for b in blocks if b.column >= 0}
     cuts: list[float] = []
     spans = sorted((b.bbox[1], b.bbox[3]) for b in blocks)
     reach = spans[0][1]
     for top, bottom in spans[1:]:
         if top - reach >= min_gap:
-            cuts.append(top - 0.5)
+            # A band break only where every column goes on below it: a column that ends above
+            # the gap is the end of the text's flow, not a band of its own.
+            # (Short blocks, such as a running foot or a page number, do not count.)
+            text = [b for b in blocks if b.column >= 0 and len(b.text) >= 30]
+            below = {b.column for b in text if b.bbox[1] >= top - 0.5}
+            above = {b.column for b in text if b.bbox[3] <= reach + 0.5}
+            if below >= columns and above >= columns:
+                cuts.append(top - 0.5)
         reach = max(reach, bottom)
     return cuts
