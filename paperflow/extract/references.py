@@ -309,8 +309,7 @@ def _column_lefts(rows: list[_Row], ref_size: float) -> dict[tuple[int, int], tu
         indents.extend(x - left for x in xs if 3 <= x - left <= 40)
     typical = statistics.median(indents) if indents else 0.0
     # A hanging indent shows on wrapped entries only: a few consistent indents are enough.
-    indented = len(indents) >= max(2, 0.05 * sum(len(xs) for xs in groups.values())) \
-        and typical > 0
+    indented = bool(indents) and typical > 0 and all(abs(i - typical) <= 2 for i in indents)
     return {key: (left, indented) for key, left in lefts.items()}
 
 
