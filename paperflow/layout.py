@@ -87,35 +87,52 @@ def running_texts(doc: ParsedDocument) -> set[str]:
     return {key for key, pages in pages_by_key.items() if key and len(pages) >= needed}
 
 
-def sidebar_columns(page: Page) -> set[int]:
-    """Columns at the page's edge much narrower than the widest one: a margin column.
+def sidebar_blocks(page: Page) -> set[int]:
+    """Indices of the blocks in a margin column: a narrow strip at the page's left or right
+    edge, in type no larger than the main text, that no line crosses beside it.
 
-    Journals that set the first page as a main column plus a narrow sidebar (editor, dates,
-    affiliations, a photo) give the sidebar a column of its own; it is read apart from the
-    header block beside it.
+    Journals that set the first page as a main column plus a sidebar (editor, dates,
+    affiliations, a photo) print it apart from the header block beside it, which is then read
+    without it.
     """
-    if page.columns < 2:
+    blocks = [(i, b) for i, b in enumerate(page.blocks) if b.text.strip()]
+    if len(blocks) < 3:
         return set()
-    spans: dict[int, list[float]] = {}
-    chars: Counter[int] = Counter()
-    for block in page.blocks:
-        if block.column < 0:
-            continue
-        box = spans.setdefault(block.column, [block.bbox[0], block.bbox[2]])
-        box[0], box[1] = min(box[0], block.bbox[0]), max(box[1], block.bbox[2])
-        chars[block.column] += len(block.text)
-    if len(spans) < 2:
-        return set()
-    widths = {column: box[1] - box[0] for column, box in spans.items()}
-    widest = max(widths.values())
-    edges = {min(spans), max(spans)}
-    most = max(chars.values())
-    return {column for column, width in widths.items()
-            if column in edges and width < 0.5 * widest and chars[column] < 0.5 * most}
+    for side in ("left", "right"):
+        edges = sorted({round(b.bbox[0] if side == "left" else b.bbox[2]) for _, b in blocks})
+        for edge in edges:
+            if side == "left":
+                strip = [(i, b) for i, b in blocks if b.bbox[2] <= edge]
+                main = [(i, b) for i, b in blocks if b.bbox[0] >= edge]
+            else:
+                strip = [(i, b) for i, b in blocks if b.bbox[0] >= edge]
+                main = [(i, b) for i, b in blocks if b.bbox[2] <= edge]
+            if not strip or not main:
+                continue
+            if _is_sidebar([b for _, b in strip], [b for _, b in main], blocks, page):
+                return {i for i, _ in strip}
+    return set()
+
+
+def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, Block]],
+                page: Page) -> bool:
+    top = min(b.bbox[1] for b in strip)
+    bottom = max(b.bbox[3] for b in strip)
+    width = max(b.bbox[2] for b in strip) - min(b.bbox[0] for b in strip)
+    crossing = [b for _, b in blocks if b not in strip and b not in main
+                and b.bbox[3] > top and b.bbox[1] < bottom]
+    strip_chars = sum(len(b.text) for b in strip)
+    main_chars = sum(len(b.text) for b in main)
+    strip_size = max(b.size for b in strip)
+    main_size = Counter(round(b.size, 1) for b in main for _ in b.lines).most_common(1)[0][0]
+    return (not crossing and width < 0.3 * page.width
+            and sum(len(b.lines) for b in strip) >= 4
+            and strip_chars < 0.4 * main_chars and strip_size <= main_size + 0.1
+            and any(b.bbox[3] > top and b.bbox[1] < bottom for b in main))
 
 
 def _role(block: Block, page: Page, body: float, running: set[str],
-          sidebars: set[int]) -> tuple[str, str]:
+          sidebar: bool) -> tuple[str, str]:
     text = block.text.strip()
     first = block.lines[0] if block.lines else None
     if first is None or not text:
@@ -128,8 +145,8 @@ def _role(block: Block, page: Page, body: float, running: set[str],
     if edge and len(block.lines) == 1 and page.number > 1 and re.search(
             rf"^{page.number}\s+\S|\S\s+{page.number}$", text):
         return "running_head", "carries the page number at the page edge"
-    if block.column in sidebars:
-        return "sidebar", f"narrow margin column {block.column}"
+    if sidebar:
+        return "sidebar", "narrow margin column beside the main text"
     if CAPTION.match(first.text) and len(text.split()) > 2:
         return "caption", "starts with a figure/table label"
     words = len(text.split())
@@ -152,9 +169,9 @@ def analyse_layout(doc: ParsedDocument) -> ParsedDocument:
     body = doc.body_font_size
     running = running_texts(doc)
     for page in doc.pages:
-        sidebars = sidebar_columns(page) if page.number <= 2 else set()
-        for block in page.blocks:
-            block.role, block.evidence = _role(block, page, body, running, sidebars)
+        sidebars = sidebar_blocks(page) if page.number <= 2 else set()
+        for index, block in enumerate(page.blocks):
+            block.role, block.evidence = _role(block, page, body, running, index in sidebars)
     doc.front = None
     doc.front = extract_header(doc)
     return doc
@@ -173,5 +190,5 @@ __all__ = [
     "is_bold_line",
     "margin_key",
     "running_texts",
-    "sidebar_columns",
+    "sidebar_blocks",
 ]

@@ -1,0 +1,238 @@
+"""Typesetting rules of the layout stage and the front matter, each on a generated document.
+
+Every test builds the convention it checks (a footnote affiliation, an author grid, an endnote
+list, ...) with PyMuPDF, so the rule is tested as a rule, not as one paper's quirk.
+"""
+
+from __future__ import annotations
+
+import pymupdf
+
+from paperflow.extract.header import extract_header
+from paperflow.extract.references import reference_entries
+from paperflow.identifiers import find_doi
+from paperflow.layout import analyse_layout
+from paperflow.pdf import ParsedDocument, parse_layout
+
+PROSE = ("the method reads each page of the paper and finds the parts a reader needs, and it "
+         "does so from how the page is set rather than from a list of words that match one "
+         "journal; we show that the rules carry over to papers they were not written for")
+
+
+def _runs(page: pymupdf.Page, x: float, y: float,
+          runs: list[tuple[str, float, str, float]]) -> None:
+    """Write (text, size, font, rise) runs left to right on one baseline."""
+    for text, size, font, rise in runs:
+        page.insert_text((x, y - rise), text, fontsize=size, fontname=font)
+        x += pymupdf.get_text_length(text, fontname=font, fontsize=size)
+
+
+def _prose(page: pymupdf.Page, x: float, y: float, lines: int, width: int = 95,
+           size: float = 10) -> float:
+    words = (PROSE + " ") * 20
+    for i in range(lines):
+        page.insert_text((x, y), words[i * 7: i * 7 + width].strip(), fontsize=size)
+        y += size * 1.3
+    return y
+
+
+def _analysed(doc: pymupdf.Document) -> ParsedDocument:
+    data = doc.tobytes()
+    doc.close()
+    return analyse_layout(parse_layout(data))
+
+
+def _title_and_names(page: pymupdf.Page, names: list[tuple[str, str]]) -> None:
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    runs: list[tuple[str, float, str, float]] = []
+    for i, (name, marker) in enumerate(names):
+        runs.append(((", " if i else "") + name, 11, "helv", 0))
+        if marker:
+            runs.append((marker, 7, "helv", 4))
+    _runs(page, 72, 120, runs)
+
+
+def test_numbered_footnote_affiliations_linked_to_markers() -> None:
+    """Affiliations as first-page footnotes whose numbers are set at full size."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 178, 8)
+    _prose(page, 72, 320, 20)
+    page.insert_text((72, 760), "1 Department of Physics, University of Alder, Alder 1010, Norway",
+                     fontsize=8)
+    page.insert_text((72, 772), "2 School of Chemistry, Birch Institute of Technology, Birch,",
+                     fontsize=8)
+    page.insert_text((80, 782), "Canada", fontsize=8)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == [
+        "Department of Physics, University of Alder, Alder 1010, Norway",
+        "School of Chemistry, Birch Institute of Technology, Birch, Canada",
+    ]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_is_with_footnotes_and_society_grades() -> None:
+    """IEEE style: "X is with the ..." footnotes; "Member, IEEE" is no author."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 80), "Storage for Scalable Video Servers", fontsize=22)
+    page.insert_text((150, 110), "Ed Chang and Avi Zakhor, Member, IEEE", fontsize=11)
+    _runs(page, 43, 140, [("Abstract", 9, "hebo", 0), ("—We place scalable video on disks.",
+                                                       9, "hebo", 0)])
+    _prose(page, 43, 160, 30, width=48)
+    _prose(page, 310, 140, 40, width=48)
+    page.insert_text((43, 700), "E. Chang is with the University of Alder, Alder, CA 94720 USA.",
+                     fontsize=8)
+    page.insert_text((43, 710), "A. Zakhor is with the Birch Corporation, Birch, MA 02139 USA.",
+                     fontsize=8)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ed Chang", "Avi Zakhor"]
+    assert header.affiliations == ["University of Alder, Alder, CA 94720 USA",
+                                   "Birch Corporation, Birch, MA 02139 USA"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_author_grid_blocks() -> None:
+    """Per-author blocks side by side: each name takes the address printed under it."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((120, 70), "Grids of Authors in Conference Papers", fontsize=20)
+    blocks = [(100, "Rosa Alvarez", ["Department of Physics", "University of Alder",
+                                     "Alder, Sweden"]),
+              (360, "Tom Berg", ["Faculty of Law", "Birch Institute of Technology",
+                                 "Birch, Poland"])]
+    for x, name, lines in blocks:
+        page.insert_text((x, 110), name, fontsize=11)
+        for i, line in enumerate(lines):
+            page.insert_text((x, 124 + 12 * i), line, fontsize=10)
+    page.insert_text((50, 200), "Abstract", fontsize=10, fontname="hebo")
+    _prose(page, 50, 215, 12, width=48, size=9)
+    _prose(page, 320, 200, 40, width=48)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Rosa Alvarez", "Tom Berg"]
+    assert header.affiliations == [
+        "Department of Physics, University of Alder, Alder, Sweden",
+        "Faculty of Law, Birch Institute of Technology, Birch, Poland",
+    ]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_structured_abstract_without_heading_and_degrees() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 80), "Surveillance Systems for Early Detection", fontsize=18,
+                     fontname="hebo")
+    page.insert_text((72, 104), "Dena M. Bravo, MD, MS; Kate McDonald, MPH; and Wen Smith, BA",
+                     fontsize=9, fontname="hebo")
+    y = 130.0
+    for label in ("Background:", "Methods:", "Conclusions:"):
+        _runs(page, 72, y, [(label, 9, "hebo", 0), (" surveillance systems were reviewed.",
+                                                    9, "hebo", 0)])
+        y = _prose(page, 72, y + 12, 3, size=9) + 8
+    _prose(page, 72, y + 40, 25, size=11)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Dena M. Bravo", "Kate McDonald", "Wen Smith"]
+    assert header.abstract is not None
+    assert header.abstract.startswith("Background: surveillance systems were reviewed.")
+    assert "Conclusions: surveillance" in header.abstract
+
+
+def test_endnote_list_with_superscript_numbers_and_no_heading() -> None:
+    doc = pymupdf.open()
+    _prose(doc.new_page(width=612, height=792), 72, 72, 50)
+    page = doc.new_page(width=612, height=792)
+    y = _prose(page, 72, 72, 20)
+    for n in range(1, 9):
+        _runs(page, 72, y + 14, [(str(n), 5, "helv", 3),
+                                 (f"A. Author{n} and B. Writer, Phys. Rev. {n}, 1{n}3 (2001).",
+                                  8, "helv", 0)])
+        y += 10
+    entries = reference_entries(_analysed(doc))
+    assert len(entries) == 8
+    assert entries[0].startswith("1 A. Author1") and entries[-1].startswith("8 A. Author8")
+
+
+def test_references_heading_in_french_and_lost_entry_number() -> None:
+    doc = pymupdf.open()
+    _prose(doc.new_page(width=612, height=792), 72, 72, 50)
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 100), "Références", fontsize=12, fontname="hebo")
+    y = 120.0
+    for n in range(1, 7):
+        label = f"{n}." if n != 4 else ""  # the text layer lost one entry's number
+        page.insert_text((72, y), f"{label} Dupont, J. Un titre de plus, {1990 + n}.".strip(),
+                         fontsize=9)
+        y += 12
+    assert len(reference_entries(_analysed(doc))) == 5
+
+
+def test_dangling_label_rejoins_its_line() -> None:
+    """A "[2]" the text layer keeps apart (a drawn same-author dash) goes back to its entry."""
+    doc = pymupdf.open()
+    _prose(doc.new_page(width=612, height=792), 72, 72, 50)
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 100), "REFERENCES", fontsize=9)
+    page.insert_text((72, 120), "[1] E. Chang, “Scalable data placement,” in Proc. SPIE, 1994.",
+                     fontsize=8)
+    page.insert_text((72, 132), "[2]", fontsize=8)
+    page.draw_line((90, 130), (115, 130))
+    page.insert_text((118, 132), ", “Rate staggering for video,” in Proc. ACM MM, 1995.",
+                     fontsize=8)
+    page.insert_text((72, 144), "[3] H. Chen, “A storage technique,” J. Parallel Comput., 1995.",
+                     fontsize=8)
+    entries = reference_entries(_analysed(doc))
+    assert [e[:4] for e in entries] == ["[1] ", "[2] ", "[3] "]
+    assert "Rate staggering" in entries[1]
+
+
+def test_roles_running_heads_page_numbers_banners_and_sidebars() -> None:
+    doc = pymupdf.open()
+    for number in range(1, 5):
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((72, 40), "Journal of Examples 12 (2020) 1-10", fontsize=8)
+        page.insert_text((290, 820), str(number), fontsize=9)
+        if number == 1:
+            page.insert_text((40, 300), "Edited by:", fontsize=7, fontname="hebo")
+            page.insert_text((40, 310), "Jo Editor, Alder University", fontsize=7)
+            for i in range(12):
+                page.insert_text((40, 340 + 10 * i), f"Side note line {i} on the", fontsize=7)
+            page.insert_text((180, 120), "Received 1 May 2020; accepted 2 June 2020", fontsize=8)
+            _prose(page, 180, 160, 40, width=70)
+        else:
+            _prose(page, 72, 100, 45)
+    parsed = _analysed(doc)
+    roles = {block.text: block.role for page in parsed.pages for block in page.blocks}
+    assert roles["Journal of Examples 12 (2020) 1-10"] == "running_head"
+    assert roles["3"] == "page_number"
+    assert roles["Received 1 May 2020; accepted 2 June 2020"] == "banner"
+    assert {block.role for block in parsed.pages[0].blocks
+            if block.bbox[0] < 100 and 200 < block.bbox[1] < 800} == {"sidebar"}
+    assert all(block.evidence for page in parsed.pages for block in page.blocks
+               if block.role != "body")
+
+
+def test_white_space_band_is_read_before_the_columns_below() -> None:
+    """A two-column box above the article's two columns is read first, left then right."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 60), "BOX LEFT starts the box.", fontsize=9)
+    _prose(page, 72, 72, 8, width=45, size=9)
+    page.insert_text((320, 60), "BOX RIGHT ends the box.", fontsize=9)
+    _prose(page, 320, 72, 8, width=45, size=9)
+    page.insert_text((72, 260), "BODY LEFT starts the article.", fontsize=10)
+    _prose(page, 72, 274, 30, width=45)
+    page.insert_text((320, 260), "BODY RIGHT goes on.", fontsize=10)
+    _prose(page, 320, 274, 30, width=45)
+    text = parse_layout(doc.tobytes()).pages[0].text
+    order = [text.index(mark) for mark in ("BOX LEFT", "BOX RIGHT", "BODY LEFT", "BODY RIGHT")]
+    assert order == sorted(order)
+
+
+def test_doi_cut_at_a_line_break_is_mended() -> None:
+    assert find_doi("doi: 10.1073/pnas\n.0805913105 PNAS") == "10.1073/pnas.0805913105"
+    assert find_doi("DOI 10.1007/s00213-\n016-4477-5\nOpen") == "10.1007/s00213-016-4477-5"
+    assert find_doi("see 10.1234/abc.\nThe next sentence") == "10.1234/abc"
