@@ -204,7 +204,9 @@ async def test_requests_per_minute_spaces_the_starts(llm_server: ScriptedLLM) ->
     async with LLMClient(settings) as client:
         await asyncio.gather(*(_ask(client) for _ in range(4)))
     arrivals = sorted(r.arrived for r in llm_server.chat_requests())
-    assert arrivals[-1] - arrivals[0] >= 0.55
+    # Unlimited, the four arrive within milliseconds; spaced, three gaps of 0.2 s. A loaded
+    # machine can delay the first send after its slot, so allow for most of one gap.
+    assert arrivals[-1] - arrivals[0] >= 0.45
 
 
 async def test_a_prompt_too_large_for_the_window_is_never_sent(llm_server: ScriptedLLM) -> None:
