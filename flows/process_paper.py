@@ -14,11 +14,13 @@ from prefect.utilities.annotations import quote
 from pydantic import BaseModel
 
 from paperflow import __version__
+from paperflow.embeddings import paper_metadata
 from paperflow.models import PaperMetadataExtraction, Provenance, TaskTiming
 from paperflow.notify import build_payload, check_webhook_url
 from paperflow.pipeline import PaperKey, assemble
 from paperflow.settings import get_settings
 from paperflow.sources import resolve_source
+from tasks.embed import embed_paper
 from tasks.extraction import TEXT_GROUPS, analyse_layout, figures, parse_pdf, preview
 from tasks.llm import enrich, llm_configured
 from tasks.notify import notify
@@ -166,12 +168,20 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
         result.arxiv_id = re.sub(r"v\d+$", "", resolved.arxiv_id)
     if overrides is not None:
         result = overrides.apply(result)
+    similar_run = cached(embed_paper).submit(
+        result.sha256, result.title, result.abstract, [page.text for page in doc.pages],
+        paper_metadata(result.model_dump(mode="json")))
     result.assets = {"original": original.result(), "text": text.result()}
     if result.preview and result.preview.asset:
         result.assets["preview"] = result.preview.asset
     result.assets["metadata"] = store_metadata(result)
+    similar = similar_run.result(raise_on_failure=False)
+    if isinstance(similar, BaseException):
+        # Finding similar papers is a convenience: the paper is complete without it.
+        logger.warning("Similar papers not computed: %s", similar)
+        similar = []
     if artifacts:
-        publish_artifacts(result)
+        publish_artifacts(result, similar)
     logger.info("Done: %r, %d authors, %d references, %d figures", result.title,
                 len(result.authors), len(result.references), len(result.figures))
     return result

@@ -14,15 +14,28 @@ from prefect.artifacts import (
 )
 
 from paperflow.models import PaperMetadataExtraction
-from paperflow.report import artifact_key, markdown_report, references_table
+from paperflow.report import (
+    artifact_key,
+    markdown_report,
+    references_table,
+    similar_papers_section,
+)
 
 
+# No `timeout_seconds` here: this task runs inline in the flow's own thread, and a task time
+# limit there (a nested cancel scope) would catch the flow's time-limit signal as its own timeout
+# and retry it. The flow's limit (process-paper) or the paper's limit (bulk/ingest runs) bounds it.
 @task
-def publish_artifacts(result: PaperMetadataExtraction) -> list[str]:
-    """A markdown report, a references table and a link to the stored metadata."""
+def publish_artifacts(result: PaperMetadataExtraction,
+                      similar: list[Any] | None = None) -> list[str]:
+    """A markdown report (with the stored papers most like this one), a references table and
+    a link to the stored metadata."""
     stem = (result.arxiv_id or "") + "-" + result.sha256[:12]
     keys = [artifact_key("paper", stem), artifact_key("references", stem)]
-    create_markdown_artifact(markdown_report(result), key=keys[0],
+    report = markdown_report(result)
+    if similar is not None:
+        report = f"{report.rstrip()}\n\n{similar_papers_section(similar)}"
+    create_markdown_artifact(report, key=keys[0],
                              description=f"Extraction report: {result.title or result.sha256}")
     create_table_artifact(references_table(result) or [{"n": "", "title": "(no references found)"}],
                           key=keys[1], description=f"{len(result.references)} references")

@@ -163,6 +163,19 @@ def test_artifacts_are_published(data_dir: Path, tmp_path: Path) -> None:
     assert len(progress) == 1 and progress[0].data == 100.0
 
 
+def test_report_lists_the_stored_papers_most_like_this_one(data_dir: Path,
+                                                          tmp_path: Path) -> None:
+    first = process_paper(_write(tmp_path, make_paper(nonce="similar-a"), "a.pdf"))
+    state = process_paper(_write(tmp_path, make_paper(nonce="similar-b"), "b.pdf"),
+                          return_state=True)
+    second = state.result()
+    assert second.sha256 != first.sha256
+    report = next(a for a in artifacts(state.state_details.flow_run_id)
+                  if a.key and a.key.startswith("paper"))
+    section = report.data.split("## Similar papers", 1)[1]
+    assert first.sha256[:12] in section and second.sha256[:12] not in section
+
+
 def test_pdf_bytes_as_the_source(data_dir: Path) -> None:
     data = make_paper(nonce="raw-bytes")
     result = process_paper(data, ProcessOptions(figures=False, preview=False))
