@@ -322,7 +322,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     directories = [Path(d) for d in args.directories]
     report = evaluate_many(directories, extract_paper, only=args.only,
-                           progress=lambda pid: print(f"  scored {pid}", file=sys.stderr))
+                           progress=lambda pid: print(f"  scored {pid}", file=sys.stderr),
+                           workers=args.workers)
     print(f"## Per field ({len(report.papers)} papers)\n")
     print(report.field_table())
     print("\n## Per template (soft F1 per field; template from the gt, else the folder)\n")
@@ -477,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folders holding <id>.pdf and <id>.gt.json files")
     ev.add_argument("--only", nargs="*", default=[], help="paper ids (substrings) to score")
     ev.add_argument("--json", help="also write the scores as JSON to this file")
+    ev.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="papers extracted at once, in processes (default: one per core)")
     ev.set_defaults(func=_cmd_eval)
 
     schema = sub.add_parser("schema", help="print the result's JSON Schema")
