@@ -128,7 +128,13 @@ def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, B
     return (not crossing and width < 0.3 * page.width
             and sum(len(b.lines) for b in strip) >= 4
             and strip_chars < 0.4 * main_chars and strip_size <= main_size + 0.1
-            and any(b.bbox[3] > top and b.bbox[1] < bottom for b in main))
+            and any(b.bbox[3] > top and b.bbox[1] < bottom and _is_paragraph(b) for b in main))
+
+
+def _is_paragraph(block: Block) -> bool:
+    """Running text: several lines, most of them long."""
+    long_lines = [line for line in block.lines if len(line.text) >= 40]
+    return len(block.lines) >= 3 and len(long_lines) >= 0.6 * len(block.lines)
 
 
 def _role(block: Block, page: Page, body: float, running: set[str],

@@ -1011,6 +1011,15 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                     parts.append(follow.text)
                 if not parts[0].strip() and len(parts) == 1 and b + 1 < len(page.blocks):
                     parts = [ln.text for ln in page.blocks[b + 1].lines]
+                elif b + 1 < len(page.blocks) and not parts[-1].rstrip().endswith("."):
+                    # A keyword line that wraps into a block of its own right under it.
+                    last = block.lines[-1]
+                    nxt = page.blocks[b + 1]
+                    if nxt.lines and 0 <= nxt.bbox[1] - last.bbox[3] < 0.8 * size \
+                            and abs(nxt.size - size) <= 0.5 and len(nxt.lines) <= 2 \
+                            and not STOP_HEAD.match(nxt.lines[0].text) \
+                            and not NUMBERED_HEAD.match(nxt.lines[0].text):
+                        parts += [ln.text for ln in nxt.lines]
                 text = fix_accents(squash(vocab.join(parts)))
                 # Separators: commas, semicolons, middle dots and bullets (which some text
                 # layers turn into " . "), dashes between spaces.
