@@ -45,8 +45,15 @@ test: $(DEV_STAMP) chromium texlive
 chromium:
 	scripts/ensure_chromium.sh
 
+.PHONY: tesseract
+# OCR of scanned papers reads their pages with Debian's Tesseract (paperflow/ocr.py).
+tesseract:
+	scripts/ensure_tesseract.sh
+
+# Per field and per template: the evaluation papers, plus the generated corpus once `make
+# corpus` has built it (out/corpus).
 eval: $(RUNTIME_STAMP)
-	$(BIN)/paperflow eval $(EVAL_DIR) --json out/eval.json
+	$(BIN)/paperflow eval $(EVAL_DIR) $(wildcard out/corpus) --json out/eval.json
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
