@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 
 from paperflow.pdf import Block, Line, Page, ParsedDocument
 
@@ -168,10 +169,85 @@ def _role(block: Block, page: Page, body: float, running: set[str],
     return "body", ""
 
 
+_TOKEN = re.compile(r"\S+")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_STANDALONE = frozenset({"a", "i", "o", "y", "e", "à", "é"})
+"""One-letter words of the languages papers are written in: never a kerning fragment alone."""
+
+
+def vocabulary(doc: ParsedDocument) -> set[str]:
+    """Lower-case words of three letters or more printed whole somewhere in the document."""
+    words: set[str] = set()
+    for page in doc.pages:
+        for line in page.lines():
+            for span in line.spans:
+                found = _LETTERS.findall(span.text)
+                # A span holding stray single letters may be split itself: its pieces are no
+                # evidence of whole words.
+                if any(len(w) == 1 and w.lower() not in _STANDALONE for w in found):
+                    continue
+                words.update(w.lower() for w in found if len(w) >= 3)
+    return words
+
+
+def repair_kerning(text: str, words: set[str]) -> str:
+    """Join a word the text layer split at its kerning gaps ("Ho w e v er" -> "However").
+
+    A run of fragments is joined when the joined word is printed whole elsewhere in the paper,
+    or when three or more of its fragments are single letters that are no words on their own.
+    """
+    tokens = _TOKEN.findall(text)
+    if len(tokens) < 2 or not any(len(t) == 1 and t.isalpha() for t in tokens):
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        best = None
+        for j in range(min(len(tokens), i + 12), i + 1, -1):
+            run = tokens[i:j]
+            if not all(_LETTERS.fullmatch(t) for t in run[:-1]) \
+                    or not _LETTERS.fullmatch(run[-1].rstrip(".,;:)")):
+                continue
+            singles = sum(1 for t in run if len(t) == 1 and t.lower() not in _STANDALONE)
+            if not singles:
+                continue
+            core = run[-1].rstrip(".,;:)")
+            joined = "".join(run[:-1]) + core
+            whole_words = [t for t in run if len(t) > 2 and t.lower().rstrip(".,;:)") in words]
+            known = joined.lower() in words and len(whole_words) < len(
+                [t for t in run if len(t) > 2])
+            split = singles >= 3 and not whole_words and any(len(t) >= 2 for t in run)
+            if known or split:
+                best = j
+                break
+        if best is None:
+            out.append(tokens[i])
+            i += 1
+        else:
+            out.append("".join(tokens[i:best]))
+            i = best
+    return " ".join(out) if out != tokens else text
+
+
+def normalise_text(doc: ParsedDocument) -> None:
+    """Text normalised once for every extractor: kerning splits joined (ligatures, accents and
+    soft hyphens are mended as the page is read)."""
+    words = vocabulary(doc)
+    for page in doc.pages:
+        for line in page.lines():
+            for index, span in enumerate(line.spans):
+                fixed = repair_kerning(span.text, words)
+                if fixed != span.text:
+                    lead = " " if span.text[:1].isspace() else ""
+                    tail = " " if span.text[-1:].isspace() else ""
+                    line.spans[index] = replace(span, text=f"{lead}{fixed.strip()}{tail}")
+
+
 def analyse_layout(doc: ParsedDocument) -> ParsedDocument:
     """Label every block with its role, then read the front matter from the roles (in place)."""
     from paperflow.extract.header import extract_header
 
+    normalise_text(doc)
     body = doc.body_font_size
     running = running_texts(doc)
     for page in doc.pages:

@@ -236,3 +236,19 @@ def test_doi_cut_at_a_line_break_is_mended() -> None:
     assert find_doi("doi: 10.1073/pnas\n.0805913105 PNAS") == "10.1073/pnas.0805913105"
     assert find_doi("DOI 10.1007/s00213-\n016-4477-5\nOpen") == "10.1007/s00213-016-4477-5"
     assert find_doi("see 10.1234/abc.\nThe next sentence") == "10.1234/abc"
+
+
+def test_kerning_splits_are_joined_once_for_every_extractor() -> None:
+    """A word set with wide kerning comes out of the text layer as "Ho w e v er"."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 72), "However, these complexes bind strongly.", fontsize=10)
+    xref = page.get_contents()[0]
+    stream = doc.xref_stream(xref).decode()
+    font = next(line for line in stream.splitlines() if "Tf" in line).split("Tf")[0]
+    kerned = ("[(Ho) -250 (w) -250 (e) -250 (v) -250 (er,) -600 (the) -600 (comple) -250 (x) "
+              "-250 (es) -600 (are) -600 (stable.)] TJ")
+    doc.update_stream(xref, f"{stream}\nBT {font}Tf 72 100 Td {kerned} ET\n".encode())
+    text = _analysed(doc).pages[0].text
+    assert "However, the complexes are stable." in text
+    assert "Ho w" not in text
