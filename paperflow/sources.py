@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import httpx
 
 from paperflow.errors import InvalidSourceError, SourceError, SourceNotFoundError
+from paperflow.identifiers import ARXIV_ID, ARXIV_URL
 from paperflow.pdf import validate_pdf_bytes
 from paperflow.settings import Settings, get_settings
 from paperflow.urls import (
@@ -28,14 +29,6 @@ from paperflow.urls import (
 
 SourceKind = Literal["bytes", "path", "url", "arxiv", "s3"]
 
-_NEW_ARXIV = r"\d{4}\.\d{4,5}(?:v\d+)?"
-_OLD_ARXIV = r"[a-z][a-z.-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?"
-ARXIV_ID = re.compile(rf"^(?:arxiv:)?\s*(?P<id>{_NEW_ARXIV}|{_OLD_ARXIV})$", re.IGNORECASE)
-ARXIV_URL = re.compile(
-    rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/(?P<id>{_NEW_ARXIV}|{_OLD_ARXIV})"
-    r"(?:\.pdf)?/?$",
-    re.IGNORECASE,
-)
 
 
 @dataclass
