@@ -174,3 +174,36 @@ def test_real_paper_captions(paper_id: str) -> None:
         start = normalise(expected["caption_start"])
         assert normalise(figure.caption or "")[: len(start)] == start
         assert figure.width > 0 and figure.height > 0
+
+
+def test_only_kept_figures_are_rendered(paper: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperflow import figures
+
+    crops: list[tuple[float, ...]] = []
+    original = figures._crop_png
+
+    def counting(display: pymupdf.DisplayList, matrix: pymupdf.Matrix,
+                 clip: pymupdf.Rect) -> tuple[bytes, int, int] | None:
+        crops.append(tuple(clip))
+        return original(display, matrix, clip)
+
+    monkeypatch.setattr(figures, "_crop_png", counting)
+    doc = parse_layout(paper)
+    found = extract_figures(paper, doc, max_figures=1)
+    assert len(found) == 1 and len(crops) == 1 and found[0].png
+    crops.clear()
+    assert all(f.png == b"" for f in extract_figures(paper, doc, render=False))
+    assert crops == []
+
+
+def test_png_writer_keeps_mupdfs_pixels(paper: bytes) -> None:
+    from paperflow.figures import _png
+
+    with pymupdf.open(stream=paper) as doc:
+        for colorspace in (pymupdf.csRGB, pymupdf.csGRAY):
+            pix = doc[0].get_pixmap(clip=pymupdf.Rect(60, 90, 391, 333), alpha=False,
+                                    colorspace=colorspace)
+            ours = Image.open(io.BytesIO(_png(pix)))
+            theirs = Image.open(io.BytesIO(pix.tobytes("png")))
+            assert ours.mode == theirs.mode and ours.size == theirs.size == (pix.width, pix.height)
+            assert ours.tobytes() == theirs.tobytes()
