@@ -55,7 +55,8 @@ async def test_smollm2_structured_output_is_verified(llama_server: str) -> None:
     assert calls["title_authors_abstract"].error is None
     assert all(call.response_format == "json_object" for call in report.calls)
     assert report.prompt_tokens > 0 and report.completion_tokens > 0
-    assert all(call.prompt_tokens <= REAL_MODEL_CONTEXT for call in report.calls)
+    # Every request fits the window; a call's tokens add up over its attempts (a repair).
+    assert all(call.prompt_tokens <= REAL_MODEL_CONTEXT * call.attempts for call in report.calls)
     assert any(call.truncated_input for call in report.calls)  # the paper is ~9000 tokens
 
     # Verification: the final title is printed on the page, and it is the heuristic's whenever
