@@ -1106,9 +1106,10 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
         # A citation line of the article itself: "Psychopharmacology (2017) 234:421–426",
         # "Ann Intern Med. 2004;140:910-922".
         cited = re.search(r"\((19[5-9]\d|20[0-4]\d)\)\s*\d+\s*[:(,]"
-                          r"|\b(19[5-9]\d|20[0-4]\d)\s*;\s*\d+\s*[:(]\s*\d", text)
+                          r"|\b(19[5-9]\d|20[0-4]\d)\s*;\s*\d+\s*[:(]\s*\d"
+                          r"|\b\d+\s*[-–]\s*\d+\s*\((19[5-9]\d|20[0-4]\d)\)", text)
         if cited:
-            return int(cited.group(1) or cited.group(2)), None
+            return int(next(g for g in cited.groups() if g)), None
     published = _dated(texts + page.margin_text, r"published|posted|available online|publication")
     if published:
         return published.year, published
@@ -1118,7 +1119,9 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
         if re.search(r"volume|issue|vol\.", text, re.I) and YEAR.search(text):
             return int(YEAR.findall(text)[-1]), None
     for text in texts:
-        match = re.search(r"(©|copyright)\s*(\d{4})", text, re.I)
+        # "Copyright c 2009": a circled c drawn around a plain "c" comes out as the letter.
+        match = re.search(r"(©|copyright)\s*(?:©\s*|c\u20dd?\s*|\(c\)\s*)?(\d{4})", text,
+                          re.I)
         if match:
             return int(match.group(2)), None
     for pattern in (r"accepted|received", r"dated"):
