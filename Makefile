@@ -38,7 +38,7 @@ $(DEV_STAMP): $(RUNTIME_STAMP)
 run: $(RUNTIME_STAMP)
 	$(BIN)/paperflow process $(SAMPLE) --out-dir out
 
-test: $(DEV_STAMP) chromium texlive
+test: $(DEV_STAMP) chromium texlive tesseract
 	$(BIN)/python -m pytest -ra -p no:cacheprovider
 
 # The UI test drives Debian's Chromium with Playwright.

@@ -122,6 +122,10 @@ class Page:
     image_count: int = 0
     margin_text: list[str] = field(default_factory=list)
     """Rotated lines (arXiv side stamps, 'Downloaded from' strips), left out of `blocks`."""
+    text_source: str = "native"
+    """Where the text comes from: "native" (the PDF's text layer) or "ocr" (`paperflow.ocr`)."""
+    ocr_confidence: float | None = None
+    """Mean OCR word confidence, 0-100 (Tesseract's scale), of a page read by OCR."""
 
     @property
     def text(self) -> str:
@@ -326,12 +330,18 @@ def open_pdf(data: bytes) -> Iterator[pymupdf.Document]:
         doc.close()
 
 
-def parse_layout(data: bytes, max_pages: int = 1500) -> ParsedDocument:
+def parse_layout(data: bytes, max_pages: int = 1500, *, ocr: bool | None = None,
+                 ocr_dpi: int | None = None, ocr_language: str | None = None) -> ParsedDocument:
     """Read every page's text structure in reading order (up to `max_pages`).
 
     A page MuPDF cannot read is left out with a warning; when not one page can be read, the
-    first page's cause is raised as a `DamagedPdfError`.
+    first page's cause is raised as a `DamagedPdfError`. A page with no usable text layer (a
+    scan) is read by OCR when `ocr` is on (`paperflow.ocr`); the OCR arguments left as None
+    come from the settings (`PAPERFLOW_OCR`, `PAPERFLOW_OCR_DPI`, `PAPERFLOW_OCR_LANGUAGE`).
     """
+    from paperflow.ocr import OcrPass, needs_ocr
+
+    ocr_pass = OcrPass.from_settings(ocr, ocr_dpi, ocr_language, max_pages)
     with open_pdf(data) as doc:
         page_count = doc.page_count
         warnings: list[str] = []
@@ -342,7 +352,6 @@ def parse_layout(data: bytes, max_pages: int = 1500) -> ParsedDocument:
                 f"The PDF has {page_count} pages; only the first {max_pages} were extracted "
                 "(raise PAPERFLOW_MAX_PAGES to read more)."
             )
-        textless: list[int] = []
         first_failure: BaseException | None = None
         for index in range(limit):
             try:
@@ -354,8 +363,8 @@ def parse_layout(data: bytes, max_pages: int = 1500) -> ParsedDocument:
                 cause = _mupdf_message(exc) if _is_mupdf_error(exc) else f"{exc}"
                 warnings.append(f"Page {index + 1} could not be read ({cause}); it is left out.")
                 continue
-            if not page.has_text:
-                textless.append(page.number)
+            if needs_ocr(page):  # no text layer, or one of garbage: a scan
+                page = ocr_pass.process(doc[index], page, read_page)
             pages.append(page)
         if not pages and first_failure is not None:
             if _is_mupdf_error(first_failure):
@@ -363,16 +372,7 @@ def parse_layout(data: bytes, max_pages: int = 1500) -> ParsedDocument:
             raise DamagedPdfError(
                 f"No page of the PDF could be read (page 1: {first_failure}): {_REPAIR_HINT}"
             ) from first_failure
-        if textless and len(textless) == len(pages):
-            warnings.append(
-                "No page has a text layer (a scanned paper?): text fields are empty; "
-                "OCR is not performed."
-            )
-        elif textless:
-            warnings.append(
-                f"Pages without a text layer (scanned?): {_ranges(textless)}; "
-                "their text is missing."
-            )
+        warnings.extend(ocr_pass.warnings(len(pages)))
         try:
             raw_metadata = doc.metadata or {}
         except Exception:  # a broken /Info dictionary is no reason to lose the text
@@ -394,9 +394,11 @@ def _ranges(numbers: list[int]) -> str:
     return ", ".join(parts)
 
 
-def read_page(page: pymupdf.Page) -> Page:
+def read_page(page: pymupdf.Page,
+              textpage: pymupdf.TextPage | dict[str, Any] | None = None) -> Page:
     """One page's text blocks, ordered for reading across one, two or three columns."""
-    raw = page.get_text("dict", flags=_TEXT_FLAGS)
+    raw = textpage if isinstance(textpage, dict) else \
+        page.get_text("dict", flags=_TEXT_FLAGS, textpage=textpage)
     blocks: list[Block] = []
     margin: list[str] = []
     for raw_block in raw.get("blocks", []):

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     """Address space (MB) of the sandboxed parse; a decompression bomb fails past it."""
     parse_wall_seconds: float = Field(default=600.0, gt=0)
     """Wall-clock time of the sandboxed parse, for a reader that blocks without using CPU."""
+    ocr: bool = True
+    """Read pages with no usable text layer (scans) by OCR with Tesseract (`paperflow.ocr`)."""
+    ocr_dpi: int = Field(default=300, ge=72, le=600)
+    """Resolution scanned pages are rendered at for OCR."""
+    ocr_language: str = "eng"
+    """Tesseract language(s) of the scans, e.g. `eng` or `eng+deu` (each needs its data)."""
     max_figures: int = 60
     figure_dpi: int = 150
     preview_width: int = 1200
