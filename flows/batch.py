@@ -6,11 +6,15 @@ Per-paper subflows cost the API server far more (20 papers as subflows took 63 s
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import ctypes
 import io
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, InvalidStateError, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,8 +31,10 @@ from pydantic import BaseModel
 
 from flows.process_paper import PaperOverrides, ProcessOptions, process_one
 from paperflow.models import Asset
+from paperflow.notify import build_payload
 from paperflow.report import artifact_key
 from paperflow.storage import get_storage
+from tasks.notify import notify
 
 OutcomeStatus = Literal["completed", "cached", "failed"]
 
@@ -69,6 +75,26 @@ class Job:
     tag: Any = None
 
 
+class PaperTimedOut(BaseException):
+    """Raised inside a paper's thread that ran past its time limit, to stop it at the next line
+    of Python it runs (a blocking call finishes first). A BaseException, so `process_one` does
+    not catch it and send a second failed webhook: the runner has sent one already."""
+
+
+def _stop_thread(thread: threading.Thread) -> None:
+    if thread.ident is not None and thread.is_alive():
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                                   ctypes.py_object(PaperTimedOut))
+
+
+@dataclass
+class _Running:
+    job: Job
+    future: Future[Outcome]
+    thread: threading.Thread
+    started: float
+
+
 @dataclass
 class BatchRunner:
     """Runs jobs in batches on a bounded thread pool and reports progress as papers finish."""
@@ -78,6 +104,8 @@ class BatchRunner:
     concurrency: int = 4
     options: ProcessOptions = field(default_factory=ProcessOptions)
     webhook_url: str | None = None
+    paper_timeout: float | None = None
+    """Seconds one paper may take (None: no limit; the flows pass `paper_timeout_seconds`)."""
     outcomes: list[Outcome] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -89,34 +117,92 @@ class BatchRunner:
     def run(self, jobs: Iterable[Job], batch_size: int,
             on_done: Callable[[Job, Outcome], None] | None = None,
             after_batch: Callable[[list[Outcome]], None] | None = None) -> list[Outcome]:
-        """Process every job; one failure never stops the others."""
+        """Process every job; one failure, or one paper that hangs, never stops the others.
+
+        A paper still running `paper_timeout` seconds after it started is a failed outcome
+        ("timed out after N s"): its thread is told to stop and left behind (a daemon thread,
+        so it cannot keep the run's process alive) and its slot goes to the next paper.
+        """
         logger = get_run_logger()
-        batch: list[Job] = []
         pending = list(jobs)
-        with ThreadPoolExecutor(max_workers=max(1, self.concurrency),
-                                thread_name_prefix="paper") as pool:
-            for start in range(0, len(pending), max(1, batch_size)):
-                batch = pending[start:start + max(1, batch_size)]
-                futures: dict[Future[Outcome], Job] = {}
-                for job in batch:
-                    # Each thread needs its own copy of the flow run's context to submit tasks.
-                    context = contextvars.copy_context()
-                    futures[pool.submit(context.run, self._one, job)] = job
-                for future in as_completed(futures):
-                    job = futures[future]
-                    outcome = future.result()
+        size = max(1, batch_size)
+        for start in range(0, len(pending), size):
+            queue = deque(pending[start:start + size])
+            running: list[_Running] = []
+            while queue or running:
+                while queue and len(running) < max(1, self.concurrency):
+                    running.append(self._start(queue.popleft()))
+                wait([r.future for r in running], timeout=self._wait_seconds(running),
+                     return_when=FIRST_COMPLETED)
+                for item in list(running):
+                    outcome = self._finished(item)
+                    if outcome is None:
+                        continue
+                    running.remove(item)
                     self.outcomes.append(outcome)
                     done = len(self.outcomes)
                     update_progress_artifact(self.progress_id, round(100 * done / self.total, 1),
                                              description=f"{self.title}: {done} of {self.total} "
                                                          f"papers ({self.failed} failed)")
-                    logger.info("[%d/%d] %s: %s%s", done, self.total, job.source, outcome.status,
-                                f" ({outcome.error})" if outcome.error else "")
+                    logger.info("[%d/%d] %s: %s%s", done, self.total, item.job.source,
+                                outcome.status, f" ({outcome.error})" if outcome.error else "")
                     if on_done:
-                        on_done(job, outcome)
-                if after_batch:
-                    after_batch(self.outcomes)
+                        on_done(item.job, outcome)
+            if after_batch:
+                after_batch(self.outcomes)
         return self.outcomes
+
+    def _start(self, job: Job) -> _Running:
+        future: Future[Outcome] = Future()
+        # Each thread needs its own copy of the flow run's context to submit tasks.
+        context = contextvars.copy_context()
+
+        def work() -> None:
+            try:
+                outcome = context.run(self._one, job)
+            except PaperTimedOut:
+                return  # the runner has already recorded the paper as timed out
+            except BaseException as exc:  # a crash inside one paper stays with that paper
+                outcome = Outcome(source=job.source, status="failed",
+                                  error=f"{type(exc).__name__}: {exc}"[:500])
+            with contextlib.suppress(InvalidStateError):
+                future.set_result(outcome)
+
+        thread = threading.Thread(target=work, name=f"paper-{len(self.outcomes)}", daemon=True)
+        item = _Running(job, future, thread, time.monotonic())
+        thread.start()
+        return item
+
+    def _wait_seconds(self, running: list[_Running]) -> float | None:
+        if self.paper_timeout is None:
+            return None
+        first = min(r.started for r in running) + self.paper_timeout
+        return max(0.0, first - time.monotonic())
+
+    def _finished(self, item: _Running) -> Outcome | None:
+        """The paper's outcome once it finished or ran out of time, else None."""
+        if not item.future.done():
+            limit = self.paper_timeout
+            if limit is None or time.monotonic() - item.started < limit:
+                return None
+            timed_out = Outcome(source=item.job.source, status="failed",
+                                seconds=round(time.monotonic() - item.started, 3),
+                                error=f"timed out after {limit:g} s")
+            try:
+                item.future.set_result(timed_out)
+            except InvalidStateError:
+                pass  # it finished at the last moment: its own outcome stands
+            else:
+                _stop_thread(item.thread)
+                self._report_timeout(item.job, timed_out)
+        return item.future.result()
+
+    def _report_timeout(self, job: Job, outcome: Outcome) -> None:
+        """The failed webhook of a paper that timed out (its own thread never reached one)."""
+        if self.webhook_url:
+            notify(self.webhook_url, build_payload(
+                "failed", source=job.source, error=outcome.error,
+                duration_seconds=outcome.seconds, flow_run_id=str(flow_run.get_id() or "") or None))
 
     @property
     def failed(self) -> int:

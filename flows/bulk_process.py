@@ -8,6 +8,7 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.batch import BatchRunner, BatchSummary, Job
+from flows.hooks import permanent_errors_not_retried
 from flows.process_paper import ProcessOptions
 from paperflow import __version__
 from paperflow.errors import InvalidSourceError, PermanentError
@@ -47,12 +48,20 @@ def s3_sources(prefix: str) -> list[str]:
 
 
 @flow(name="bulk-process", version=__version__, persist_result=True,
-      task_runner=ThreadPoolTaskRunner(max_workers=16))
+      task_runner=ThreadPoolTaskRunner(max_workers=16),
+      retries=get_settings().flow_retries,
+      retry_delay_seconds=get_settings().flow_retry_delay_seconds)
+@permanent_errors_not_retried
 def bulk_process(sources: list[str] | None = None, folder: str | None = None,
                  s3_prefix: str | None = None, batch_size: int = 10,
                  concurrency: int | None = None, options: ProcessOptions | None = None,
-                 webhook_url: str | None = None) -> BatchSummary:
-    """Process many papers; failures are listed, and only all-failed fails the run."""
+                 webhook_url: str | None = None,
+                 paper_timeout_seconds: float | None = None) -> BatchSummary:
+    """Process many papers; failures are listed, and only all-failed fails the run.
+
+    A paper taking longer than `paper_timeout_seconds` (default `PAPERFLOW_PAPER_TIMEOUT_SECONDS`)
+    is a failed outcome, "timed out after N s"; the others go on.
+    """
     logger = get_run_logger()
     if batch_size < 1:
         raise PermanentError(f"batch_size must be at least 1, not {batch_size}.")
@@ -68,7 +77,8 @@ def bulk_process(sources: list[str] | None = None, folder: str | None = None,
     workers = concurrency or get_settings().bulk_concurrency
     logger.info("Bulk run: %d papers, batches of %d, %d at a time", len(found), batch_size,
                 workers)
-    runner = BatchRunner("bulk", len(found), workers, options or ProcessOptions(), webhook_url)
+    runner = BatchRunner("bulk", len(found), workers, options or ProcessOptions(), webhook_url,
+                         paper_timeout_seconds or get_settings().paper_timeout_seconds)
     runner.run((Job(s) for s in found), batch_size)
     summary = runner.summarize()
     logger.info("Bulk run done in %.1f s: %d processed, %d already done, %d failed; summary %s",

@@ -43,8 +43,11 @@ def _since(value: str | None, state: IngestState, margin_hours: float) -> dateti
 def ingest_arxiv(categories: list[str] | None = None, query: str | None = None,
                  max_results: int = 100, since: str | None = LAST_SUCCESS,
                  concurrency: int | None = None, options: ProcessOptions | None = None,
-                 webhook_url: str | None = None) -> BatchSummary:
-    """Find papers not ingested yet (newest first), process them, remember them."""
+                 webhook_url: str | None = None,
+                 paper_timeout_seconds: float | None = None) -> BatchSummary:
+    """Find papers not ingested yet (newest first), process them, remember them; a paper
+    taking longer than `paper_timeout_seconds` (default `PAPERFLOW_PAPER_TIMEOUT_SECONDS`) is
+    a failed outcome, "timed out after N s"."""
     logger = get_run_logger()
     settings = get_settings()
     search_query = build_search_query(categories, query)
@@ -61,7 +64,8 @@ def ingest_arxiv(categories: list[str] | None = None, query: str | None = None,
                 search_query, scan.total_results, scan.examined, scan.pages, len(scan.new),
                 scan.stopped)
     runner = BatchRunner("arxiv", len(scan.new), concurrency or settings.bulk_concurrency,
-                         options or ProcessOptions(), webhook_url)
+                         options or ProcessOptions(), webhook_url,
+                         paper_timeout_seconds or settings.paper_timeout_seconds)
 
     def remember(job: Job, outcome: Outcome) -> None:
         if outcome.status != "failed":

@@ -13,6 +13,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel
 
+from flows import hooks
 from paperflow import __version__
 from paperflow.embeddings import paper_metadata
 from paperflow.models import PaperMetadataExtraction, Provenance, TaskTiming
@@ -62,7 +63,12 @@ def _run_name() -> str:
 
 @flow(name="process-paper", version=__version__, flow_run_name=_run_name,
       task_runner=ThreadPoolTaskRunner(max_workers=10), persist_result=True,
-      timeout_seconds=get_settings().flow_timeout_seconds)
+      timeout_seconds=get_settings().flow_timeout_seconds,
+      retries=get_settings().flow_retries,
+      retry_delay_seconds=get_settings().flow_retry_delay_seconds,
+      on_failure=[hooks.report_failure], on_crashed=[hooks.report_failure],
+      on_cancellation=[hooks.report_failure])
+@hooks.permanent_errors_not_retried
 def process_paper(source: str | bytes, options: ProcessOptions | None = None,
                   webhook_url: str | None = None) -> PaperMetadataExtraction:
     """Resolve a paper, extract every field concurrently, store the assets, report, notify."""

@@ -68,6 +68,28 @@ class Settings(BaseSettings):
     """Allow paper URLs on loopback, private and link-local addresses (local development, tests)."""
     bulk_concurrency: int = 4
     """Papers a bulk or ingest run processes at once (threads inside one flow run)."""
+    task_timeout_seconds: float = Field(default=900.0, gt=0)
+    """Time limit of one attempt of a task without a specific limit below (a 500-page paper's
+    extraction group on 2 cores takes a few minutes; the sandboxed parse stops at
+    `parse_wall_seconds`)."""
+    storage_timeout_seconds: float = Field(default=600.0, gt=0)
+    """Time limit of one attempt of storing the original PDF (up to S3 included) or the page
+    texts."""
+    arxiv_search_timeout_seconds: float = Field(default=1800.0, gt=0)
+    """Time limit of one attempt of the arXiv search (polite pages, `Retry-After` waits)."""
+    llm_task_timeout_seconds: float = Field(default=900.0, gt=0)
+    """Time limit of one attempt of an LLM enrichment task."""
+    paper_timeout_seconds: float = Field(default=3600.0, gt=0)
+    """Time limit of one paper inside a bulk or ingest run: past it the paper is a failed
+    outcome ("timed out after N s") and the others go on."""
+    flow_retries: int = Field(default=1, ge=0)
+    """Retries of a failed `process-paper` or `bulk-process` run (a permanent error, such as a
+    bad PDF, is not retried)."""
+    flow_retry_delay_seconds: float = Field(default=10.0, ge=0)
+    results_retention_days: float = Field(default=30.0, gt=0)
+    """`paperflow gc` / the cleanup flow: persisted task results older than this go."""
+    runs_retention_days: float = Field(default=90.0, gt=0)
+    """`paperflow gc` / the cleanup flow: bulk-run summaries (`runs/<id>/`) older than this go."""
 
     s3_bucket: str | None = Field(default=None, validation_alias=AliasChoices(
         "PAPERFLOW_S3_BUCKET", "S3_BUCKET_NAME", "CLOUDFLARE_BUCKET_NAME"))

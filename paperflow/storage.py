@@ -11,7 +11,9 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -155,3 +157,15 @@ def get_storage(settings: Settings | None = None) -> Storage:
 
         return s3_storage(settings)
     return local_storage(settings.data_dir)
+
+
+REQUESTED_MARKER = "requested"
+"""`papers/<sha256>/requested`: when the paper was last asked for (retention reads its time)."""
+
+
+def mark_requested(storage: Storage, sha256: str, now: float | None = None) -> Asset:
+    """Write or refresh the paper's `requested` marker (its body is the time, so it always
+    changes and the store's last-modified time moves on, locally and on S3)."""
+    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    return storage.put(paper_key(sha256, REQUESTED_MARKER), moment.isoformat().encode(),
+                       "text/plain; charset=utf-8")

@@ -31,6 +31,7 @@ from paperflow.llm.settings import get_llm_settings, llm_enabled, reload_llm_set
 from paperflow.models import Figure, LLMCall, LLMReport
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import REGISTRY, FieldGroup, PaperKey
+from paperflow.settings import get_settings
 from paperflow.storage import get_storage
 from tasks.policy import cache_expiration, retry_unless_permanent
 from tasks.secrets import read_secret
@@ -136,6 +137,7 @@ def _options(group: str) -> dict[str, Any]:
         "retries": 1,
         "retry_delay_seconds": 30,
         "retry_condition_fn": retry_unless_permanent,
+        "timeout_seconds": get_settings().llm_task_timeout_seconds,
     }
 
 

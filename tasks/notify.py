@@ -7,6 +7,8 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_logger
 from prefect.tasks import exponential_backoff
 
 from paperflow.notify import deliver
@@ -16,6 +18,8 @@ from tasks.policy import retry_unless_permanent
 from tasks.secrets import read_secret
 
 SECRET_BLOCK = "paperflow-webhook-secret"
+FAILED_WEBHOOK_RUN_NAME = "webhook paper.failed"
+"""The name of every `paper.failed` delivery's task run (`flows.hooks` looks for it)."""
 
 
 def webhook_secret() -> str | None:
@@ -26,6 +30,9 @@ def webhook_secret() -> str | None:
     return read_secret(SECRET_BLOCK)
 
 
+# No `timeout_seconds` here: this task runs inline in the flow's own thread, and a task time
+# limit there (a nested cancel scope) would catch the flow's time-limit signal as its own timeout
+# and retry it. The flow's limit (process-paper) or the paper's limit (bulk/ingest runs) bounds it.
 @task(retry_condition_fn=retry_unless_permanent, task_run_name="webhook {payload[event]}")
 def send_webhook(url: str, payload: dict[str, Any], delivery_id: str) -> int:
     """POST the signed payload; the HTTP status on success."""
@@ -55,8 +62,8 @@ def notify(url: str, payload: dict[str, Any]) -> bool:
         reason = state.message or "unknown"
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
-    get_run_logger().error("Webhook to %s failed for good (%s); the result is kept on this run.",
-                           url, reason)
+    _logger().error("Webhook to %s failed for good (%s); the result is kept on this run.",
+                    url, reason)
     stem = (payload.get("sha256") or delivery_id)[:12]
     create_markdown_artifact(
         f"# Webhook not delivered\n\n- URL: `{url}`\n- event: `{payload.get('event')}`\n"
@@ -64,3 +71,11 @@ def notify(url: str, payload: dict[str, Any]) -> bool:
         "are unaffected; re-send by re-running the deployment or reading the stored metadata.",
         key=artifact_key("webhook-failed", stem), description="Webhook delivery failed")
     return False
+
+
+def _logger() -> Any:
+    """The run's logger; a plain one when called outside a run (a crash hook in the worker)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return get_logger("paperflow.notify")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,3 +67,20 @@ def retry_unless_permanent(task: Task[..., Any], task_run: TaskRun, state: State
     except Exception:
         return True
     return True
+
+
+class _WorkerThreadTimeoutNotice(logging.Filter):
+    """Drops Prefect's warning, logged for every task run with a time limit that runs in a
+    worker thread, that the limit cannot interrupt a blocking call. Every limited task here
+    runs in one (the flow's thread pool, bulk runs' paper threads): the limit takes effect once
+    the call returns, and the flow's and each paper's time limits cover a call that hangs. Left
+    in, it would be a dozen warnings per paper."""
+
+    PREFIX = "Timeout of %s seconds configured for this task, but the task is running in a " \
+             "worker thread."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.PREFIX)
+
+
+logging.getLogger("prefect.task_runs").addFilter(_WorkerThreadTimeoutNotice())

@@ -11,23 +11,26 @@ from prefect.tasks import exponential_backoff
 from paperflow.models import Asset, PaperMetadataExtraction
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import PaperKey
+from paperflow.settings import get_settings
 from paperflow.storage import get_storage, paper_key
 from tasks.policy import retry_unless_permanent
 
 _retried = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2),
             "retry_jitter_factor": 0.5, "retry_condition_fn": retry_unless_permanent}
+_limited = {"timeout_seconds": get_settings().storage_timeout_seconds}
+"""For the storage tasks the flow submits to its thread pool."""
 
 # Run-specific fields stay out of metadata.json so the same bytes always store the same JSON.
 RUN_FIELDS = {"timings", "source"}
 
 
-@task(**_retried)
+@task(**_retried, **_limited)
 def store_original(key: PaperKey, data: bytes) -> Asset:
     """The PDF as received, under its content address."""
     return get_storage().put(paper_key(key.sha256, "original.pdf"), data, "application/pdf")
 
 
-@task(**_retried)
+@task(**_retried, **_limited)
 def store_text(key: PaperKey, doc: ParsedDocument) -> Asset:
     """Every page's text in reading order, as JSON."""
     pages = [{"page": page.number, "text": page.text} for page in doc.pages]
@@ -56,6 +59,9 @@ def _is_signed(url: Any) -> bool:
     return isinstance(url, str) and "X-Amz-Signature=" in url
 
 
+# No `timeout_seconds` here: this task runs inline in the flow's own thread, and a task time
+# limit there (a nested cancel scope) would catch the flow's time-limit signal as its own timeout
+# and retry it. The flow's limit (process-paper) or the paper's limit (bulk/ingest runs) bounds it.
 @task(**_retried)
 def store_metadata(result: PaperMetadataExtraction) -> Asset:
     """The result as `metadata.json`, written last so its presence means the paper is complete."""
