@@ -17,7 +17,8 @@ from tasks.policy import Timed, cache_expiration, content_cache_key, retry_unles
 from tasks.results import result_storage
 
 _cached = {"persist_result": True, "cache_expiration": cache_expiration(),
-           "version": EXTRACTION_VERSION, "result_storage": result_storage()}
+           "version": EXTRACTION_VERSION, "result_storage": result_storage(),
+           "timeout_seconds": get_settings().task_timeout_seconds}
 
 
 @task(cache_key_fn=content_cache_key("max_pages"), **_cached)

@@ -36,7 +36,7 @@ def _last_json(text: str) -> dict[str, Any]:
 
 def test_deployments_queues_and_schedules(stack: Stack) -> None:
     deployments = {d["name"]: d for d in _api(stack, "/deployments/filter", {})}
-    assert set(deployments) == {"process-paper", "arxiv-ingest", "bulk-process"}
+    assert set(deployments) == {"process-paper", "arxiv-ingest", "bulk-process", "cleanup"}
     assert deployments["process-paper"]["work_queue_name"] == "on-demand"
     assert deployments["bulk-process"]["work_queue_name"] == "bulk"
     assert {d["work_pool_name"] for d in deployments.values()} == {"papers"}
@@ -45,7 +45,9 @@ def test_deployments_queues_and_schedules(stack: Stack) -> None:
     assert schedules[0]["schedule"]["timezone"] == "UTC"
     limits = {name: (d["global_concurrency_limit"] or {}).get("limit")
               for name, d in deployments.items()}
-    assert limits == {"process-paper": 8, "arxiv-ingest": 1, "bulk-process": 2}
+    assert limits == {"process-paper": 8, "arxiv-ingest": 1, "bulk-process": 2, "cleanup": 1}
+    cleanup = deployments["cleanup"]["schedules"]
+    assert cleanup and cleanup[0]["schedule"]["cron"] == "30 3 * * *"
     assert deployments["arxiv-ingest"]["concurrency_options"]["collision_strategy"] == \
         "CANCEL_NEW"
     pull = deployments["process-paper"]["pull_steps"][0]
