@@ -43,6 +43,8 @@ SIZE_PER_X_SIZE = 1.07
 bottom), measured on the evaluation papers' rasterised pages against their native sizes."""
 MAX_PIXELS = 20_000_000
 """A page is rendered at a lower resolution than asked when it would exceed this many pixels."""
+MIN_DPI = 150
+"""A scan is never read at less than this (a coarser scan is upsampled to it)."""
 BUDGET_SHARE = 0.6
 """Share of the parse's wall-clock limit OCR may use before it starts no more pages."""
 PAGE_TIMEOUT_SECONDS = 180.0
@@ -175,9 +177,32 @@ def is_blank(page: pymupdf.Page) -> bool:
     return all(entry[0] == "ignore-text" for entry in page.get_bboxlog())
 
 
+def _scan_dpi(page: pymupdf.Page) -> int | None:
+    """The resolution of an image covering most of the page (a scan), or None."""
+    area = abs(page.rect) or 1.0
+    try:
+        infos = page.get_image_info()
+    except Exception:  # a damaged image list: render at the asked resolution
+        return None
+    for info in infos:
+        box = pymupdf.Rect(info.get("bbox", (0, 0, 0, 0)))
+        if abs(box) >= 0.8 * area and box.width > 0 and box.height > 0 and info.get("width"):
+            return round(min(info["width"] / (box.width / 72),
+                             info["height"] / (box.height / 72)))
+    return None
+
+
 def render_for_ocr(page: pymupdf.Page, dpi: int) -> tuple[bytes, int]:
-    """The page as a greyscale PNG at `dpi` (lowered for huge pages), and the dpi used."""
+    """The page as a greyscale PNG at `dpi` (lowered for huge pages), and the dpi used.
+
+    A page that is one scanned image is rendered at the scan's own resolution when that is
+    lower (down to `MIN_DPI`): upsampling adds no detail, costs CPU, and turns a noisy scan's
+    speckles into blobs Tesseract reads as letters.
+    """
     rect = page.rect
+    scan_dpi = _scan_dpi(page)
+    if scan_dpi is not None and scan_dpi < dpi:
+        dpi = max(MIN_DPI, scan_dpi)
     pixels = rect.width * rect.height * (dpi / 72.0) ** 2
     if pixels > MAX_PIXELS:
         dpi = max(36, int(dpi * (MAX_PIXELS / pixels) ** 0.5))
@@ -617,10 +642,11 @@ class OcrPass:
         if found:
             scored = [c for _, c in found if c is not None]
             mean = f"; mean word confidence {sum(scored) / len(scored):.0f}%" if scored else ""
+            one = len(found) == 1
             out.append(
-                f"Pages {_ranges([n for n, _ in found])} have no usable text layer (scanned?) "
-                f"and were read by OCR (Tesseract, {self.language}, {self.dpi} dpi{mean}): "
-                "their text may hold recognition errors."
+                f"{_pages([n for n, _ in found])} no usable text layer (scanned?) and "
+                f"{'was' if one else 'were'} read by OCR (Tesseract, {self.language}{mean}): "
+                f"{'its' if one else 'their'} text may hold recognition errors."
             )
             low = [n for n, c in found if c is not None and c < 60]
             if low:
@@ -654,6 +680,13 @@ class OcrPass:
             out.append(f"Pages without a usable text layer (scanned?): {_ranges(textless)}; "
                        "their text is missing or unreadable" + (f"; {why}." if why else "."))
         return out
+
+
+def _pages(numbers: list[int]) -> str:
+    """"Page 3 has" or "Pages 1-2 have"."""
+    if len(numbers) == 1:
+        return f"Page {numbers[0]} has"
+    return f"Pages {_ranges(numbers)} have"
 
 
 def _ranges(numbers: list[int]) -> str:
