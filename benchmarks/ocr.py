@@ -83,8 +83,8 @@ def accuracy(papers: list[Path], dpi: int, workers: int) -> dict[str, dict[str, 
                 totals[way][name].add(*fields[name])
             cells.append("/".join(f"{fields[n][0]}" for n in FIELDS).rjust(13))
         print(f"{row['id'][:42]:42} " + " ".join(cells))
-    print(f"\nsoft F1 over {len(rows)} papers (first 2 pages; scans at {dpi} dpi, "
-          f"OCR at {get_settings().ocr_dpi} dpi):")
+    print(f"\nsoft F1 over {len(rows)} papers (first 2 pages; scans at {dpi} dpi, read at "
+          f"min({get_settings().ocr_dpi}, the scan's) dpi):")
     print(f"{'field':10} {'native':>8} {'clean':>8} {'noisy':>8} {'clean/nat':>10} "
           f"{'noisy/nat':>10}")
     summary: dict[str, dict[str, float]] = {}
@@ -117,7 +117,8 @@ def ten_page_scan(paper: Path, dpi: int) -> dict[str, float]:
            - own.ru_stime)
     ocred = sum(1 for page in doc.pages if page.text_source == "ocr")
     words = sum(len(page.text.split()) for page in doc.pages)
-    print(f"\n10-page scan ({paper.name}, {dpi} dpi image, OCR at {get_settings().ocr_dpi} dpi): "
+    print(f"\n10-page scan ({paper.name}, {dpi} dpi image, read at "
+          f"min({get_settings().ocr_dpi}, {dpi}) dpi): "
           f"{len(doc.pages)} pages, {ocred} read by OCR, {words} words; wall {wall:.1f} s, "
           f"CPU {cpu:.1f} s (target: under {TARGET_SECONDS:g} s on one core)")
     return {"wall": wall, "cpu": cpu, "pages": len(doc.pages), "ocr_pages": ocred}
