@@ -13,7 +13,10 @@ from tests.conftest import ROOT
 
 
 def _dry_run(target: str, venv: Path) -> list[str]:
-    done = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True,
+    # --no-print-directory: run from inside `make test`, a nested make would add
+    # "Entering/Leaving directory" lines around the commands.
+    done = subprocess.run(["make", "-n", "--no-print-directory", target, f"VENV={venv}"],
+                          cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()

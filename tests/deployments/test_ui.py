@@ -1,4 +1,4 @@
-"""The stack's Prefect UI in a real browser: the three deployments and the daily schedule."""
+"""The stack's Prefect UI in a real browser: the deployments and the daily schedule."""
 
 from __future__ import annotations
 
@@ -35,12 +35,14 @@ def test_ui_lists_the_deployments_and_the_arxiv_schedule(stack: Stack, page: Any
     listing = page.get_by_role("link", name="arxiv-ingest").first
     listing.wait_for(timeout=60_000)
     text = page.inner_text("body")
-    assert "3 Deployments" in text
-    for name in ("process-paper", "arxiv-ingest", "bulk-process"):
+    assert "4 Deployments" in text
+    for name in ("process-paper", "arxiv-ingest", "bulk-process", "cleanup"):
         assert name in text, name
 
     listing.click()
     page.get_by_text("At 06:00 AM every day").wait_for(timeout=60_000)
+    # The work pool's name arrives with a later request than the schedule.
+    page.get_by_text("papers", exact=True).first.wait_for(timeout=60_000)
     details = page.inner_text("body")
     assert "flows/ingest_arxiv.py:ingest_arxiv" in details
     assert "scheduled" in details and "papers" in details  # its work queue and pool
