@@ -139,8 +139,8 @@ def _source_digest() -> str:
     """A hash of the extraction code: results cached under it are recomputed after any change."""
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    files = [root / "pdf.py", root / "layout.py", root / "identifiers.py", root / "figures.py",
-             root / "pipeline.py", *sorted((root / "extract").glob("*.py"))]
+    files = [root / "pdf.py", root / "ocr.py", root / "layout.py", root / "identifiers.py",
+             root / "figures.py", root / "pipeline.py", *sorted((root / "extract").glob("*.py"))]
     for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

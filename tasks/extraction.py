@@ -21,7 +21,7 @@ _cached = {"persist_result": True, "cache_expiration": cache_expiration(),
            "timeout_seconds": get_settings().task_timeout_seconds}
 
 
-@task(cache_key_fn=content_cache_key("max_pages"), **_cached)
+@task(cache_key_fn=content_cache_key("max_pages", "ocr", "ocr_dpi", "ocr_language"), **_cached)
 def parse_pdf(key: PaperKey, data: bytes) -> Timed[ParsedDocument]:
     """Text and layout of every page, in reading order, parsed in a child process whose CPU,
     memory and wall-clock limits keep a hostile PDF from taking the worker down."""
