@@ -381,19 +381,6 @@ def parse_layout(data: bytes, max_pages: int = 1500, *, ocr: bool | None = None,
         return ParsedDocument(page_count, pages, metadata, warnings)
 
 
-def _ranges(numbers: list[int]) -> str:
-    parts: list[str] = []
-    start = prev = numbers[0]
-    for n in [*numbers[1:], None]:
-        if n is not None and n == prev + 1:
-            prev = n
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if n is not None:
-            start = prev = n
-    return ", ".join(parts)
-
-
 def read_page(page: pymupdf.Page,
               textpage: pymupdf.TextPage | dict[str, Any] | None = None) -> Page:
     """One page's text blocks, ordered for reading across one, two or three columns."""
