@@ -4,7 +4,8 @@
   with path-style addressing for S3-compatible stores (R2, MinIO, SeaweedFS). prefect-aws
   ignores unknown fields, so the endpoint must go exactly there or requests go to AWS.
 - `paperflow-assets` (S3Bucket): the assets bucket under `PAPERFLOW_S3_PREFIX`.
-- `paperflow-results` (S3Bucket): the same bucket, `<prefix>/prefect-results`, where task
+- `paperflow-results` (CheckedS3Bucket, an S3Bucket that only reads back paperflow's typed-JSON
+  result records): the same bucket, `<prefix>/prefect-results`, where task
   results and so the cache live (`tasks.results.result_storage`).
 - `paperflow-llm-api-key`, `paperflow-webhook-secret` (Secret): when their variables are set.
 
@@ -23,7 +24,7 @@ from pydantic import SecretStr
 
 from paperflow.settings import Settings, get_settings
 from tasks.llm import KEY_BLOCK as LLM_KEY_BLOCK
-from tasks.results import RESULTS_BLOCK, results_folder
+from tasks.results import RESULTS_BLOCK, CheckedS3Bucket, results_folder
 
 CREDENTIALS_BLOCK = "paperflow-aws"
 ASSETS_BLOCK = "paperflow-assets"
@@ -54,8 +55,9 @@ def build_blocks(settings: Settings) -> dict[str, Block]:
         blocks[CREDENTIALS_BLOCK] = credentials
         blocks[ASSETS_BLOCK] = S3Bucket(bucket_name=settings.s3_bucket, credentials=credentials,
                                         bucket_folder=prefix)
-        blocks[RESULTS_BLOCK] = S3Bucket(bucket_name=settings.s3_bucket, credentials=credentials,
-                                         bucket_folder=results_folder(settings))
+        blocks[RESULTS_BLOCK] = CheckedS3Bucket(
+            bucket_name=settings.s3_bucket, credentials=credentials,
+            bucket_folder=results_folder(settings))
     from paperflow.llm.settings import LLMSettings
 
     llm_key = LLMSettings().api_key

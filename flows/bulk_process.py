@@ -13,6 +13,7 @@ from flows.process_paper import ProcessOptions
 from paperflow import __version__
 from paperflow.errors import InvalidSourceError, PermanentError
 from paperflow.settings import get_settings
+from tasks.results import flow_result_options
 
 
 class NothingProcessed(PermanentError):
@@ -48,6 +49,7 @@ def s3_sources(prefix: str) -> list[str]:
 
 
 @flow(name="bulk-process", version=__version__, persist_result=True,
+      **flow_result_options(),
       task_runner=ThreadPoolTaskRunner(max_workers=16),
       retries=get_settings().flow_retries,
       retry_delay_seconds=get_settings().flow_retry_delay_seconds)

@@ -21,6 +21,7 @@ from paperflow.errors import PermanentError
 from paperflow.settings import get_settings
 from paperflow.storage import get_storage
 from tasks.arxiv import search_arxiv
+from tasks.results import flow_result_options
 
 LAST_SUCCESS = "last-success"
 
@@ -39,6 +40,7 @@ def _since(value: str | None, state: IngestState, margin_hours: float) -> dateti
 
 
 @flow(name="arxiv-ingest", version=__version__, persist_result=True,
+      **flow_result_options(),
       task_runner=ThreadPoolTaskRunner(max_workers=16))
 def ingest_arxiv(categories: list[str] | None = None, query: str | None = None,
                  max_results: int = 100, since: str | None = LAST_SUCCESS,

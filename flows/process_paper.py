@@ -27,6 +27,7 @@ from tasks.llm import enrich, llm_configured
 from tasks.notify import notify
 from tasks.policy import Timed
 from tasks.reporting import ProgressReporter, publish_artifacts
+from tasks.results import flow_result_options
 from tasks.sources import fetch_source
 from tasks.storage import store_metadata, store_original, store_text
 
@@ -63,6 +64,7 @@ def _run_name() -> str:
 
 @flow(name="process-paper", version=__version__, flow_run_name=_run_name,
       task_runner=ThreadPoolTaskRunner(max_workers=10), persist_result=True,
+      **flow_result_options(),
       timeout_seconds=get_settings().flow_timeout_seconds,
       retries=get_settings().flow_retries,
       retry_delay_seconds=get_settings().flow_retry_delay_seconds,

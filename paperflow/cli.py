@@ -270,7 +270,8 @@ def _check_s3(settings: Settings) -> None:
 
     s3_blocks = {name: type(block).get_block_type_slug()
                  for name, block in build_blocks(settings).items()
-                 if block.get_block_type_slug() in {"aws-credentials", "s3-bucket"}}
+                 if block.get_block_type_slug() in {"aws-credentials", "s3-bucket",
+                                                    "paperflow-checked-s3-bucket"}}
     server = _prefect_server()
     try:
         missing = _missing_blocks(s3_blocks)

@@ -13,7 +13,7 @@ from paperflow import embeddings as core
 from paperflow.settings import get_settings
 from paperflow.vectors import Hit, get_vector_store
 from tasks.policy import cache_expiration, retry_unless_permanent
-from tasks.results import result_storage
+from tasks.results import json_result_options
 
 VERSION = "1"
 SIMILAR_COUNT = 5
@@ -31,7 +31,7 @@ def embed_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
 
 
 @task(cache_key_fn=embed_cache_key, persist_result=True, cache_expiration=cache_expiration(),
-      version=VERSION, result_storage=result_storage(),
+      version=VERSION, **json_result_options(),
       timeout_seconds=get_settings().embeddings_timeout_seconds,
       retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=2),
       retry_jitter_factor=0.5, retry_condition_fn=retry_unless_permanent)

@@ -14,10 +14,10 @@ from paperflow.sandbox import parse_layout_limited
 from paperflow.settings import get_settings
 from paperflow.storage import get_storage, paper_key
 from tasks.policy import Timed, cache_expiration, content_cache_key, retry_unless_permanent, timed
-from tasks.results import result_storage
+from tasks.results import json_result_options
 
 _cached = {"persist_result": True, "cache_expiration": cache_expiration(),
-           "version": EXTRACTION_VERSION, "result_storage": result_storage(),
+           "version": EXTRACTION_VERSION, **json_result_options(),
            "timeout_seconds": get_settings().task_timeout_seconds}
 
 

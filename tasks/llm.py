@@ -34,6 +34,7 @@ from paperflow.pipeline import REGISTRY, FieldGroup, PaperKey
 from paperflow.settings import get_settings
 from paperflow.storage import get_storage
 from tasks.policy import cache_expiration, retry_unless_permanent
+from tasks.results import json_result_options
 from tasks.secrets import read_secret
 
 VERSION = "1"
@@ -132,6 +133,7 @@ def _options(group: str) -> dict[str, Any]:
         "name": f"llm-{group.replace('_', '-')}",
         "cache_key_fn": llm_cache_key(group),
         "persist_result": True,
+        **json_result_options(),
         "cache_expiration": cache_expiration(),
         "version": VERSION,
         "retries": 1,

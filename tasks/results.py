@@ -1,12 +1,82 @@
-"""Where task results (and so the cache) live: the S3 results block when S3 is configured."""
+"""Where task results (and so the cache) live, and how they are written: typed JSON, never pickle.
+
+With S3 configured the results go to the S3 results block, so any worker hits any worker's
+cache. Because other machines can write there, results are written by `ResultJSONSerializer`
+(`paperflow.codec`) and read through `CheckedS3Bucket`, which refuses a record written by any
+other serializer before Prefect would load it: a planted pickle is a cache miss, never code run.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+from typing import Any, ClassVar
+
+from prefect._internal.compatibility.async_dispatch import async_dispatch
+from prefect.serializers import Serializer
+from prefect_aws.s3 import S3Bucket
+from pydantic import Field
+
+from paperflow import codec
 from paperflow.settings import Settings, get_settings
 
 RESULTS_BLOCK = "paperflow-results"
 """The `S3Bucket` block holding task results; `paperflow blocks register` creates it."""
 RESULTS_FOLDER = "prefect-results"
+SERIALIZER_TYPE = "paperflow-json"
+
+logger = logging.getLogger("paperflow.results")
+
+
+class ResultJSONSerializer(Serializer):  # type: ignore[type-arg]
+    """Task and flow results as typed JSON (`paperflow.codec`): only this project's types load."""
+
+    type: str = Field(default=SERIALIZER_TYPE, frozen=True)
+
+    def dumps(self, obj: Any) -> bytes:
+        return codec.dumps(obj)
+
+    def loads(self, blob: bytes) -> Any:
+        return codec.loads(blob)
+
+
+class ForeignResultError(codec.UntrustedPayloadError):
+    """A result record in the store was written by another serializer (pickle, say)."""
+
+
+def check_record(path: str, content: bytes) -> bytes:
+    """`content` if it is a result record (or metadata) this project's serializer wrote."""
+    try:
+        record = json.loads(content)
+        metadata = record.get("metadata", record) if isinstance(record, dict) else None
+        serializer = (metadata or {}).get("serializer") or {}
+        kind = serializer.get("type") if isinstance(serializer, dict) else None
+    except (ValueError, AttributeError):
+        kind = None
+    if kind != SERIALIZER_TYPE:
+        logger.warning("Ignoring the result record %s: written with serializer %r, not %r; "
+                       "it will be recomputed and replaced. If nobody here wrote it, check who "
+                       "can write to the results store.", path, kind, SERIALIZER_TYPE)
+        raise ForeignResultError(f"result record {path} was written with serializer {kind!r}; "
+                                 f"only {SERIALIZER_TYPE!r} records are read")
+    return content
+
+
+class CheckedS3Bucket(S3Bucket):
+    """The S3 results bucket, read through a check that refuses any result record not written by
+    `ResultJSONSerializer`, before Prefect would deserialize it."""
+
+    _block_type_name: ClassVar[str] = "Paperflow checked S3 results"
+    _block_type_slug: ClassVar[str] = "paperflow-checked-s3-bucket"
+    _description: ClassVar[str] = ("An S3 bucket for task results that only hands back records "
+                                   "written as paperflow's typed JSON (never pickle).")
+
+    async def aread_path(self, path: str) -> bytes:
+        return check_record(path, await super().aread_path(path))
+
+    @async_dispatch(aread_path)
+    def read_path(self, path: str) -> bytes:
+        return check_record(path, super().read_path(path, _sync=True))
 
 
 def results_folder(settings: Settings) -> str:
@@ -23,4 +93,18 @@ def result_storage(settings: Settings | None = None) -> str | None:
     `paperflow blocks register` against the same Prefect server.
     """
     settings = settings or get_settings()
-    return f"s3-bucket/{RESULTS_BLOCK}" if settings.s3_bucket else None
+    return f"{CheckedS3Bucket.get_block_type_slug()}/{RESULTS_BLOCK}" if settings.s3_bucket \
+        else None
+
+
+def json_result_options(settings: Settings | None = None) -> dict[str, Any]:
+    """Task/flow options that store results as checked JSON where `result_storage` says."""
+    return {"result_storage": result_storage(settings), "result_serializer": ResultJSONSerializer()}
+
+
+def flow_result_options() -> dict[str, Any]:
+    """Flow options: results as typed JSON in Prefect's default result storage.
+
+    Tasks without options of their own inherit these, so nothing a flow runs is pickled.
+    """
+    return {"result_serializer": ResultJSONSerializer()}

@@ -17,7 +17,7 @@ from deployments.blocks import (
 )
 from paperflow.cli import main
 from paperflow.settings import reload_settings
-from tasks.results import RESULTS_BLOCK, result_storage
+from tasks.results import RESULTS_BLOCK, CheckedS3Bucket, ForeignResultError, result_storage
 from tests.s3 import BUCKET, SeaweedFS, apply_env, s3_env, seaweedfs
 
 __all__ = ["s3_env", "seaweedfs"]  # fixtures
@@ -64,16 +64,18 @@ def test_register_is_idempotent_and_blocks_reach_the_store(s3_env: dict[str, str
     assert parameters.config == {"s3": {"addressing_style": "path"}, "signature_version": "s3v4"}
     prefix = s3_env["PAPERFLOW_S3_PREFIX"]
     assets = S3Bucket.load(ASSETS_BLOCK)
-    results = S3Bucket.load(RESULTS_BLOCK)
+    results = CheckedS3Bucket.load(RESULTS_BLOCK)
     assert (assets.bucket_name, assets.bucket_folder) == (BUCKET, prefix)
     assert (results.bucket_name, results.bucket_folder) == (BUCKET, f"{prefix}/prefect-results")
-    assert result_storage(reload_settings()) == f"s3-bucket/{RESULTS_BLOCK}"
+    assert result_storage(reload_settings()) == f"paperflow-checked-s3-bucket/{RESULTS_BLOCK}"
 
     # The saved blocks talk to SeaweedFS, not AWS: a write lands under the results folder.
     results.write_path("probe", b"through the block")
-    assert results.read_path("probe") == b"through the block"
     stored = seaweedfs.client().get_object(Bucket=BUCKET, Key=f"{prefix}/prefect-results/probe")
     assert stored["Body"].read() == b"through the block"
+    # ...and reading back hands over only records paperflow's JSON serializer wrote.
+    with pytest.raises(ForeignResultError, match="serializer None"):
+        results.read_path("probe")
 
 
 @pytest.mark.usefixtures("no_secrets")

@@ -21,7 +21,7 @@ from flows.process_paper import process_paper
 from paperflow.s3 import S3Storage
 from paperflow.settings import reload_settings
 from paperflow.storage import get_storage
-from tasks.results import RESULTS_FOLDER, result_storage
+from tasks.results import RESULTS_FOLDER, SERIALIZER_TYPE, result_storage
 from tests.conftest import ROOT, SAMPLE_PDF
 from tests.pdfs import make_paper
 from tests.prefect_api import task_runs
@@ -95,6 +95,24 @@ print("RESULT " + json.dumps({
 """
 
 
+class _Planted:
+    """Unpickling this creates a file: what a planted pickle could do with any code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.marker), "w"))
+
+
+def _planted_record(marker: Path) -> bytes:
+    from prefect._internal.result_records import ResultRecord, ResultRecordMetadata
+    from prefect.serializers import PickleSerializer
+
+    return ResultRecord(metadata=ResultRecordMetadata(serializer=PickleSerializer()),
+                        result=_Planted(marker)).serialize()
+
+
 def _second_worker(env: dict[str, str], api_url: str, home: Path, source: str) -> dict[str, Any]:
     """Run the flow in a fresh process with an empty PREFECT_HOME on the same server and bucket."""
     home.mkdir()
@@ -143,10 +161,25 @@ def test_sample_paper_on_s3_then_cached_everywhere(
     assert storage.stats.written == written
     assert _paper_objects(seaweedfs, prefix, first.sha256) == objects
 
+    # Every result on S3 is typed JSON. Someone with write access to the bucket replaces one
+    # with a pickle that would run code when loaded: the reader refuses it and recomputes.
+    records = {key: seaweedfs.client().get_object(Bucket=BUCKET, Key=key)["Body"].read()
+               for key in results if first.sha256 in key}
+    assert records and all(json.loads(body)["metadata"]["serializer"]["type"] == SERIALIZER_TYPE
+                           for body in records.values())
+    planted_key = next(key for key in records
+                       if key.rsplit("/", 1)[-1].startswith("references-"))
+    marker = tmp_path / "planted-pickle-ran"
+    seaweedfs.client().put_object(Bucket=BUCKET, Key=planted_key, Body=_planted_record(marker))
+
     # A second worker: a fresh process with an empty PREFECT_HOME hits the first one's cache.
     worker = _second_worker(s3_env, prefect_server, tmp_path / "worker-home", str(SAMPLE_PDF))
     assert worker["result_storage"] == result_storage()
-    assert set(worker["cached"]) == CACHED_TASKS and worker["not_cached"] == []
+    assert set(worker["cached"]) == CACHED_TASKS - {"references"}
+    assert worker["not_cached"] == ["references"]
+    assert not marker.exists(), "a planted pickle was loaded"
+    replaced = seaweedfs.client().get_object(Bucket=BUCKET, Key=planted_key)["Body"].read()
+    assert json.loads(replaced)["metadata"]["serializer"]["type"] == SERIALIZER_TYPE
     # Cached steps touch nothing; the three uncached writes find their objects and skip.
     assert worker["written"] == 0 and worker["skipped"] == 3
     assert _paper_objects(seaweedfs, prefix, first.sha256) == objects

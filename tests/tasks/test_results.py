@@ -1,0 +1,78 @@
+"""Task results are typed JSON; a record written with any other serializer is never loaded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from prefect import flow
+from prefect._internal.result_records import ResultRecord, ResultRecordMetadata
+from prefect.serializers import PickleSerializer, Serializer
+from prefect.settings import get_current_settings
+
+from paperflow import codec
+from paperflow.pdf import ParsedDocument
+from paperflow.pipeline import PaperKey
+from tasks.extraction import analyse_layout, parse_pdf
+from tasks.policy import Timed
+from tasks.results import (
+    SERIALIZER_TYPE,
+    ForeignResultError,
+    ResultJSONSerializer,
+    check_record,
+)
+from tests.pdfs import make_paper
+
+
+def _record(serializer: Serializer, value: object) -> bytes:  # type: ignore[type-arg]
+    return ResultRecord(metadata=ResultRecordMetadata(serializer=serializer),
+                        result=value).serialize()
+
+
+def test_prefect_finds_the_serializer_by_its_type_name() -> None:
+    serializer = Serializer(type=SERIALIZER_TYPE)
+    assert isinstance(serializer, ResultJSONSerializer)
+    value = Timed(PaperKey.of(b"x"), 1.0, 2.0)
+    record = ResultRecord.deserialize(_record(serializer, value))
+    assert record.result == value
+
+
+def test_records_from_other_serializers_are_refused_before_loading(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+
+    class Planted:
+        def __reduce__(self) -> tuple[object, tuple[str, str]]:
+            return (open, (str(marker), "w"))
+
+    ours = _record(ResultJSONSerializer(), {"a": 1})
+    assert check_record("k", ours) == ours
+    planted = _record(PickleSerializer(), Planted())
+    with pytest.raises(ForeignResultError, match="'pickle'"):
+        check_record("k", planted)
+    for junk in (b"\x80\x04garbage", b"[1, 2]", b'{"metadata": {"serializer": "pickle"}}'):
+        with pytest.raises(ForeignResultError):
+            check_record("k", junk)
+    assert not marker.exists()
+
+
+def test_a_cached_tasks_persisted_result_is_typed_json() -> None:
+    data = make_paper()
+    key = PaperKey.of(data)
+
+    @flow
+    def parse_and_analyse() -> Timed[ParsedDocument]:
+        parsed = parse_pdf(key, data)
+        return analyse_layout(key, parsed.value)
+
+    analysed = parse_and_analyse()
+    folder = Path(get_current_settings().results.local_storage_path)
+    records = {path.name: path for path in folder.iterdir()
+               if key.sha256 in path.name and path.name.startswith(("parse_pdf", "analyse"))}
+    assert {name.split("-")[0] for name in records} == {"parse_pdf", "analyse_layout"}
+    for path in records.values():
+        stored = json.loads(path.read_bytes())
+        assert stored["metadata"]["serializer"]["type"] == SERIALIZER_TYPE
+        check_record(path.name, path.read_bytes())
+        if path.name.startswith("analyse"):
+            assert codec.loads(stored["result"]) == analysed
