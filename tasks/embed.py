@@ -12,6 +12,7 @@ from paperflow import __version__
 from paperflow import embeddings as core
 from paperflow.settings import get_settings
 from paperflow.vectors import Hit, get_vector_store
+from tasks.locks import locked_cache_policy
 from tasks.policy import cache_expiration, retry_unless_permanent
 from tasks.results import json_result_options
 
@@ -30,7 +31,8 @@ def embed_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
                      store.name, str(parameters.get("k", SIMILAR_COUNT))])
 
 
-@task(cache_key_fn=embed_cache_key, persist_result=True, cache_expiration=cache_expiration(),
+@task(cache_policy=locked_cache_policy(embed_cache_key), persist_result=True,
+      cache_expiration=cache_expiration(),
       version=VERSION, **json_result_options(),
       timeout_seconds=get_settings().embeddings_timeout_seconds,
       retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=2),

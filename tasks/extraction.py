@@ -13,6 +13,7 @@ from paperflow.preview import render_preview
 from paperflow.sandbox import parse_layout_limited
 from paperflow.settings import get_settings
 from paperflow.storage import get_storage, paper_key
+from tasks.locks import locked_cache_policy
 from tasks.policy import Timed, cache_expiration, content_cache_key, retry_unless_permanent, timed
 from tasks.results import json_result_options
 
@@ -21,7 +22,8 @@ _cached = {"persist_result": True, "cache_expiration": cache_expiration(),
            "timeout_seconds": get_settings().task_timeout_seconds}
 
 
-@task(cache_key_fn=content_cache_key("max_pages", "ocr", "ocr_dpi", "ocr_language"), **_cached)
+@task(cache_policy=locked_cache_policy(
+    content_cache_key("max_pages", "ocr", "ocr_dpi", "ocr_language")), **_cached)
 def parse_pdf(key: PaperKey, data: bytes) -> Timed[ParsedDocument]:
     """Text and layout of every page, in reading order, parsed in a child process whose CPU,
     memory and wall-clock limits keep a hostile PDF from taking the worker down."""
@@ -29,7 +31,7 @@ def parse_pdf(key: PaperKey, data: bytes) -> Timed[ParsedDocument]:
     return timed(parse_layout_limited, data, settings.max_pages, settings)
 
 
-@task(cache_key_fn=content_cache_key("max_pages"), **_cached)
+@task(cache_policy=locked_cache_policy(content_cache_key("max_pages")), **_cached)
 def analyse_layout(key: PaperKey, doc: ParsedDocument) -> Timed[ParsedDocument]:
     """Every block labelled with its role; the front matter read once from the roles."""
     return timed(layout.analyse_layout, doc)
@@ -40,8 +42,8 @@ def _group_task(spec: GroupSpec) -> Task[..., Timed[FieldGroup]]:
         return timed(spec.run, doc, get_settings())
 
     run_group.__doc__ = spec.description
-    return task(run_group, name=spec.name, cache_key_fn=content_cache_key(*spec.settings),
-                **_cached)
+    return task(run_group, name=spec.name,
+                cache_policy=locked_cache_policy(content_cache_key(*spec.settings)), **_cached)
 
 
 TEXT_GROUPS = tuple(_group_task(spec) for spec in REGISTRY)
@@ -61,7 +63,8 @@ def _figures_stored(key: PaperKey, data: bytes, doc: ParsedDocument) -> list[Fig
     return figures
 
 
-@task(cache_key_fn=content_cache_key("max_figures", "figure_dpi", storage=True),
+@task(cache_policy=locked_cache_policy(
+          content_cache_key("max_figures", "figure_dpi", storage=True)),
       retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_permanent, **_cached)
 def figures(key: PaperKey, data: bytes, doc: ParsedDocument) -> Timed[list[Figure]]:
     """Group 6: figures cropped to PNG, stored, with their printed captions."""
@@ -85,7 +88,7 @@ def _preview_stored(key: PaperKey, data: bytes) -> Preview:
                    thumbnails=thumbnails)
 
 
-@task(cache_key_fn=content_cache_key("preview_width", storage=True),
+@task(cache_policy=locked_cache_policy(content_cache_key("preview_width", storage=True)),
       retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_permanent, **_cached)
 def preview(key: PaperKey, data: bytes) -> Timed[Preview]:
     """First-page preview, thumbnails and blurhash, stored as WebP."""

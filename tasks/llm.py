@@ -33,6 +33,7 @@ from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import REGISTRY, FieldGroup, PaperKey
 from paperflow.settings import get_settings
 from paperflow.storage import get_storage
+from tasks.locks import locked_cache_policy
 from tasks.policy import cache_expiration, retry_unless_permanent
 from tasks.results import json_result_options
 from tasks.secrets import read_secret
@@ -131,7 +132,7 @@ async def _run(work: Callable[[LLMClient], Awaitable[FieldGroup]],
 def _options(group: str) -> dict[str, Any]:
     return {
         "name": f"llm-{group.replace('_', '-')}",
-        "cache_key_fn": llm_cache_key(group),
+        "cache_policy": locked_cache_policy(llm_cache_key(group)),
         "persist_result": True,
         **json_result_options(),
         "cache_expiration": cache_expiration(),

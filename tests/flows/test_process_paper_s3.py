@@ -8,7 +8,9 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from flows.process_paper import process_paper
 from paperflow.s3 import S3Storage
 from paperflow.settings import reload_settings
 from paperflow.storage import get_storage
+from tasks.locks import ServerLockManager, lock_manager
 from tasks.results import RESULTS_FOLDER, SERIALIZER_TYPE, result_storage
 from tests.conftest import ROOT, SAMPLE_PDF
 from tests.pdfs import make_paper
@@ -42,17 +45,23 @@ CACHED_TASKS = {"parse_pdf", "analyse_layout", "title_authors_abstract", "instit
 def _results_on_s3(monkeypatch: pytest.MonkeyPatch) -> str:
     """Give the flow's cached tasks the S3 results block, as a worker importing with S3 set does.
 
-    `tasks.extraction` picks `result_storage()` at import time; this test process imported it
-    before S3 was configured, so the same option is applied here (the subprocess test checks
-    the import-time path itself).
+    `tasks.extraction` picks `result_storage()` and the lock manager at import time; this test
+    process imported it before S3 was configured, so the same options are applied here (the
+    subprocess test checks the import-time path itself).
     """
     slug = result_storage()
     assert slug is not None
+    locks = lock_manager()
+    assert isinstance(locks, ServerLockManager)
+
+    def on_s3(task: Any) -> Any:
+        return task.with_options(result_storage=slug,
+                                 cache_policy=task.cache_policy.configure(lock_manager=locks))
+
     for name in ("parse_pdf", "analyse_layout", "preview", "figures", "embed_paper"):
-        monkeypatch.setattr(process_module, name,
-                            getattr(process_module, name).with_options(result_storage=slug))
-    monkeypatch.setattr(process_module, "TEXT_GROUPS", tuple(
-        task.with_options(result_storage=slug) for task in process_module.TEXT_GROUPS))
+        monkeypatch.setattr(process_module, name, on_s3(getattr(process_module, name)))
+    monkeypatch.setattr(process_module, "TEXT_GROUPS",
+                        tuple(on_s3(task) for task in process_module.TEXT_GROUPS))
     return slug
 
 
@@ -183,6 +192,30 @@ def test_sample_paper_on_s3_then_cached_everywhere(
     # Cached steps touch nothing; the three uncached writes find their objects and skip.
     assert worker["written"] == 0 and worker["skipped"] == 3
     assert _paper_objects(seaweedfs, prefix, first.sha256) == objects
+
+
+def test_two_workers_given_the_same_paper_at_once_extract_it_once(
+        s3_env: dict[str, str], seaweedfs: SeaweedFS, prefect_server: str,
+        tmp_path: Path) -> None:
+    """Two worker processes (own PREFECT_HOME, same server and bucket) start the same paper at
+    the same moment: the server-side locks let one compute each step, the other reuses it."""
+    register_blocks(reload_settings())
+    pdf = tmp_path / "same.pdf"
+    pdf.write_bytes(make_paper(title="Two Workers, One Extraction", pages=4))
+    outcomes: dict[str, dict[str, Any]] = {}
+
+    def worker(name: str) -> None:
+        outcomes[name] = _second_worker(s3_env, prefect_server, tmp_path / name, str(pdf))
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in ("w1", "w2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(900)
+    assert set(outcomes) == {"w1", "w2"}
+    assert outcomes["w1"]["sha256"] == outcomes["w2"]["sha256"]
+    computed = Counter(task for outcome in outcomes.values() for task in outcome["not_cached"])
+    assert {task: computed[task] for task in CACHED_TASKS} == dict.fromkeys(CACHED_TASKS, 1)
 
 
 def test_store_stopped_mid_run_then_restarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -68,7 +68,8 @@ def test_cache_key_is_paper_model_and_store(local: Path, monkeypatch: pytest.Mon
 
 
 def test_embed_stores_the_paper_and_returns_the_closest(local: Path) -> None:
-    assert embed_paper.timeout_seconds and embed_paper.cache_key_fn is embed_cache_key
+    assert embed_paper.timeout_seconds
+    assert embed_paper.cache_policy.cache_key_fn is embed_cache_key  # type: ignore[union-attr]
     assert embed_paper.fn(sha("t1"), "Attention for translation", None, [TRANSLATION * 40]) == []
     embed_paper.fn(sha("f1"), "Chaperone assisted folding", None, [FOLDING * 40])
     hits = embed_paper.fn(sha("t2"), "Neural translation of languages", None,
