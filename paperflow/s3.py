@@ -70,8 +70,9 @@ class BucketNotFoundError(StorageConfigError):
 class BlocksNotRegisteredError(StorageConfigError):
     """S3 is configured but the Prefect blocks the flows load are not saved on the server.
 
-    Prefect resolves the results block (`paperflow-checked-s3-bucket/paperflow-results`) by name when a task
-    runs; without it every task fails with Prefect's "Unable to find block document named ...".
+    Prefect resolves the results block (`paperflow-checked-s3-bucket/paperflow-results`) by
+    name when a task runs; without it every task fails with Prefect's "Unable to find block
+    document named ...".
     """
 
     COMMAND = "paperflow blocks register"

@@ -16,8 +16,8 @@ from paperflow.models import Author, Figure
 from paperflow.pdf import parse_layout
 from paperflow.pipeline import FieldGroup, PaperKey, run_groups
 from paperflow.settings import get_settings
-from tests.conftest import SAMPLE_PDF
 from tasks.policy import Timed
+from tests.conftest import SAMPLE_PDF
 
 
 def test_a_parsed_and_analysed_paper_and_its_groups_come_back_equal() -> None:
