@@ -31,8 +31,12 @@ $(RUNTIME_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-compile -e .
 	touch $@
 
+# llama-cpp-python compiles llama.cpp; a build tuned to the build machine's CPU (AVX-512, AMX)
+# crashed on every generation on one of these machines, so the build targets a portable baseline.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
+
 $(DEV_STAMP): $(RUNTIME_STAMP)
-	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
 	touch $@
 
 run: $(RUNTIME_STAMP)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 Provenance = Literal["pdf", "llm", "arxiv"]
 BBox = tuple[float, float, float, float]
@@ -157,6 +157,10 @@ class LLMReport(_Model):
     rejected_quotes: list[str] = Field(default_factory=list)
     disagreements: list[Disagreement] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    context_window_tokens: int | None = None
+    """The chat model's context window that prompts were fitted to."""
+    context_window_source: str | None = None
+    """Where that window came from: "setting", "server" (it said so) or "refusal" (it refused)."""
 
 
 class PaperMetadataExtraction(_Model):

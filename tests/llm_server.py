@@ -9,6 +9,11 @@ response_format), and slow (a delay before answering).
 a deterministic vector (`hashed_embedding`: words hashed into `embedding_dim` buckets, so texts
 sharing words point the same way), or with `embedding_responder`'s reply when that is set, and
 records the requests in `embedding_requests`.
+
+Metadata routes, outside the chat script too, for context-window discovery: `GET /v1/models`
+answers `models_body` (default: one model "scripted" without any length), `GET /props`
+(llama.cpp), `POST /api/show` and `GET /api/ps` (Ollama) answer `props_body`, `show_body` and
+`ps_body`, or 404 while those are None. Every metadata request is listed in `metadata_requests`.
 """
 
 from __future__ import annotations
@@ -123,6 +128,12 @@ class ScriptedLLM:
         self.embedding_dim = 32
         self.embedding_responder: Callable[[Recorded], Reply] | None = None
         self.embedding_requests: list[Recorded] = []
+        self.models_body: Any = {"object": "list", "data": [{"id": "scripted",
+                                                             "object": "model"}]}
+        self.props_body: Any = None
+        self.show_body: Any = None
+        self.ps_body: Any = None
+        self.metadata_requests: list[Recorded] = []
 
     def push(self, *replies: Reply) -> None:
         self.script.extend(replies)
@@ -157,10 +168,23 @@ def scripted_llm() -> Iterator[ScriptedLLM]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _metadata(self, request: Recorded, body: Any) -> None:
+            with state._lock:
+                state.metadata_requests.append(request)
+            request.status = 200 if body is not None else 404
+            self._send(request.status, body if body is not None else error_body("not found"),
+                       {})
+            request.finished = time.monotonic()
+
         def do_GET(self) -> None:
+            request = Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, {},
+                               time.monotonic())
+            routes = {"/v1/models": state.models_body, "/props": state.props_body,
+                      "/api/ps": state.ps_body}
             if self.path.endswith("/models"):
-                self._send(200, {"object": "list", "data": [{"id": "scripted",
-                                                             "object": "model"}]}, {})
+                self._metadata(request, state.models_body)
+            elif self.path in routes:
+                self._metadata(request, routes[self.path])
             else:
                 self._send(404, error_body("not found"), {})
 
@@ -172,6 +196,9 @@ def scripted_llm() -> Iterator[ScriptedLLM]:
                                time.monotonic())
             if self.path.endswith("/embeddings"):
                 self._embeddings(request)
+                return
+            if self.path == "/api/show":
+                self._metadata(request, state.show_body)
                 return
             with state._lock:
                 state.requests.append(request)

@@ -11,6 +11,10 @@
 - Retries: 408/409/429/5xx, timeouts and connection errors, with exponential backoff and jitter,
   waiting what `Retry-After` asks. Never on 401/403 (key) or 400/404/422 (request): those raise a
   `PermanentError` that says what to fix.
+- Context window: asked of the server once per endpoint and model (`paperflow.llm.window`),
+  capped by an explicit `PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS`; a 400 saying the context length
+  was exceeded teaches the window, and a call given a way to rebuild its prompt (`ask`) is
+  re-fitted and sent once more. A second refusal is a `LLMPermanentError` naming the window.
 - A request whose prompt cannot fit the context window is refused before it is sent.
 """
 
@@ -19,10 +23,12 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -33,9 +39,21 @@ from pydantic import BaseModel, ValidationError
 from paperflow.errors import PaperflowError, PermanentError
 from paperflow.llm.settings import LLMSettings, get_llm_settings
 from paperflow.llm.tokens import count_tokens
+from paperflow.llm.window import (
+    FALLBACK_SHRINK,
+    ContextWindow,
+    Refusal,
+    discover_window,
+    parse_refusal,
+)
 from paperflow.models import LLMCall
 
 M = TypeVar("M", bound=BaseModel)
+Prompt = tuple[list[dict[str, Any]], bool]
+"""Chat messages and whether the paper's text was cut to fit them."""
+PromptBuilder = Callable[[], Prompt]
+"""Builds a call's prompt for the client's current window (called again after a refusal)."""
+log = logging.getLogger(__name__)
 
 IMAGE_TOKENS = 1000
 """Budgeted per image: a 512x512 tile costs 255-765 tokens on OpenAI's models."""
@@ -56,6 +74,15 @@ class LLMPermanentError(LLMError, PermanentError):
 
 class LLMOutputError(LLMPermanentError):
     """The model's answer was not valid JSON for the schema, even after one repair attempt."""
+
+
+class _ContextRefused(Exception):
+    """The server refused the prompt as too long for its window (None: learnt meanwhile)."""
+
+    def __init__(self, error: openai.APIStatusError | None, refusal: Refusal | None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.refusal = refusal
 
 
 class _FormatRefused(Exception):
@@ -110,6 +137,36 @@ class Limits:
 _limits: dict[tuple[str, int, float], Limits] = {}
 _limits_lock = threading.Lock()
 _format_modes: dict[tuple[str, str], str] = {}
+_windows: dict[tuple[str, str], ContextWindow] = {}
+"""What the server said or a refusal taught, by (endpoint, model); "setting": it said nothing."""
+_windows_lock = threading.Lock()
+DEFAULT_ENDPOINT = "https://api.openai.com/v1"
+
+
+def endpoint_of(settings: LLMSettings) -> str:
+    """The endpoint's base URL as a cache key (the SDK's default when none is set)."""
+    return (settings.base_url or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def effective_window(settings: LLMSettings, model: str | None = None) -> ContextWindow:
+    """The window in use for `model`: the server's (or a refusal's), capped by an explicit setting.
+
+    The setting's default (128000) is only a fallback: what the server says beats it. A window
+    set explicitly in PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS is a cap (it may keep prompts short).
+    """
+    setting = settings.context_window_tokens
+    with _windows_lock:
+        known = _windows.get((endpoint_of(settings), model or settings.model))
+    if known is None or known.source == "setting":
+        return ContextWindow(setting, "setting", known.token_factor if known else None)
+    if "context_window_tokens" in settings.model_fields_set and setting <= known.tokens:
+        return ContextWindow(setting, "setting", known.token_factor)
+    return known
+
+
+def _remember(key: tuple[str, str], window: ContextWindow) -> None:
+    with _windows_lock:
+        _windows[key] = window
 
 
 def shared_limits(settings: LLMSettings) -> Limits:
@@ -209,6 +266,7 @@ class LLMClient:
             timeout=timeout, max_retries=0, http_client=http_client,
         )
         self._use_max_completion_tokens = False
+        self._discovery_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
         await self._openai.close()
@@ -230,8 +288,48 @@ class LLMClient:
             return mode
         return _format_modes.get((self.endpoint, model), "json_schema")
 
-    def prompt_tokens(self, messages: list[dict[str, Any]]) -> int:
+    def context_window(self, model: str | None = None) -> ContextWindow:
+        """The window in use for `model` (the chat model by default) and where it came from."""
+        return effective_window(self.settings, model)
+
+    async def ensure_window(self, model: str | None = None) -> ContextWindow:
+        """Ask the server for its window once per endpoint and model in this process."""
+        model = model or self.settings.model
+        key = (endpoint_of(self.settings), model)
+        async with self._discovery_lock:
+            with _windows_lock:
+                known = key in _windows
+            if not known:
+                tokens = await discover_window(
+                    key[0], model, self.settings.effective_api_key,
+                    timeout=min(10.0, self.settings.timeout_seconds))
+                found = ContextWindow(tokens, "server") if tokens else ContextWindow(0, "setting")
+                with _windows_lock:
+                    _windows.setdefault(key, found)  # a refusal learnt meanwhile wins
+                if tokens:
+                    log.info("The LLM endpoint %s serves %s with a context window of %d tokens.",
+                             key[0], model, tokens)
+                else:
+                    log.debug("The LLM endpoint %s gave no context window for %s; using "
+                              "PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS=%d.", key[0], model,
+                              self.settings.context_window_tokens)
+        return self.context_window(model)
+
+    def safety_factor(self, model: str | None = None) -> float:
+        """Budgeted tokens per counted token: the setting, or what a refusal showed if more."""
+        learnt = self.context_window(model).token_factor or 0.0
+        return max(self.settings.token_safety_factor, learnt)
+
+    def prompt_budget(self, model: str | None = None) -> int:
+        """Budgeted prompt tokens that fit beside the answer in the window in use."""
+        return self.context_window(model).tokens - self.settings.max_output_tokens
+
+    def prompt_tokens(self, messages: list[dict[str, Any]], model: str | None = None) -> int:
         """Budgeted prompt tokens of `messages` (safety factor applied)."""
+        return int(self._raw_tokens(messages) * self.safety_factor(model)) + 1
+
+    def _raw_tokens(self, messages: list[dict[str, Any]]) -> int:
+        """Counted (o200k_base) prompt tokens of `messages`, without the safety factor."""
         total = 0
         for message in messages:
             content = message["content"]
@@ -242,14 +340,13 @@ class LLMClient:
                 else:
                     total += IMAGE_TOKENS
             total += MESSAGE_OVERHEAD_TOKENS
-        return int(total * self.settings.token_safety_factor) + 1
+        return total
 
-    def input_budget(self, fixed_text: str, images: int = 0) -> int:
+    def input_budget(self, fixed_text: str, images: int = 0, model: str | None = None) -> int:
         """Tokens of paper text that fit beside `fixed_text` (instructions) and the answer."""
-        settings = self.settings
         fixed = count_tokens(fixed_text) + images * IMAGE_TOKENS + 4 * MESSAGE_OVERHEAD_TOKENS
-        available = settings.context_window_tokens - settings.max_output_tokens
-        return max(0, int(available / settings.token_safety_factor) - fixed
+        available = self.prompt_budget(model)
+        return max(0, int(available / self.safety_factor(model)) - fixed
                    - REPAIR_RESERVE_TOKENS)
 
     def _response_format(self, mode: str, schema_model: type[BaseModel]) -> dict[str, Any]:
@@ -259,40 +356,74 @@ class LLMClient:
         return {"type": "json_schema",
                 "json_schema": {"name": schema_model.__name__, "schema": schema, "strict": True}}
 
+    async def ask(self, schema_model: type[M], build: PromptBuilder, *, group: str,
+                  prompt_version: str, model: str | None = None) -> tuple[M, bool]:
+        """Learn the window, build the prompt to fit it, ask; rebuild once if the server refuses.
+
+        Returns the answer and whether the paper's text was cut (in the prompt that was answered).
+        """
+        await self.ensure_window(model)
+        messages, truncated = build()
+        state = {"truncated": truncated}
+
+        def rebuild() -> Prompt:
+            prompt = build()
+            state["truncated"] = prompt[1]
+            return prompt
+
+        value = await self.structured(schema_model, messages, group=group,
+                                      prompt_version=prompt_version, model=model,
+                                      truncated_input=truncated, refit=rebuild)
+        return value, state["truncated"]
+
     async def structured(self, schema_model: type[M], messages: list[dict[str, Any]], *,
                          group: str, prompt_version: str, model: str | None = None,
-                         truncated_input: bool = False) -> M:
-        """Ask for a JSON answer shaped like `schema_model`; record the call; raise on failure."""
+                         truncated_input: bool = False, refit: PromptBuilder | None = None) -> M:
+        """Ask for a JSON answer shaped like `schema_model`; record the call; raise on failure.
+
+        `refit` rebuilds the prompt for a smaller window: given, a context-length refusal is
+        followed by one more request with the rebuilt prompt.
+        """
         model = model or self.settings.model
-        budget = self.settings.context_window_tokens - self.settings.max_output_tokens
-        needed = self.prompt_tokens(messages)
-        if needed > budget:
-            raise LLMPermanentError(
-                f"The {group} prompt needs about {needed} tokens, more than the "
-                f"{budget} the context window leaves beside the answer "
-                f"(PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS={self.settings.context_window_tokens}): "
-                "not sent."
-            )
+        await self.ensure_window(model)
+        self._check_fits(messages, group, model)
         attempt = _Attempt()
         started = time.perf_counter()
         mode = self.format_mode(model)
         call = LLMCall(group=group, model=model, prompt_version=prompt_version,
                        response_format=mode, truncated_input=truncated_input)
         try:
-            text, mode = await self._complete(model, messages, schema_model, mode, attempt)
             try:
-                value = parse_json_answer(text, schema_model)
-            except ValidationError as error:
-                attempt.repaired = True
-                repair = self._repair_messages(messages, text, error, budget)
-                text, mode = await self._complete(model, repair, schema_model, mode, attempt)
+                refitted = False
+                while True:
+                    try:
+                        text, mode = await self._complete(model, messages, schema_model, mode,
+                                                          attempt)
+                        break
+                    except _ContextRefused as refused:
+                        window = self._learn(refused, model, messages)
+                        if refit is None or refitted:
+                            raise self._refused_error(refused, group, model, window,
+                                                      refitted) from refused.error
+                        refitted = True
+                        messages, call.truncated_input = refit()
+                        self._check_fits(messages, group, model)
                 try:
                     value = parse_json_answer(text, schema_model)
-                except ValidationError as again:
-                    raise LLMOutputError(
-                        f"The model {model!r} did not answer valid JSON for {group} "
-                        f"(even after one repair attempt): {_short(again)}"
-                    ) from again
+                except ValidationError as error:
+                    attempt.repaired = True
+                    repair = self._repair_messages(messages, text, error, model)
+                    text, mode = await self._complete(model, repair, schema_model, mode, attempt)
+                    try:
+                        value = parse_json_answer(text, schema_model)
+                    except ValidationError as again:
+                        raise LLMOutputError(
+                            f"The model {model!r} did not answer valid JSON for {group} "
+                            f"(even after one repair attempt): {_short(again)}"
+                        ) from again
+            except _ContextRefused as refused:  # the repair request was refused
+                window = self._learn(refused, model, messages)
+                raise self._refused_error(refused, group, model, window, True) from refused.error
         except LLMError as error:
             call.error = str(error)
             raise
@@ -307,14 +438,77 @@ class LLMClient:
             self.calls.append(call)
         return value
 
+    def _check_fits(self, messages: list[dict[str, Any]], group: str, model: str) -> None:
+        """Raise, without sending, when `messages` cannot fit the window beside the answer."""
+        budget = self.prompt_budget(model)
+        needed = self.prompt_tokens(messages, model)
+        if needed > budget:
+            window = self.context_window(model)
+            raise LLMPermanentError(
+                f"The {group} prompt needs about {needed} tokens, more than the {budget} that "
+                f"the context window of {window.tokens} tokens ({_SOURCES[window.source]}) "
+                f"leaves beside the answer (PAPERFLOW_LLM_MAX_OUTPUT_TOKENS="
+                f"{self.settings.max_output_tokens}): not sent. Shorten the prompt, lower "
+                "PAPERFLOW_LLM_MAX_OUTPUT_TOKENS or use a model with a larger window."
+            )
+
+    def _learn(self, refused: _ContextRefused, model: str,
+               messages: list[dict[str, Any]]) -> ContextWindow:
+        """Record the window a refusal names (or a smaller guess) for this endpoint and model."""
+        current = self.context_window(model)
+        refusal = refused.refusal
+        if refusal is None:  # another call learnt it while this one waited
+            return current
+        counted = self._raw_tokens(messages)
+        factor = current.token_factor
+        if refusal.prompt and counted:
+            # The server counted this prompt: when its tokenizer needs more tokens than the
+            # safety factor allows, budget with its ratio (and a margin) from now on.
+            ratio = refusal.prompt / counted * 1.05
+            if ratio > max(self.settings.token_safety_factor, factor or 0.0):
+                factor = round(ratio, 3)
+        if refusal.window and refusal.window >= current.tokens and factor == current.token_factor:
+            # The prompt fitted the window by our count: the server's tokenizer counts more.
+            requested = refusal.requested or 0
+            grow = requested / refusal.window if requested > refusal.window else 1.25
+            factor = round(self.safety_factor(model) * grow * 1.05, 3)
+        if refusal.window:
+            tokens = refusal.window
+        else:
+            requested = refusal.requested or (self.prompt_tokens(messages, model)
+                                              + self.settings.max_output_tokens)
+            tokens = int(min(current.tokens, requested) * FALLBACK_SHRINK)
+        tokens = min(tokens, current.tokens)
+        window = ContextWindow(tokens, "refusal", factor)
+        _remember((endpoint_of(self.settings), model), window)
+        log.warning("The LLM endpoint %s refused a prompt as too long for its context window: "
+                    "using %d tokens from now on (set PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS to "
+                    "avoid the refused request).", self.endpoint, tokens)
+        return self.context_window(model)
+
+    def _refused_error(self, refused: _ContextRefused, group: str, model: str,
+                       window: ContextWindow, refitted: bool) -> LLMPermanentError:
+        """The error for a refusal that is not retried: the window and what to set."""
+        detail = str(refused.error.message)[:300] if refused.error is not None else ""
+        again = " again, after the prompt was re-fitted," if refitted else ""
+        smaller = max(256, int(window.tokens * 0.75))
+        return LLMPermanentError(
+            f"The LLM endpoint {self.endpoint} refused the {group} prompt{again} as too long "
+            f"for {model!r}'s context window ({detail}); paperflow now assumes "
+            f"{window.tokens} tokens. Set PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS={smaller} (or "
+            "raise PAPERFLOW_LLM_TOKEN_SAFETY_FACTOR), or serve the model with a larger "
+            "context (llama.cpp: --n_ctx; Ollama: num_ctx)."
+        )
+
     def _repair_messages(self, messages: list[dict[str, Any]], answer: str,
-                         error: ValidationError, budget: int) -> list[dict[str, Any]]:
+                         error: ValidationError, model: str) -> list[dict[str, Any]]:
         """The conversation plus the bad answer and the error, shortened to fit the window."""
+        budget = self.prompt_budget(model)
         snippet = answer[:8000]
         while True:
             repair = [*messages, {"role": "assistant", "content": snippet or "(empty)"},
                       {"role": "user", "content": _repair_prompt(error)}]
-            if self.prompt_tokens(repair) <= budget or not snippet:
+            if self.prompt_tokens(repair, model) <= budget or not snippet:
                 return repair
             snippet = snippet[: len(snippet) // 2]
 
@@ -350,7 +544,7 @@ class LLMClient:
                 attempt.prompt_tokens += usage.prompt_tokens or 0
                 attempt.completion_tokens += usage.completion_tokens or 0
             else:
-                attempt.prompt_tokens += self.prompt_tokens(messages)
+                attempt.prompt_tokens += self._raw_tokens(messages)
                 attempt.completion_tokens += count_tokens(text)
             return text, mode
 
@@ -369,6 +563,9 @@ class LLMClient:
                             and self.format_mode(model) == "json_object"):
                         # Learnt by a concurrent call while this one waited for its slot.
                         raise _FormatRefused(None)
+                    if self.prompt_tokens(messages, model) > self.prompt_budget(model):
+                        # A smaller window was learnt while this one waited: re-fit, not send.
+                        raise _ContextRefused(None, None)
                     attempt.attempts += 1
                     return await self._openai.chat.completions.create(
                         model=model, messages=messages, temperature=self.settings.temperature,
@@ -376,6 +573,9 @@ class LLMClient:
                         **{limit_key: self.settings.max_output_tokens},
                     )
             except openai.APIStatusError as error:
+                refusal = parse_refusal(error.status_code, str(error.message), error.body)
+                if refusal is not None:
+                    raise _ContextRefused(error, refusal) from error
                 if (response_format["type"] == "json_schema"
                         and error.status_code in _FORMAT_REFUSAL_STATUS
                         and _about_response_format(error)):
@@ -416,6 +616,10 @@ class LLMClient:
         else:
             wait += random.uniform(0, 0.1 * wait + 0.05)
         await asyncio.sleep(wait)
+
+
+_SOURCES = {"setting": "PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS", "server": "as the server says",
+            "refusal": "learnt from the server's refusal"}
 
 
 def _repair_prompt(error: ValidationError) -> str:

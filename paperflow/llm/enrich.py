@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import time
 
-from paperflow.llm.client import LLMClient
+from paperflow.llm.client import LLMClient, effective_window
 from paperflow.llm.groups import run_all
 from paperflow.llm.settings import LLMSettings, get_llm_settings
 from paperflow.llm.verify import apply_figure_descriptions, merge
+from paperflow.llm.window import ContextWindow
 from paperflow.models import Figure, LLMCall, LLMReport
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import FieldGroup
 
 
 def finish_report(report: LLMReport, settings: LLMSettings, calls: list[LLMCall],
-                  seconds: float, errors: list[str]) -> LLMReport:
-    """Totals of the calls not answered from cache, the phase's wall time, the groups' errors."""
+                  seconds: float, errors: list[str],
+                  window: ContextWindow | None = None) -> LLMReport:
+    """Totals of the calls not answered from cache, the phase's wall time, the groups' errors.
+
+    The context window is `window`, else what this process learnt for the endpoint and model.
+    """
     report.model = settings.model
     report.vision_model = settings.vision_model
+    window = window or effective_window(settings)
+    report.context_window_tokens = window.tokens
+    report.context_window_source = window.source
     report.calls = calls
     spent = [c for c in calls if not c.cached]
     report.prompt_tokens = sum(c.prompt_tokens for c in spent)
@@ -65,4 +73,5 @@ async def enrich_paper(doc: ParsedDocument, heuristic_groups: list[FieldGroup],
             await client.aclose()
     seconds = time.perf_counter() - started
     groups, report, errors = combine(heuristic_groups, outcomes, doc, figures)
-    return groups, finish_report(report, settings, list(client.calls), seconds, errors)
+    return groups, finish_report(report, settings, list(client.calls), seconds, errors,
+                                 client.context_window())

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from paperflow.llm.client import LLMClient, dump_schema
+from paperflow.llm.client import LLMClient, Prompt, dump_schema
 from paperflow.llm.prompts import (
     PROMPT_VERSIONS,
     REMINDER,
@@ -51,15 +51,19 @@ def _head(doc: ParsedDocument, pages: int) -> ParsedDocument:
 
 async def _ask(client: LLMClient, name: str, task: str, doc: ParsedDocument,
                schema: type[BaseModel]) -> tuple[Any, bool]:
-    """Fit the paper beside the task, ask, and return the answer and whether text was cut."""
-    hint = _schema_hint(client, schema)
-    fixed = "\n\n".join([SYSTEM, task, hint or "", fence(""), REMINDER])
-    text, truncated = fit_text(doc, client.input_budget(fixed))
-    answer = await client.structured(
-        schema, messages(task, text, hint), group=name, prompt_version=PROMPT_VERSIONS[name],
-        truncated_input=truncated,
-    )
-    return answer, truncated
+    """Fit the paper beside the task, ask, and return the answer and whether text was cut.
+
+    The prompt is built for the window in use, and built again from the paper if the server
+    refuses it as too long (the client then knows a smaller window).
+    """
+
+    def build() -> Prompt:
+        hint = _schema_hint(client, schema)
+        fixed = "\n\n".join([SYSTEM, task, hint or "", fence(""), REMINDER])
+        text, truncated = fit_text(doc, client.input_budget(fixed))
+        return messages(task, text, hint), truncated
+
+    return await client.ask(schema, build, group=name, prompt_version=PROMPT_VERSIONS[name])
 
 
 def _warn(truncated: bool, name: str) -> list[str]:
@@ -196,16 +200,18 @@ async def figure_captions(client: LLMClient, doc: ParsedDocument, figures: list[
 async def _describe_from_text(client: LLMClient, doc: ParsedDocument, figures: list[Figure],
                               indices: list[int]) -> dict[int, str]:
     name = "figure_captions"
-    hint = _schema_hint(client, CaptionsAnswer)
-    fixed = "\n\n".join([SYSTEM, TASKS[name], hint or "", fence(""), REMINDER])
-    per_figure = max(64, client.input_budget(fixed) // len(indices) - 16)
     numbers = {figure_number(figures[i], i): i for i in indices}
-    blocks = [f"[figure {number}]\n{fit_plain(figure_context(doc, figures[i]), per_figure)}"
-              for number, i in numbers.items()]
-    answer = await client.structured(
-        CaptionsAnswer, messages(TASKS[name], "\n\n".join(blocks), hint), group=name,
-        prompt_version=PROMPT_VERSIONS[name],
-    )
+
+    def build() -> Prompt:
+        hint = _schema_hint(client, CaptionsAnswer)
+        fixed = "\n\n".join([SYSTEM, TASKS[name], hint or "", fence(""), REMINDER])
+        per_figure = max(64, client.input_budget(fixed) // len(indices) - 16)
+        blocks = [f"[figure {number}]\n{fit_plain(figure_context(doc, figures[i]), per_figure)}"
+                  for number, i in numbers.items()]
+        return messages(TASKS[name], "\n\n".join(blocks), hint), False
+
+    answer, _ = await client.ask(CaptionsAnswer, build, group=name,
+                                 prompt_version=PROMPT_VERSIONS[name])
     return {numbers[f.figure]: _clean(f.description) for f in answer.figures
             if f.figure in numbers and _clean(f.description)}
 
@@ -215,15 +221,19 @@ async def _describe_image(client: LLMClient, doc: ParsedDocument, figure: Figure
     name = "figure_captions"
     number = figure_number(figure, index)
     task = TASKS["figure_image"].format(number=number)
-    hint = _schema_hint(client, CaptionsAnswer, model)
-    fixed = "\n\n".join([SYSTEM, task, hint or "", fence(""), REMINDER])
-    context = fit_plain(figure_context(doc, figure), client.input_budget(fixed, images=1))
-    chat = messages(task, context, hint)
     url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    chat[1]["content"] = [{"type": "text", "text": chat[1]["content"]},
-                          {"type": "image_url", "image_url": {"url": url}}]
-    answer = await client.structured(CaptionsAnswer, chat, group=name, model=model,
-                                     prompt_version=PROMPT_VERSIONS[name])
+
+    def build() -> Prompt:
+        hint = _schema_hint(client, CaptionsAnswer, model)
+        fixed = "\n\n".join([SYSTEM, task, hint or "", fence(""), REMINDER])
+        budget = client.input_budget(fixed, images=1, model=model)
+        chat = messages(task, fit_plain(figure_context(doc, figure), budget), hint)
+        chat[1]["content"] = [{"type": "text", "text": chat[1]["content"]},
+                              {"type": "image_url", "image_url": {"url": url}}]
+        return chat, False
+
+    answer, _ = await client.ask(CaptionsAnswer, build, group=name, model=model,
+                                 prompt_version=PROMPT_VERSIONS[name])
     texts = [_clean(f.description) for f in answer.figures if _clean(f.description)]
     return index, texts[0] if texts else ""
 

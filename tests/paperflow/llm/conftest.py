@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from paperflow.llm import client
 from paperflow.llm.settings import LLMSettings
 from paperflow.pdf import ParsedDocument, parse_layout
 from tests.llm_server import ScriptedLLM, scripted_llm
@@ -21,6 +22,14 @@ from tests.pdfs import make_paper
 
 REAL_MODEL_CONTEXT = 2048
 """llama.cpp's context for SmolLM2-135M (trained on 8192; 2048 keeps prompt processing short)."""
+
+
+@pytest.fixture(autouse=True)
+def _forget_context_windows() -> Iterator[None]:
+    """Each test learns windows afresh (a scripted server's port may be reused)."""
+    client._windows.clear()
+    yield
+    client._windows.clear()
 
 
 @pytest.fixture
