@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from paperflow import __version__
 
@@ -452,6 +452,152 @@ def _cmd_gc(args: argparse.Namespace) -> int:
     return EXIT_FAILED if outcome.errors else EXIT_OK
 
 
+def _since(text: str) -> object:
+    """argparse type of `--since`: a duration (7d, 12h) or an ISO date, as a UTC datetime."""
+    from deployments.jobs import parse_since
+
+    try:
+        return parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _emit(doc: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    print(json.dumps(doc, indent=2, ensure_ascii=False) if as_json else text(doc))
+
+
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    """status, runs, cancel, stats, health, submit: thin over the Prefect API (deployments/jobs).
+
+    Exit codes: 0 the command did its work (`status` found the run, whatever its state;
+    `health` all required checks ok; `submit --wait` the run Completed), 1 otherwise (not
+    found, no server, refused, unhealthy, run not Completed).
+    """
+    _prepare_prefect_env(False)
+    from deployments import jobs
+
+    command = args.command
+    try:
+        api = jobs.use_api() if command != "health" else \
+            (os.environ.get("PREFECT_API_URL", "").strip() or _health_api(jobs))
+        if command != "health":
+            jobs.server_version(api)
+        if command == "status":
+            _emit(jobs.status(args.run_id), args.json, jobs.status_text)
+        elif command == "runs":
+            _emit(jobs.runs(states=_split(args.state), deployments=_split(args.deployment),
+                            since=args.since, limit=args.limit), args.json,
+                  jobs.runs_text)
+        elif command == "cancel":
+            _emit(jobs.cancel(args.run_id), args.json, jobs.cancel_text)
+        elif command == "stats":
+            _emit(jobs.stats(args.since), args.json, jobs.stats_text)
+        elif command == "health":
+            doc = jobs.health()
+            _emit(doc, args.json, jobs.health_text)
+            return EXIT_OK if doc["ok"] else EXIT_FAILED
+        else:
+            return _submit(jobs, args)
+    except jobs.JobsError as exc:
+        print(f"paperflow {command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _health_api(jobs: Any) -> str:
+    """The API `health` checks: as `use_api` finds it, else a check that names what is missing."""
+    try:
+        return str(jobs.use_api())
+    except jobs.ServerUnavailable:
+        return ""
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    """Repeated and comma-separated option values, flattened."""
+    found = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+    return found or None
+
+
+def _submit(jobs: Any, args: argparse.Namespace) -> int:
+    """`submit`: start the run, print its id and link; with --wait, follow it to the end."""
+    doc = jobs.submit(args.source, args.deployment,
+                      webhook_url=args.webhook_url)
+    if not args.json:
+        if doc["uploaded"]:
+            print(f"Uploaded {doc['uploaded']['path']} to {doc['uploaded']['uri']}")
+        print(f"Flow run {doc['name']} ({doc['id']}) of {doc['deployment']}: {doc['state']}")
+        print(f"UI: {doc['ui_url']}", flush=True)
+    if not args.wait:
+        if args.json:
+            print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    states: list[dict[str, object]] = []
+
+    def changed(state: str, message: str | None, percent: float | None) -> None:
+        states.append({"state": state, "message": message, "percent": percent})
+        if not args.json:
+            said = f" {percent:.0f}%" if percent is not None else ""
+            why = f" — {message}" if message and state not in ("Running", "Completed") else ""
+            print(f"  {state}{said}{why}", flush=True)
+
+    try:
+        final = jobs.follow(doc["id"], changed, timeout=args.timeout)
+    except KeyboardInterrupt:
+        print(f"paperflow submit: stopped waiting; the run goes on: `paperflow status "
+              f"{doc['id']}` (or `paperflow cancel {doc['id']}`).", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    final_status = jobs.status(doc["id"])
+    if args.json:
+        print(json.dumps({**doc, "states": states, "status": final_status}, indent=2,
+                         ensure_ascii=False))
+    else:
+        print(jobs.status_text(final_status))
+    return EXIT_OK if final == "COMPLETED" else EXIT_FAILED
+
+
+def _add_jobs_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The job-management commands (the old jobs service's status, list, cancel, stats, ...)."""
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help_text, description=help_text[0].upper()
+                                + help_text[1:] + ", on the server PREFECT_API_URL names (else "
+                                "the one `paperflow up` started).")
+        parser.add_argument("--json", action="store_true",
+                            help="print machine-readable JSON (stable keys)")
+        parser.set_defaults(func=_cmd_jobs)
+        return parser
+
+    status = add("status", "a flow run's state, progress, task runs and result or failure")
+    status.add_argument("run_id", metavar="RUN_ID", help="the flow run's id")
+    runs = add("runs", "list recent flow runs, newest first")
+    runs.add_argument("--state", action="append", metavar="STATE",
+                      help="only these state types (completed, failed, running, ...) or state "
+                           "names (TimedOut, Late, ...); repeat or separate with commas")
+    runs.add_argument("--deployment", action="append", metavar="NAME",
+                      help="only runs of this deployment (process-paper or "
+                           "process-paper/process-paper); repeatable")
+    runs.add_argument("--since", type=_since, metavar="WHEN",
+                      help="only runs expected to start after this: 7d, 12h, 30m or a date")
+    runs.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    cancel = add("cancel", "cancel a flow run (state Cancelling; the worker stops it)")
+    cancel.add_argument("run_id", metavar="RUN_ID", help="the flow run's id")
+    stats = add("stats", "per deployment and task: runs, success rate, mean/p95 seconds, "
+                         "failures by cause")
+    stats.add_argument("--since", type=_since, default="7d", metavar="WHEN",
+                       help="runs expected to start after this: 7d (default), 24h or a date")
+    add("health", "check the API, database, storage, LLM endpoint and a worker on the pool")
+    submit = add("submit", "start the process-paper deployment on a paper")
+    submit.add_argument("source", metavar="SOURCE",
+                        help="a local PDF (uploaded to the configured storage first), an "
+                             "http(s) URL, an s3:// URI or an arXiv id")
+    submit.add_argument("--deployment", default="process-paper/process-paper",
+                        help="the deployment to run (default process-paper/process-paper)")
+    submit.add_argument("--webhook-url", help="POST the outcome to this URL")
+    submit.add_argument("--wait", action="store_true",
+                        help="follow the run to its end; exit 0 only when it Completed")
+    submit.add_argument("--timeout", type=float, help="with --wait: give up after this many "
+                                                      "seconds (the run goes on)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paperflow", description="Scientific papers in, structured metadata out.")
@@ -525,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=_cmd_stack)
     down = sub.add_parser("down", help="stop what `paperflow up` started")
     down.set_defaults(func=_cmd_stack)
+    _add_jobs_commands(sub)
     return parser
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import termios
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -235,7 +236,7 @@ def test_prefect_missing_block_error_names_the_command() -> None:
 
 
 S3_BLOCK_TYPES = {"paperflow-aws": "aws-credentials", "paperflow-assets": "s3-bucket",
-                  "paperflow-results": "s3-bucket"}
+                  "paperflow-results": "paperflow-checked-s3-bucket"}
 
 
 def _delete_s3_blocks() -> None:
@@ -256,12 +257,12 @@ def test_process_with_s3_registers_missing_blocks(prefect_server: str, s3_env: d
                                                   seaweedfs: SeaweedFS, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """PAPERFLOW_S3_BUCKET set, no blocks on the server: the CLI registers them and says so."""
-    from prefect_aws.s3 import S3Bucket
+    from tasks.results import CheckedS3Bucket
 
     _delete_s3_blocks()
     try:
         with pytest.raises(ValueError, match="Unable to find block document"):
-            S3Bucket.load("paperflow-results")
+            CheckedS3Bucket.load("paperflow-results")
         source = tmp_path / "paper.pdf"
         source.write_bytes(make_paper(title="Blocks On Demand", nonce="cli-s3-blocks",
                                       figure=False))
@@ -280,7 +281,7 @@ def test_process_with_s3_registers_missing_blocks(prefect_server: str, s3_env: d
         prefix = s3_env["PAPERFLOW_S3_PREFIX"]
         assert result["assets"]["metadata"]["uri"] == \
             f"s3://{BUCKET}/{prefix}/papers/{result['sha256']}/metadata.json"
-        results = S3Bucket.load("paperflow-results")
+        results = CheckedS3Bucket.load("paperflow-results")
         assert (results.bucket_name, results.bucket_folder) == (BUCKET, f"{prefix}/prefect-results")
         stored = seaweedfs.objects(prefix=f"{prefix}/prefect-results/")
         assert any(result["sha256"] in key for key in stored), "task results did not go to S3"
@@ -318,3 +319,46 @@ def test_process_with_s3_misconfigured_fails_once_and_clearly(
     err = capsys.readouterr().err
     assert err.startswith("paperflow: ") and all(words in err for words in says)
     assert "[1/1]" not in err, "no source is started when the store is misconfigured"
+
+
+def test_job_commands_parse() -> None:
+    from paperflow.cli import build_parser
+
+    parser = build_parser()
+    runs = parser.parse_args(["runs", "--state", "failed,crashed", "--state", "TimedOut",
+                              "--deployment", "process-paper", "--since", "2d", "--limit", "5",
+                              "--json"])
+    assert runs.state == ["failed,crashed", "TimedOut"] and runs.deployment == ["process-paper"]
+    assert runs.limit == 5 and runs.json and runs.since.tzinfo is not None
+    stats = parser.parse_args(["stats"])
+    assert 6.9 < (datetime.now(UTC) - stats.since).total_seconds() / 86400 < 7.1
+    submit = parser.parse_args(["submit", "paper.pdf", "--wait", "--deployment", "x/y"])
+    assert submit.source == "paper.pdf" and submit.wait and submit.deployment == "x/y"
+    assert parser.parse_args(["submit", "2304.02623"]).deployment == \
+        "process-paper/process-paper"
+    assert parser.parse_args(["status", "abc", "--json"]).run_id == "abc"
+    assert parser.parse_args(["cancel", "abc"]).run_id == "abc"
+    assert not parser.parse_args(["health"]).json
+
+
+def test_job_commands_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["runs", "--since", "last week"], ["status"], ["submit"],
+                 ["runs", "--limit", "many"]):
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        assert stopped.value.code == EXIT_USAGE, argv
+    assert "not a duration" in capsys.readouterr().err
+
+
+def test_job_commands_without_a_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PAPERFLOW_DATA_DIR", str(tmp_path))  # no stack.json there
+    reload_settings()
+    try:
+        assert main(["runs"]) == EXIT_FAILED
+    finally:
+        monkeypatch.undo()
+        reload_settings()
+    err = capsys.readouterr().err
+    assert "PREFECT_API_URL is not set" in err and "paperflow up" in err
