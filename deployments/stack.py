@@ -60,6 +60,16 @@ AWS_ALIASES = {
 }
 
 
+DEFAULT_WORKER_LIMIT = 4
+"""Flow runs one worker runs at once (PAPERFLOW_WORKER_LIMIT): a bulk run's chunks beyond it
+wait for this worker or go to another one."""
+
+
+def worker_limit(env: dict[str, str]) -> int:
+    """How many flow runs a worker started with `env` takes at once."""
+    return max(1, int(env.get("PAPERFLOW_WORKER_LIMIT") or DEFAULT_WORKER_LIMIT))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -285,7 +295,7 @@ class Stack:
         if query_seconds is not None:
             env["PREFECT_WORKER_QUERY_SECONDS"] = str(query_seconds)
         self._start("worker", [*_prefect(), "worker", "start", "--pool", POOL,
-                               "--type", "process"], env)
+                               "--type", "process", "--limit", str(worker_limit(env))], env)
 
     def up(self, *, s3: bool | None = None, worker: bool = True,
            query_seconds: float | None = None) -> list[str]:
@@ -317,7 +327,8 @@ class Stack:
         done.append(self.create_llm_limit())
         start = time.perf_counter()
         self.deploy()
-        done.append("deployed prefect.yaml: process-paper, arxiv-ingest, bulk-process "
+        done.append("deployed prefect.yaml: process-paper, arxiv-ingest, bulk-process, "
+                    "bulk-chunk, cleanup "
                     f"in {time.perf_counter() - start:.0f} s")
         if worker:
             already = self.running("worker")

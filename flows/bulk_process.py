@@ -1,13 +1,20 @@
-"""The bulk flow: a list of sources, a folder or an S3 prefix, in batches, in ONE flow run."""
+"""The bulk flow: a list of sources, a folder or an S3 prefix, in batches.
+
+Run as a deployment (the server has the `bulk-chunk` deployment), each batch is a flow run of
+its own that any worker of the `papers` pool takes (`flows/chunks.py`); called in-process (the
+embedded default, a notebook, `distribute=False`) the batches run in this one flow run.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.runtime import deployment
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.batch import BatchRunner, BatchSummary, Job
+from flows.chunks import CHUNK_FLOW, ChunkedBulk, chunk_deployment_id, save_chunk_outcomes
 from flows.hooks import permanent_errors_not_retried
 from flows.process_paper import ProcessOptions
 from paperflow import __version__
@@ -58,11 +65,14 @@ def bulk_process(sources: list[str] | None = None, folder: str | None = None,
                  s3_prefix: str | None = None, batch_size: int = 10,
                  concurrency: int | None = None, options: ProcessOptions | None = None,
                  webhook_url: str | None = None,
-                 paper_timeout_seconds: float | None = None) -> BatchSummary:
+                 paper_timeout_seconds: float | None = None,
+                 distribute: bool | None = None) -> BatchSummary:
     """Process many papers; failures are listed, and only all-failed fails the run.
 
     A paper taking longer than `paper_timeout_seconds` (default `PAPERFLOW_PAPER_TIMEOUT_SECONDS`)
-    is a failed outcome, "timed out after N s"; the others go on.
+    is a failed outcome, "timed out after N s"; the others go on. `distribute` (default: when
+    this run is a deployment run and the `bulk-chunk` deployment exists) runs each batch of
+    `batch_size` papers as a `bulk-chunk` flow run on any worker of the pool.
     """
     logger = get_run_logger()
     if batch_size < 1:
@@ -77,11 +87,22 @@ def bulk_process(sources: list[str] | None = None, folder: str | None = None,
         raise PermanentError("Nothing to process: give `sources`, a `folder` holding PDFs, or "
                              "an `s3_prefix`.")
     workers = concurrency or get_settings().bulk_concurrency
-    logger.info("Bulk run: %d papers, batches of %d, %d at a time", len(found), batch_size,
-                workers)
+    timeout = paper_timeout_seconds or get_settings().paper_timeout_seconds
+    if distribute is None:
+        distribute = deployment.get_id() is not None and chunk_deployment_id() is not None
+    elif distribute and chunk_deployment_id() is None:
+        raise PermanentError(f"distribute=True needs the {CHUNK_FLOW!r} deployment on the server "
+                             "(`paperflow up` or `prefect deploy --all` creates it).")
+    logger.info("Bulk run: %d papers, batches of %d, %d at a time %s", len(found), batch_size,
+                workers, "in each chunk run, on any worker" if distribute else "in this run")
     runner = BatchRunner("bulk", len(found), workers, options or ProcessOptions(), webhook_url,
-                         paper_timeout_seconds or get_settings().paper_timeout_seconds)
-    runner.run((Job(s) for s in found), batch_size)
+                         timeout)
+    if distribute:
+        ChunkedBulk(runner, {"options": (options or ProcessOptions()).model_dump(),
+                             "webhook_url": webhook_url, "concurrency": workers,
+                             "paper_timeout_seconds": timeout}).run(found, batch_size)
+    else:
+        runner.run((Job(s) for s in found), batch_size)
     summary = runner.summarize()
     logger.info("Bulk run done in %.1f s: %d processed, %d already done, %d failed; summary %s",
                 summary.seconds, summary.completed, summary.cached, summary.failed,
@@ -90,3 +111,23 @@ def bulk_process(sources: list[str] | None = None, folder: str | None = None,
         raise NothingProcessed(f"All {summary.total} papers failed; see the 'bulk-failures' "
                                "artifact for each reason.")
     return summary
+
+
+@flow(name=CHUNK_FLOW, version=__version__, persist_result=True,
+      **flow_result_options(),
+      task_runner=ThreadPoolTaskRunner(max_workers=16))
+def bulk_chunk(sources: list[str], parent_run_id: str, index: int = 0,
+               options: ProcessOptions | None = None, webhook_url: str | None = None,
+               concurrency: int | None = None,
+               paper_timeout_seconds: float | None = None) -> int:
+    """One chunk of a bulk run: its papers, their outcomes stored for the parent; returns how
+    many failed (failures are outcomes, so the chunk itself completes)."""
+    runner = BatchRunner(f"chunk {index}", len(sources),
+                         concurrency or get_settings().bulk_concurrency,
+                         options or ProcessOptions(), webhook_url,
+                         paper_timeout_seconds or get_settings().paper_timeout_seconds)
+    outcomes = runner.run((Job(s) for s in sources), len(sources))
+    key = save_chunk_outcomes(parent_run_id, index, outcomes)
+    get_run_logger().info("Chunk %d: %d papers, %d failed; outcomes in %s", index,
+                          len(outcomes), runner.failed, key)
+    return runner.failed

@@ -36,7 +36,8 @@ def _last_json(text: str) -> dict[str, Any]:
 
 def test_deployments_queues_and_schedules(stack: Stack) -> None:
     deployments = {d["name"]: d for d in _api(stack, "/deployments/filter", {})}
-    assert set(deployments) == {"process-paper", "arxiv-ingest", "bulk-process", "cleanup"}
+    assert set(deployments) == {"process-paper", "arxiv-ingest", "bulk-process", "bulk-chunk",
+                                "cleanup"}
     assert deployments["process-paper"]["work_queue_name"] == "on-demand"
     assert deployments["bulk-process"]["work_queue_name"] == "bulk"
     assert {d["work_pool_name"] for d in deployments.values()} == {"papers"}
@@ -45,7 +46,8 @@ def test_deployments_queues_and_schedules(stack: Stack) -> None:
     assert schedules[0]["schedule"]["timezone"] == "UTC"
     limits = {name: (d["global_concurrency_limit"] or {}).get("limit")
               for name, d in deployments.items()}
-    assert limits == {"process-paper": 8, "arxiv-ingest": 1, "bulk-process": 2, "cleanup": 1}
+    assert limits == {"process-paper": 8, "arxiv-ingest": 1, "bulk-process": 2, "bulk-chunk": None,
+                      "cleanup": 1}
     cleanup = deployments["cleanup"]["schedules"]
     assert cleanup and cleanup[0]["schedule"]["cron"] == "30 3 * * *"
     assert deployments["arxiv-ingest"]["concurrency_options"]["collision_strategy"] == \
