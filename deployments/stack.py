@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from deployments.postgres import LocalPostgres
 from deployments.seaweedfs import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_BUCKET,
@@ -94,6 +95,8 @@ class Stack:
     """The S3 settings `up` chose; part of `env()` once set."""
     s3_identities: Path | None = None
     """The SeaweedFS identities file (holding the secret) when the stack runs SeaweedFS."""
+    pg_port: int = 5433
+    """The loopback port of the stack's own PostgreSQL (`up(postgres=True)`)."""
 
     @property
     def api_url(self) -> str:
@@ -298,12 +301,20 @@ class Stack:
                                "--type", "process", "--limit", str(worker_limit(env))], env)
 
     def up(self, *, s3: bool | None = None, worker: bool = True,
-           query_seconds: float | None = None) -> list[str]:
+           query_seconds: float | None = None, postgres: bool | None = None) -> list[str]:
         """Start everything; returns what was done, one line each.
 
-        `s3=None` means S3 when the environment names a bucket or an endpoint.
+        `s3=None` means S3 when the environment names a bucket or an endpoint. `postgres`
+        (default: PAPERFLOW_STACK_POSTGRES set) gives the server the stack's own PostgreSQL
+        instead of SQLite, unless PREFECT_API_DATABASE_CONNECTION_URL names a database already.
         """
         done = [f"data under {self.root}"]
+        if postgres is None:
+            postgres = bool(self.env().get("PAPERFLOW_STACK_POSTGRES"))
+        if postgres and not self.env().get("PREFECT_API_DATABASE_CONNECTION_URL"):
+            database = self.postgres()
+            done.append(database.start())
+            self.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"] = database.url
         start = time.perf_counter()
         self.start_server()
         database = self.env().get("PREFECT_API_DATABASE_CONNECTION_URL")
@@ -350,8 +361,13 @@ class Stack:
         path.write_text(json.dumps(state, indent=2))
         return path
 
+    def postgres(self) -> LocalPostgres:
+        """The stack's own PostgreSQL cluster (created by `up(postgres=True)`)."""
+        return LocalPostgres.for_stack(self.root, self.pg_port)
+
     def down(self, timeout: float | None = None) -> list[str]:
-        """Stop the processes `up` started (worker first), by the pids it recorded.
+        """Stop the processes `up` started (worker first), by the pids it recorded, then the
+        stack's PostgreSQL if it runs.
 
         Each gets SIGTERM, then SIGKILL after its grace (`timeout`, else `STOP_GRACE`).
         """
@@ -363,6 +379,8 @@ class Stack:
                                             else timeout)
                 stopped.append(f"stopped {name} (pid {pid}{', killed' if killed else ''})")
             self._pid_file(name).unlink(missing_ok=True)
+        if self.postgres().stop():
+            stopped.append("stopped PostgreSQL")
         return stopped or ["nothing was running"]
 
 
@@ -433,4 +451,5 @@ def default_stack() -> Stack:
 
     return Stack(get_settings().data_dir / "stack",
                  port=int(os.environ.get("PAPERFLOW_STACK_PORT", "4200")),
-                 s3_port=int(os.environ.get("PAPERFLOW_STACK_S3_PORT", "8333")))
+                 s3_port=int(os.environ.get("PAPERFLOW_STACK_S3_PORT", "8333")),
+                 pg_port=int(os.environ.get("PAPERFLOW_STACK_PG_PORT", "5433")))

@@ -353,8 +353,9 @@ def _cmd_stack(args: argparse.Namespace) -> int:
 
     stack = default_stack()
     try:
-        lines = stack.up(s3=args.s3) if args.command == "up" else stack.down()
-    except (RuntimeError, TimeoutError, ValueError) as exc:
+        lines = stack.up(s3=args.s3, postgres=args.postgres) if args.command == "up" \
+            else stack.down()
+    except (RuntimeError, TimeoutError, ValueError, OSError) as exc:
         print(f"paperflow {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(lines))
@@ -668,6 +669,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="S3 for assets and results: SeaweedFS on :8333 (PAPERFLOW_STACK_S3_PORT),"
                          " or your own when PAPERFLOW_S3_ENDPOINT_URL is set (default: on when "
                          "S3 is configured or SeaweedFS is installed; --no-s3: local disk)")
+    up.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=None,
+                    help="the server's database in the stack's own PostgreSQL on :5433 "
+                         "(PAPERFLOW_STACK_PG_PORT) instead of SQLite, for many concurrent runs "
+                         "(default: on when PAPERFLOW_STACK_POSTGRES is set)")
     up.set_defaults(func=_cmd_stack)
     down = sub.add_parser("down", help="stop what `paperflow up` started")
     down.set_defaults(func=_cmd_stack)

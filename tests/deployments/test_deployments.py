@@ -69,6 +69,7 @@ def test_up_started_seaweedfs_and_registered_blocks(stack: Stack) -> None:
     assert env["PAPERFLOW_S3_PREFIX"] == S3_PREFIX
     assert stack.running("weed") and stack.running("server") and stack.running("worker")
     said = "\n".join(UP_LINES)
+    assert "(PostgreSQL, up in" in said and "PostgreSQL at 127.0.0.1:" in said, said
     assert f"SeaweedFS S3 API at {env['PAPERFLOW_S3_ENDPOINT_URL']} (local default keys" in said
     assert "bucket 'paperflow' ready, prefix 'stack-test'" in said
     for block in ("paperflow-aws", "paperflow-assets", "paperflow-results",
