@@ -13,7 +13,7 @@ from tasks.policy import retry_unless_permanent
 
 @task(retries=2, retry_delay_seconds=30, retry_condition_fn=retry_unless_permanent,
       timeout_seconds=get_settings().arxiv_search_timeout_seconds,
-      task_run_name="search arXiv: {search_query}")
+      task_run_name="search arXiv: {search_query}", persist_result=False)
 def search_arxiv(search_query: str, max_results: int, seen: set[str],
                  since: datetime | None) -> Scan:
     """New (id, version) pairs for a query, newest first, stopping at already-known results."""

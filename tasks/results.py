@@ -103,8 +103,12 @@ def json_result_options(settings: Settings | None = None) -> dict[str, Any]:
 
 
 def flow_result_options() -> dict[str, Any]:
-    """Flow options: results as typed JSON in Prefect's default result storage.
+    """Flow options: results as JSON in Prefect's default result storage.
 
-    Tasks without options of their own inherit these, so nothing a flow runs is pickled.
+    Prefect's own JSON serializer (pydantic models by class name), so any process with
+    paperflow installed reads a run's result (`prefect deployment run`, scripts) without
+    importing this module first; tasks without options of their own inherit it, so nothing a
+    flow runs is pickled. The shared task cache uses `ResultJSONSerializer`, which also refuses
+    types from outside the project.
     """
-    return {"result_serializer": ResultJSONSerializer()}
+    return {"result_serializer": "json"}
