@@ -26,7 +26,7 @@ from tasks.extraction import TEXT_GROUPS, analyse_layout, figures, parse_pdf, pr
 from tasks.llm import enrich, llm_configured
 from tasks.notify import notify
 from tasks.policy import Timed
-from tasks.reporting import ProgressReporter, publish_artifacts
+from tasks.reporting import ProgressReporter, name_run_after_paper, publish_artifacts
 from tasks.results import flow_result_options
 from tasks.sources import fetch_source
 from tasks.storage import store_metadata, store_original, store_text
@@ -176,6 +176,8 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
         result.arxiv_id = re.sub(r"v\d+$", "", resolved.arxiv_id)
     if overrides is not None:
         result = overrides.apply(result)
+    if artifacts:  # single-paper runs only; a bulk or ingestion run holds many papers
+        name_run_after_paper(result, resolved.kind)
     similar_run = cached(embed_paper).submit(
         result.sha256, result.title, result.abstract, [page.text for page in doc.pages],
         paper_metadata(result.model_dump(mode="json")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -14,8 +15,73 @@ def artifact_key(*parts: str) -> str:
     return key[:100].rstrip("-") or "paper"
 
 
+FIGURE_THUMBNAILS = 6
+"""Figures shown as images in the report; the others are listed with a link."""
+FIGURE_THUMBNAIL_WIDTH = 200
+
+
 def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _link_target(url: str) -> str:
+    """A URL as a markdown link or image target: no spaces or parentheses left to end it."""
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+def _alt(text: str) -> str:
+    return re.sub(r"[\[\]\n]+", " ", text).strip()
+
+
+def _is_web_url(url: str | None) -> bool:
+    """Only http(s) assets are shown as images: a browser will not load `file://` from a page."""
+    return bool(url) and str(url).startswith(("http://", "https://"))
+
+
+def preview_image(result: PaperMetadataExtraction) -> str | None:
+    """The first page as a markdown image: the 300 px thumbnail, else the full preview."""
+    preview = result.preview
+    if preview is None:
+        return None
+    thumbnail = preview.thumbnails.get("md")
+    for asset in (thumbnail.asset if thumbnail else None, preview.asset):
+        if asset is not None and _is_web_url(asset.url):
+            alt = _alt(f"First page of {result.title or 'the paper'}")
+            return f"![{alt}]({_link_target(str(asset.url))})"
+    return None
+
+
+def _figure_image(url: str, alt: str) -> str:
+    """A figure thumbnail: an HTML <img> (markdown has no width), which Prefect's UI renders."""
+    return (f'<img src="{html.escape(url, quote=True)}" alt="{html.escape(alt, quote=True)}" '
+            f'width="{FIGURE_THUMBNAIL_WIDTH}">')
+
+
+def figures_section(result: PaperMetadataExtraction) -> list[str]:
+    """The figures: the first few as thumbnails over their label, page and caption; the rest
+    as a list with links to their images."""
+    if not result.figures:
+        return []
+    lines = ["## Figures", ""]
+    shown = [f for f in result.figures if f.asset and _is_web_url(f.asset.url)]
+    shown = shown[:FIGURE_THUMBNAILS]
+    for figure in shown:
+        assert figure.asset is not None and figure.asset.url
+        label = figure.label or "Image"
+        name = figure.asset.key.rsplit("/", 1)[-1]
+        caption = html.escape((figure.caption or "(no caption)")[:200], quote=False)
+        lines += [_figure_image(figure.asset.url, label), "",
+                  f"**{label}** (p.{figure.page}) — [{name}]({_link_target(figure.asset.url)}): "
+                  f"{caption}", ""]
+    rest = [f for f in result.figures if all(f is not s for s in shown)]
+    for figure in rest:
+        link = f" — [{figure.asset.key.rsplit('/', 1)[-1]}]({_link_target(figure.asset.url)})" \
+            if figure.asset and figure.asset.url else ""
+        caption = (figure.caption or "(no caption)")[:200]
+        lines.append(f"- {figure.label or 'Image'} (p.{figure.page}){link}: {caption}")
+    if rest:
+        lines.append("")
+    return lines
 
 
 def markdown_report(result: PaperMetadataExtraction) -> str:
@@ -23,6 +89,9 @@ def markdown_report(result: PaperMetadataExtraction) -> str:
     lines = [f"# {result.title or 'Untitled paper'}", ""]
     if result.authors:
         lines += ["**Authors:** " + ", ".join(a.name for a in result.authors), ""]
+    image = preview_image(result)
+    if image:
+        lines += [image, ""]
     if result.affiliations:
         lines += ["**Affiliations:** " + "; ".join(result.affiliations), ""]
     facts = [f"sha256 `{result.sha256[:16]}…`", f"{result.page_count} pages",
@@ -55,14 +124,7 @@ def markdown_report(result: PaperMetadataExtraction) -> str:
     if result.starter_questions:
         lines += ["## Starter questions", ""]
         lines += [f"{i}. {q}" for i, q in enumerate(result.starter_questions, 1)] + [""]
-    if result.figures:
-        lines += ["## Figures", ""]
-        for figure in result.figures:
-            link = f" — [{figure.asset.key.rsplit('/', 1)[-1]}]({figure.asset.url})" \
-                if figure.asset and figure.asset.url else ""
-            caption = (figure.caption or "(no caption)")[:200]
-            lines.append(f"- {figure.label or 'Image'} (p.{figure.page}){link}: {caption}")
-        lines.append("")
+    lines += figures_section(result)
     lines += ["## Counts", "", "| what | count |", "| --- | ---: |"]
     for label, count in (("authors", len(result.authors)), ("references", len(result.references)),
                          ("figures", len(result.figures)), ("highlights", len(result.highlights)),

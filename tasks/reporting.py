@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from uuid import UUID
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import (
     create_link_artifact,
     create_markdown_artifact,
@@ -61,3 +62,45 @@ class ProgressReporter:
         percent = round(100.0 * self.done / self.total, 1)
         update_progress_artifact(self.artifact_id, percent)
         return percent
+
+
+RUN_NAME_TITLE_CHARS = 80
+
+
+def paper_run_name(title: str | None, fallback: str) -> str:
+    """`paper: <title>` (shortened), or `paper: <fallback>` while no title is known."""
+    text = " ".join((title or "").split())
+    if len(text) > RUN_NAME_TITLE_CHARS:
+        text = text[:RUN_NAME_TITLE_CHARS - 1].rstrip() + "…"
+    return f"paper: {text or fallback[-60:]}"
+
+
+def paper_run_tags(source_kind: str, categories: list[str]) -> list[str]:
+    """Tags to find runs by in the UI: `source:<kind>` and `arxiv:<category>` (up to three)."""
+    return [f"source:{source_kind}", *(f"arxiv:{c}" for c in categories[:3] if c)]
+
+
+def name_run_after_paper(result: PaperMetadataExtraction, source_kind: str,
+                         flow_run_id: UUID | str | None = None) -> None:
+    """Rename the current flow run after the paper's title and add its source-kind and arXiv
+    category tags (kept with the run's own tags). For single-paper runs only: a bulk run holds
+    many papers. Best effort: the paper does not fail because the run kept its first name."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    run_id = flow_run_id or flow_run.get_id()
+    if not run_id:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(UUID(str(run_id)))
+            tags = list(dict.fromkeys([*run.tags, *paper_run_tags(source_kind,
+                                                                  result.categories)]))
+            client.update_flow_run(run.id, name=paper_run_name(result.title, result.source or
+                                                               run.name), tags=tags)
+    except Exception as exc:  # naming is cosmetic
+        try:
+            logger: Any = get_run_logger()
+        except Exception:  # called outside a run (with `flow_run_id`)
+            logger = logging.getLogger(__name__)
+        logger.warning("Could not rename the flow run after the paper: %s", exc)
