@@ -1,5 +1,6 @@
 """One bulk run spread over two workers (two "machines": own PREFECT_HOME and data folder,
-sharing the server and S3): both take chunks, every paper is done once, nothing is lost."""
+sharing the server and S3; the second told only the server's URL): both take chunks, every
+paper is done once, nothing is lost, and nothing lands on the second machine's disk."""
 
 from __future__ import annotations
 
@@ -33,9 +34,13 @@ def _api(stack: Stack, path: str, body: dict[str, Any] | None = None) -> Any:
 
 
 def _start_second_worker(stack: Stack, home: Path) -> subprocess.Popen[bytes]:
-    """A worker as a second machine would run it: the server's URL and the S3 settings only."""
-    env = {**stack.env(), "PREFECT_HOME": str(home / "prefect"),
-           "PAPERFLOW_DATA_DIR": str(home / "data"), "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    """A worker as a second machine would run it: the code and the server's URL, nothing else;
+    where to store comes from the server's blocks (`flows/worker_settings.py`)."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("PAPERFLOW_", "PREFECT_", "AWS_"))}
+    env.update(PREFECT_API_URL=stack.api_url, PREFECT_HOME=str(home / "prefect"),
+               PAPERFLOW_DATA_DIR=str(home / "data"), PAPERFLOW_PROJECT_DIR=str(PROJECT_DIR),
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_WORKER_QUERY_SECONDS="1")
     log = (home / "worker.log").open("wb")
     return subprocess.Popen(
         [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type",
@@ -97,6 +102,9 @@ def test_two_workers_share_the_chunks_of_one_bulk_run(stack: Stack, tmp_path: Pa
                     {"flow_runs": {"id": {"any_": [c["flow_run_id"] for c in chunk_files]}}})
     assert {c["state"]["type"] for c in children} == {"COMPLETED"}
     assert all(c["parent_task_run_id"] for c in children)
+    # The second machine stored to the shared bucket, as the server's blocks say; its own data
+    # folder holds no papers (at most the lock files of its local lock manager, none here).
+    assert not list((home / "data").glob("**/papers/*")), list((home / "data").rglob("*"))
     # Nothing lost, nothing done twice: each paper once, computed (not a cache hit) once.
     outcomes = [o for chunk in chunk_files for o in chunk["outcomes"]]
     assert sorted(o["source"] for o in outcomes) == sorted(sources)
