@@ -18,11 +18,19 @@ from paperflow import __version__
 from paperflow.embeddings import paper_metadata
 from paperflow.models import PaperMetadataExtraction, Provenance, TaskTiming
 from paperflow.notify import build_payload, check_webhook_url
+from paperflow.pdf import pages_needing_ocr
 from paperflow.pipeline import PaperKey, assemble
 from paperflow.settings import get_settings
 from paperflow.sources import resolve_source
 from tasks.embed import embed_paper
-from tasks.extraction import TEXT_GROUPS, analyse_layout, figures, parse_pdf, preview
+from tasks.extraction import (
+    TEXT_GROUPS,
+    analyse_layout,
+    figures,
+    ocr_pages,
+    parse_pdf,
+    preview,
+)
 from tasks.llm import enrich, llm_configured
 from tasks.notify import notify
 from tasks.policy import Timed
@@ -125,6 +133,10 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
     layout = cached(parse_pdf).submit(key, data)
     preview_run = cached(preview).submit(key, data) if options.preview else None
     parsed: Timed = layout.result()
+    ocr_run = None
+    if pages_needing_ocr(parsed.value):  # a scan: its own cached, time-limited step
+        ocr_run = cached(ocr_pages).submit(key, data, quote(parsed.value))
+        parsed = ocr_run.result()
     analysed_run = cached(analyse_layout).submit(key, quote(parsed.value))
     analysed: Timed = analysed_run.result()
     doc = analysed.value
@@ -151,7 +163,8 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
             logger.info("%5.1f%% done: %s finished", percent,
                         futures.get(future.task_run_id, "storage"))
 
-    timings = [_timing("parse_pdf", layout, parsed),
+    timings = [_timing("parse_pdf", layout, layout.result()),
+               *([_timing("ocr_pages", ocr_run, parsed)] if ocr_run is not None else []),
                _timing("analyse_layout", analysed_run, analysed)]
     values: dict[str, Any] = {}
     groups = []

@@ -331,17 +331,21 @@ def open_pdf(data: bytes) -> Iterator[pymupdf.Document]:
 
 
 def parse_layout(data: bytes, max_pages: int = 1500, *, ocr: bool | None = None,
-                 ocr_dpi: int | None = None, ocr_language: str | None = None) -> ParsedDocument:
+                 ocr_dpi: int | None = None, ocr_language: str | None = None,
+                 defer_ocr: bool = False) -> ParsedDocument:
     """Read every page's text structure in reading order (up to `max_pages`).
 
     A page MuPDF cannot read is left out with a warning; when not one page can be read, the
     first page's cause is raised as a `DamagedPdfError`. A page with no usable text layer (a
     scan) is read by OCR when `ocr` is on (`paperflow.ocr`); the OCR arguments left as None
     come from the settings (`PAPERFLOW_OCR`, `PAPERFLOW_OCR_DPI`, `PAPERFLOW_OCR_LANGUAGE`).
+    `defer_ocr` leaves such pages as they are, for `ocr_document` to read later (the flow's
+    OCR task: cached and time-limited on its own).
     """
     from paperflow.ocr import OcrPass, needs_ocr
 
-    ocr_pass = OcrPass.from_settings(ocr, ocr_dpi, ocr_language, max_pages)
+    ocr_pass = OcrPass.from_settings(False if defer_ocr else ocr, ocr_dpi, ocr_language,
+                                     max_pages)
     with open_pdf(data) as doc:
         page_count = doc.page_count
         warnings: list[str] = []
@@ -363,7 +367,7 @@ def parse_layout(data: bytes, max_pages: int = 1500, *, ocr: bool | None = None,
                 cause = _mupdf_message(exc) if _is_mupdf_error(exc) else f"{exc}"
                 warnings.append(f"Page {index + 1} could not be read ({cause}); it is left out.")
                 continue
-            if needs_ocr(page):  # no text layer, or one of garbage: a scan
+            if not defer_ocr and needs_ocr(page):  # no text layer, or one of garbage: a scan
                 page = ocr_pass.process(doc[index], page, read_page)
             pages.append(page)
         if not pages and first_failure is not None:
@@ -372,13 +376,41 @@ def parse_layout(data: bytes, max_pages: int = 1500, *, ocr: bool | None = None,
             raise DamagedPdfError(
                 f"No page of the PDF could be read (page 1: {first_failure}): {_REPAIR_HINT}"
             ) from first_failure
-        warnings.extend(ocr_pass.warnings(len(pages)))
+        if not defer_ocr:
+            warnings.extend(ocr_pass.warnings(len(pages)))
         try:
             raw_metadata = doc.metadata or {}
         except Exception:  # a broken /Info dictionary is no reason to lose the text
             raw_metadata = {}
         metadata = {k: v for k, v in raw_metadata.items() if isinstance(v, str) and v}
         return ParsedDocument(page_count, pages, metadata, warnings)
+
+
+def pages_needing_ocr(doc: ParsedDocument) -> list[int]:
+    """The numbers of the pages with no usable text layer (scans), which OCR would read."""
+    from paperflow.ocr import needs_ocr
+
+    return [page.number for page in doc.pages if needs_ocr(page)]
+
+
+def ocr_document(data: bytes, doc: ParsedDocument, *, ocr: bool | None = None,
+                 ocr_dpi: int | None = None, ocr_language: str | None = None,
+                 max_pages: int | None = None) -> ParsedDocument:
+    """`doc` (parsed with `defer_ocr`) with its scanned pages read by OCR, and the warnings
+    about them; `doc` itself when no page needs it. The OCR arguments as in `parse_layout`."""
+    from paperflow.ocr import OcrPass
+
+    numbers = set(pages_needing_ocr(doc))
+    if not numbers:
+        return doc
+    ocr_pass = OcrPass.from_settings(ocr, ocr_dpi, ocr_language, max_pages)
+    pages: list[Page] = []
+    with open_pdf(data) as pdf:
+        for page in doc.pages:
+            pages.append(ocr_pass.process(pdf[page.number - 1], page, read_page)
+                         if page.number in numbers else page)
+        warnings = [*doc.warnings, *ocr_pass.warnings(len(pages))]
+    return ParsedDocument(doc.page_count, pages, dict(doc.metadata), warnings)
 
 
 def read_page(page: pymupdf.Page,

@@ -19,10 +19,11 @@ import resource
 import signal
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from paperflow.errors import PermanentError, ResourceLimitError
-from paperflow.pdf import ParsedDocument, parse_layout
+from paperflow.pdf import ParsedDocument, ocr_document, pages_needing_ocr, parse_layout
 from paperflow.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -209,12 +210,29 @@ def _died(exitcode: int | None, what: str, cpu_seconds: float,
     )
 
 
-def parse_layout_limited(data: bytes, max_pages: int,
-                         settings: Settings | None = None) -> ParsedDocument:
+def parse_layout_limited(data: bytes, max_pages: int, settings: Settings | None = None,
+                         *, defer_ocr: bool = False) -> ParsedDocument:
     """`parse_layout` in a child process under the `parse_*` limits of `settings`."""
     settings = settings or get_settings()
     return run_limited(
-        parse_layout, data, max_pages,
+        partial(parse_layout, defer_ocr=defer_ocr), data, max_pages,
+        cpu_seconds=settings.parse_cpu_seconds,
+        memory_bytes=settings.parse_memory_mb * 1024 * 1024,
+        wall_seconds=settings.parse_wall_seconds,
+    )
+
+
+def ocr_document_limited(data: bytes, doc: ParsedDocument,
+                         settings: Settings | None = None) -> ParsedDocument:
+    """`ocr_document` (the scanned pages rendered and read by Tesseract) in a child process
+    under the same `parse_*` limits: rendering an untrusted page can blow up too."""
+    settings = settings or get_settings()
+    if not pages_needing_ocr(doc):
+        return doc
+    return run_limited(
+        partial(ocr_document, ocr=settings.ocr, ocr_dpi=settings.ocr_dpi,
+                ocr_language=settings.ocr_language, max_pages=settings.max_pages),
+        data, doc, what="the scanned pages of the PDF (OCR)",
         cpu_seconds=settings.parse_cpu_seconds,
         memory_bytes=settings.parse_memory_mb * 1024 * 1024,
         wall_seconds=settings.parse_wall_seconds,

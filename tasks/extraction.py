@@ -10,7 +10,7 @@ from paperflow.models import Asset, Figure, Preview, Thumbnail
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import EXTRACTION_VERSION, REGISTRY, FieldGroup, GroupSpec, PaperKey
 from paperflow.preview import render_preview
-from paperflow.sandbox import parse_layout_limited
+from paperflow.sandbox import ocr_document_limited, parse_layout_limited
 from paperflow.settings import get_settings
 from paperflow.storage import get_storage, paper_key
 from tasks.locks import locked_cache_policy
@@ -22,13 +22,21 @@ _cached = {"persist_result": True, "cache_expiration": cache_expiration(),
            "timeout_seconds": get_settings().task_timeout_seconds}
 
 
-@task(cache_policy=locked_cache_policy(
-    content_cache_key("max_pages", "ocr", "ocr_dpi", "ocr_language")), **_cached)
+@task(cache_policy=locked_cache_policy(content_cache_key("max_pages")), **_cached)
 def parse_pdf(key: PaperKey, data: bytes) -> Timed[ParsedDocument]:
     """Text and layout of every page, in reading order, parsed in a child process whose CPU,
-    memory and wall-clock limits keep a hostile PDF from taking the worker down."""
+    memory and wall-clock limits keep a hostile PDF from taking the worker down; scanned pages
+    are left for `ocr_pages`."""
     settings = get_settings()
-    return timed(parse_layout_limited, data, settings.max_pages, settings)
+    return timed(parse_layout_limited, data, settings.max_pages, settings, defer_ocr=True)
+
+
+@task(cache_policy=locked_cache_policy(
+    content_cache_key("max_pages", "ocr", "ocr_dpi", "ocr_language")), **_cached)
+def ocr_pages(key: PaperKey, data: bytes, doc: ParsedDocument) -> Timed[ParsedDocument]:
+    """The pages with no usable text layer (scans) read by Tesseract into the same layout
+    model, each marked "ocr" with its mean confidence; under the parse's limits."""
+    return timed(ocr_document_limited, data, doc, get_settings())
 
 
 @task(cache_policy=locked_cache_policy(content_cache_key("max_pages")), **_cached)

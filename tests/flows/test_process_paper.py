@@ -15,6 +15,7 @@ import tasks.extraction as extraction
 from flows.process_paper import ProcessOptions, process_paper
 from tests.conftest import SAMPLE_PDF
 from tests.httpserver import Route, serve
+from tests.ocr_pages import rasterise
 from tests.pdfs import HTML_PAGE, make_encrypted, make_paper, make_scanned
 from tests.prefect_api import artifacts, task_runs
 
@@ -106,6 +107,23 @@ def test_refresh_cache_recomputes(data_dir: Path, tmp_path: Path) -> None:
     process_paper(source)
     again = process_paper(source, ProcessOptions(refresh_cache=True))
     assert not any(t.cached for t in again.timings)
+
+
+def test_a_scan_is_read_by_the_ocr_step_which_is_cached(data_dir: Path,
+                                                         tmp_path: Path) -> None:
+    scan = _write(tmp_path, rasterise(make_paper(title="A Scanned Paper Read Twice",
+                                                 nonce="ocr-step", figure=False), 1, 200))
+    first = process_paper(scan)
+    steps = {t.task: t for t in first.timings}
+    assert "ocr_pages" in steps and not steps["ocr_pages"].cached
+    assert first.title == "A Scanned Paper Read Twice"
+    assert any("read by OCR" in w for w in first.warnings), first.warnings
+    second = process_paper(scan)
+    assert {t.task: t.cached for t in second.timings}["ocr_pages"] is True
+    assert second.title == first.title
+    # A paper with a text layer has no OCR step at all.
+    native = process_paper(_write(tmp_path, make_paper(nonce="no-ocr-step"), "native.pdf"))
+    assert "ocr_pages" not in {t.task for t in native.timings}
 
 
 def test_scanned_paper_gives_a_degraded_result(data_dir: Path, tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ from paperflow import ocr
 from paperflow.evaluate import score_paper
 from paperflow.layout import analyse_layout
 from paperflow.models import PaperMetadataExtraction
-from paperflow.pdf import ParsedDocument, parse_layout
+from paperflow.pdf import ParsedDocument, pages_needing_ocr, parse_layout
 from paperflow.pipeline import PaperKey, assemble, run_groups
-from paperflow.sandbox import parse_layout_limited
+from paperflow.sandbox import ocr_document_limited, parse_layout_limited
 from paperflow.settings import reload_settings
 from tests.conftest import EVAL_DIR, SAMPLE_PDF
 from tests.ocr_pages import GARBAGE, SYMBOL_SOUP, rasterise
@@ -192,9 +192,28 @@ def test_a_blank_scan_keeps_the_text_layer_warning() -> None:
 
 
 def test_ocr_runs_inside_the_parse_sandbox() -> None:
-    """The flow's `parse_pdf` parses in the resource-limited child: OCR works there too."""
+    """`parse_layout_limited` parses in the resource-limited child: OCR works there too."""
     doc = parse_layout_limited(rasterise(_short_paper(), 1, DPI), 10)
     assert doc.pages[0].text_source == "ocr" and "Structured Extraction" in doc.text
+
+
+def test_the_flow_parses_first_and_reads_scanned_pages_as_a_step_of_their_own() -> None:
+    """`parse_pdf` defers OCR; `ocr_pages` reads the scanned pages, sandboxed as well."""
+    data = rasterise(_short_paper(), 1, DPI)
+    parsed = parse_layout_limited(data, 10, defer_ocr=True)
+    assert parsed.pages[0].text_source == "native" and parsed.text.strip() == ""
+    assert pages_needing_ocr(parsed) == [1]
+    assert not any("OCR" in w or "text layer" in w for w in parsed.warnings), parsed.warnings
+
+    read = ocr_document_limited(data, parsed)
+    assert read.pages[0].text_source == "ocr" and read.pages[0].ocr_confidence
+    assert "Structured Extraction" in read.text
+    assert any("read by OCR" in w for w in read.warnings), read.warnings
+    assert parsed.pages[0].text_source == "native"  # the parsed document is left as it was
+
+    native_data = _short_paper()
+    native = parse_layout_limited(native_data, 10, defer_ocr=True)
+    assert pages_needing_ocr(native) == [] and ocr_document_limited(native_data, native) is native
 
 
 def test_rotated_ocr_lines_go_to_the_margin() -> None:
