@@ -294,6 +294,21 @@ def markdown(results: dict[str, Any]) -> str:
     for row in rss["rows"]:
         lines.append(f"| {row['pages']} | {row['bytes'] / 2**20:.1f} | {row['peak_rss_mib']} | "
                      f"{row['after_imports_mib']} | {row['seconds']} |")
+    if results.get("flow"):
+        flow = results["flow"]
+        lines += ["", f"The sample through the flow: cold {flow['cold_wall_s']} s wall "
+                  f"({flow['cold_work_s']} s of task work), from the cache {flow['warm_wall_s']} "
+                  f"s ({flow['warm_cached_tasks']} cached tasks, {flow['warm_work_s']} s of work)."]
+    if results.get("llm"):
+        llm = results["llm"]
+        lines += [f"LLM phase with a 1 s endpoint: {llm['second_phase_s']} s for "
+                  f"{llm['second_calls']} calls ({llm['second_phase_over_slowest']}x the slowest "
+                  f"call; at most {llm['peak_in_flight']} in flight)."]
+    if results.get("bulk"):
+        bulk = results["bulk"]
+        lines += [f"Bulk of {bulk['papers']} papers in one process: {bulk['bulk_s']} s "
+                  f"({bulk['papers_per_hour']} papers/hour, {bulk['failed']} failed) against "
+                  f"{bulk['core_s']} s of their CPU stage as plain calls: {bulk['ratio']}x."]
     if results.get("checks"):
         lines += ["", "| target | met |", "|---|---|"]
         lines += [f"| {name} | {'yes' if ok else 'NO'} |"
