@@ -7,13 +7,14 @@ processed and written); 2 the command line itself is wrong; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -56,11 +57,68 @@ def _cmd_process(args: argparse.Namespace) -> int:
         print("paperflow: --out takes one source; use --out-dir for several.", file=sys.stderr)
         return EXIT_USAGE
     _prepare_prefect_env(args.verbose)
-    from paperflow.errors import StorageError
-    from paperflow.report import text_summary
     from paperflow.settings import reload_settings
 
     settings = reload_settings()
+    with _process_api(settings, background=not args.no_background_server):
+        return _process_sources(args, settings)
+
+
+@contextlib.contextmanager
+def _process_api(settings: Settings, background: bool) -> Iterator[None]:
+    """The Prefect API `process` runs on, in force for the block.
+
+    PREFECT_API_URL (environment or Prefect profile) when set; else the `paperflow up` stack
+    when it answers; else the background server (started now if need be; see
+    deployments/local_server.py); else, opted out or when it cannot start, Prefect's embedded
+    server, as before.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    from deployments.local_server import LocalServer, background_server_enabled, stack_api_url
+
+    url = stack_api_url(settings.data_dir)
+    if url is None and background and background_server_enabled():
+        try:
+            server = LocalServer.for_data_dir(settings.data_dir)
+            started = server.ensure(home=Path(PREFECT_HOME.value()))
+        except (RuntimeError, TimeoutError, OSError, ValueError) as exc:
+            print(f"paperflow: {exc}. Using Prefect's embedded server for this call instead "
+                  "(PAPERFLOW_BACKGROUND_SERVER=false skips trying).", file=sys.stderr)
+        else:
+            url = started.api_url
+            if started.note:
+                print(f"paperflow: {started.note}.", file=sys.stderr)
+            if started.started:
+                print(f"paperflow: started a background Prefect server at "
+                      f"{url.removesuffix('/api')} in {started.seconds:.0f} s (pid {started.pid}, "
+                      f"log {server.log}); later calls reuse it, `paperflow down` stops it.",
+                      file=sys.stderr)
+    if url is None:
+        yield
+        return
+    from prefect.settings import temporary_settings
+
+    previous = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield
+    finally:
+        if previous is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = previous
+
+
+def _process_sources(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the flow on each source, `--jobs` at a time; write and print each result."""
+    from paperflow.errors import StorageError
+    from paperflow.report import text_summary
+
     try:
         _check_s3(settings)
     except StorageError as exc:
@@ -74,35 +132,99 @@ def _cmd_process(args: argparse.Namespace) -> int:
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
-    failures = 0
-    with SourceProgress(len(args.sources)) as progress:
-        for index, source in enumerate(args.sources, 1):
+    names = [_output_name(source, used) for source in args.sources] if out_dir else []
+    total = len(args.sources)
+    jobs = min(args.jobs or 4, total)
+    lock = threading.Lock()
+    printed = _InOrder()
+
+    def run(index: int, source: str, progress: SourceProgress) -> bool:
+        with lock:
             progress.started(index, source)
+        try:
             state = process_paper(source, options, return_state=True)
-            if not state.is_completed():
-                failures += 1
-                progress.finished(index, source, failure=_failure_message(state))
-                continue
-            result = state.result()
-            body = result.model_dump_json(indent=2)
-            target = Path(args.out) if args.out else (out_dir / _output_name(source, used)
-                                                      if out_dir else None)
-            if target:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_suffix(target.suffix + ".part")
-                tmp.write_text(body)
-                tmp.replace(target)
+            failure = None if state.is_completed() else _failure_message(state)
+        except Exception as exc:  # the engine itself failed: this source only
+            failure = f"{type(exc).__name__}: {exc}"
+        if failure is not None:
+            with lock:
+                progress.finished(index, source, failure=failure)
+                printed.ready(index, "")
+            return False
+        result = state.result()
+        body = result.model_dump_json(indent=2)
+        target = Path(args.out) if args.out else (out_dir / names[index - 1] if out_dir
+                                                  else None)
+        if target:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(target.suffix + ".part")
+            tmp.write_text(body)
+            tmp.replace(target)
+        text = body + "\n" if args.json else (
+            text_summary(result) + "\n" + (f"Written:    {target}\n" if target else "") + "\n")
+        with lock:
             progress.finished(index, source)
-            if args.json:
-                print(body)
-            else:
-                print(text_summary(result))
-                if target:
-                    print(f"Written:    {target}")
-                print()
+            printed.ready(index, text)
+        return True
+
+    with SourceProgress(total) as progress:
+        if jobs == 1:
+            outcomes = [run(index, source, progress)
+                        for index, source in enumerate(args.sources, 1)]
+        else:
+            outcomes = _run_concurrently(
+                [lambda i=i, s=s: run(i, s, progress) for i, s in enumerate(args.sources, 1)],
+                jobs)
+    failures = outcomes.count(False)
     if failures:
-        print(f"paperflow: {failures} of {len(args.sources)} sources failed.", file=sys.stderr)
+        print(f"paperflow: {failures} of {total} sources failed.", file=sys.stderr)
     return EXIT_FAILED if failures else EXIT_OK
+
+
+class _InOrder:
+    """Stdout in the order of the sources, whichever finishes first: each source's text is
+    printed once every source before it is done."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, str] = {}
+        self._next = 1
+
+    def ready(self, index: int, text: str) -> None:
+        self._waiting[index] = text
+        while self._next in self._waiting:
+            sys.stdout.write(self._waiting.pop(self._next))
+            self._next += 1
+        sys.stdout.flush()
+
+
+def _run_concurrently(calls: list[Callable[[], bool]], jobs: int) -> list[bool]:
+    """Each call's outcome, `jobs` calls at a time in threads (in this thread's context).
+
+    Ctrl-C starts no further call and waits for the running ones (their flow runs end
+    properly); a second Ctrl-C leaves at once.
+    """
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="paperflow-source")
+    # Each call in a copy of this context: Prefect's settings (the API chosen) live there.
+    futures = [pool.submit(contextvars.copy_context().run, call) for call in calls]
+    try:
+        wait(futures)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        running = sum(1 for future in futures if future.running())
+        print(f"paperflow: interrupted; waiting for the {running} running source(s) to finish "
+              "(Ctrl-C again to stop at once).", file=sys.stderr, flush=True)
+        try:
+            wait(futures)
+        except KeyboardInterrupt:
+            sys.stderr.flush()
+            sys.stdout.flush()
+            os._exit(EXIT_INTERRUPTED)
+        raise
+    pool.shutdown()
+    return [future.result() for future in futures]
 
 
 class SourceProgress:
@@ -112,6 +234,8 @@ class SourceProgress:
     finishes; the `[i/n] source: done|FAILED` lines, Prefect's log lines and (when it is a
     terminal too) stdout print above it. Anywhere else (a pipe, a log file, the tests) and for
     one source, every source gets plain `[i/n] source: processing…` and `done|FAILED` lines.
+    Sources may run concurrently (`process --jobs`): the bar names the last one started and how
+    many more are running; every method may be called from any thread.
     """
 
     def __init__(self, total: int, stream: TextIO | None = None,
@@ -126,6 +250,9 @@ class SourceProgress:
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._restore: list[Callable[[], None]] = []
+        self._running: list[str] = []
+        self._last = "papers"
+        self._lock = threading.RLock()
 
     def __enter__(self) -> SourceProgress:
         if self.live:
@@ -155,19 +282,31 @@ class SourceProgress:
             self._bar = None
 
     def started(self, index: int, source: str) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, description=_shorten(source, 48))
-        else:
-            self._line(f"[{index}/{self.total}] {source}: processing…")
+        with self._lock:
+            self._running.append(source)
+            self._last = source
+            if self._bar is not None and self._task is not None:
+                self._bar.update(self._task, description=self._description())
+            else:
+                self._line(f"[{index}/{self.total}] {source}: processing…")
 
     def finished(self, index: int, source: str, failure: str | None = None) -> None:
         outcome = f"FAILED — {failure}" if failure is not None else "done"
         line = f"[{index}/{self.total}] {source}: {outcome}"
-        if self._bar is not None and self._task is not None:
-            self._bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
-            self._bar.advance(self._task)
-        else:
-            self._line(line)
+        with self._lock:
+            if source in self._running:
+                self._running.remove(source)
+            if self._bar is not None and self._task is not None:
+                self._bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                self._bar.update(self._task, advance=1, description=self._description())
+            else:
+                self._line(line)
+
+    def _description(self) -> str:
+        """The last source started (kept once all are done), and how many others run."""
+        others = max(0, len(self._running) - (self._last in self._running))
+        more = f" (+{others} running)" if others else ""
+        return _shorten(self._last, 48 - len(more)) + more
 
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -349,12 +488,20 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def _cmd_stack(args: argparse.Namespace) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from deployments.local_server import LocalServer
     from deployments.stack import default_stack
+    from paperflow.settings import get_settings
 
     stack = default_stack()
     try:
-        lines = stack.up(s3=args.s3, postgres=args.postgres) if args.command == "up" \
-            else stack.down()
+        background = LocalServer.for_data_dir(get_settings().data_dir).stop()
+        if args.command == "up":  # the stack's server takes over (`process` prefers it)
+            lines = ([f"{background}: the stack's server takes over"] if background else []) \
+                + stack.up(s3=args.s3, postgres=args.postgres)
+        else:
+            lines = [line for line in stack.down()
+                     if not (background and line == "nothing was running")]
+            lines += [background] if background else []
     except (RuntimeError, TimeoutError, ValueError, OSError) as exc:
         print(f"paperflow {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -451,6 +598,17 @@ def _cmd_gc(args: argparse.Namespace) -> int:
     for error in outcome.errors:
         print(f"paperflow gc: {error}", file=sys.stderr)
     return EXIT_FAILED if outcome.errors else EXIT_OK
+
+
+def _positive_int(text: str) -> int:
+    """argparse type of `--jobs`: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 def _since(text: str) -> object:
@@ -607,8 +765,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     process = sub.add_parser(
         "process", help="extract metadata from papers (paths, URLs, arXiv ids)",
-        description="Run the process-paper flow on each source, on Prefect's embedded server "
-                    "(or the server PREFECT_API_URL names).")
+        description="Run the process-paper flow on each source, several at once, on the Prefect "
+                    "server PREFECT_API_URL names, else the `paperflow up` stack's, else a "
+                    "background server the first call starts and later calls reuse "
+                    "(`paperflow down` stops it; see docs/cli.md).")
     process.add_argument("sources", nargs="+", metavar="SOURCE",
                          help="a PDF path, http(s) URL, arXiv id (2304.02623) or s3:// URI")
     target = process.add_mutually_exclusive_group()
@@ -619,6 +779,11 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--no-figures", action="store_true", help="skip figure extraction")
     process.add_argument("--no-preview", action="store_true", help="skip the page-1 preview")
     process.add_argument("-v", "--verbose", action="store_true", help="show every task's log")
+    process.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                         help="sources processed at once (default: 4, at most one per source)")
+    process.add_argument("--no-background-server", action="store_true",
+                         help="without PREFECT_API_URL or a stack: use Prefect's embedded server "
+                              "for this call only, as PAPERFLOW_BACKGROUND_SERVER=false does")
     process.set_defaults(func=_cmd_process)
 
     ev = sub.add_parser("eval", help="score extraction against ground truth (*.gt.json + PDFs)")
@@ -674,7 +839,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(PAPERFLOW_STACK_PG_PORT) instead of SQLite, for many concurrent runs "
                          "(default: on when PAPERFLOW_STACK_POSTGRES is set)")
     up.set_defaults(func=_cmd_stack)
-    down = sub.add_parser("down", help="stop what `paperflow up` started")
+    down = sub.add_parser("down", help="stop what `paperflow up` started and the background "
+                                       "server of `paperflow process`")
     down.set_defaults(func=_cmd_stack)
     _add_jobs_commands(sub)
     return parser

@@ -13,7 +13,10 @@ import subprocess
 import sys
 import termios
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -37,9 +40,15 @@ __all__ = ["s3_env", "seaweedfs"]  # fixtures
 
 
 def _run(args: list[str], api_url: str | None, data_dir: Path,
-         prefect_home: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The CLI on the session's server, or (no `api_url`) on its own embedded one."""
-    env = {**os.environ, "PAPERFLOW_DATA_DIR": str(data_dir)}
+         prefect_home: Path | None = None,
+         env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI on the session's server, or (no `api_url`) on its own embedded one.
+
+    Without `api_url` the background server is off unless `env_extra` turns it on, so no test
+    leaves one running by accident.
+    """
+    env = {**os.environ, "PAPERFLOW_DATA_DIR": str(data_dir),
+           "PAPERFLOW_BACKGROUND_SERVER": "false", **(env_extra or {})}
     env.pop("PREFECT_API_URL", None)
     if api_url:
         env["PREFECT_API_URL"] = api_url
@@ -55,13 +64,13 @@ def test_process_several_sources_with_one_bad(prefect_server: str, tmp_path: Pat
     bad = tmp_path / "bad.pdf"
     bad.write_bytes(HTML_PAGE)
     out = tmp_path / "out"
-    done = _run(["process", str(good), str(bad), "--out-dir", str(out)], prefect_server,
-                tmp_path / "data")
+    done = _run(["process", str(good), str(bad), "--out-dir", str(out), "--jobs", "1"],
+                prefect_server, tmp_path / "data")
     assert done.returncode == EXIT_FAILED, done.stderr
     assert "Title:      A Command Line Paper" in done.stdout
     assert "[2/2]" in done.stderr and "HTML page" in done.stderr
     assert "1 of 2 sources failed" in done.stderr
-    # stderr is a pipe: plain progress lines in order, no progress bar, no terminal codes.
+    # stderr is a pipe: plain progress lines (one job: in order), no bar, no terminal codes.
     lines = [line for line in done.stderr.splitlines() if line.startswith("[")]
     assert lines[:3] == [f"[1/2] {good}: processing…", f"[1/2] {good}: done",
                          f"[2/2] {bad}: processing…"]
@@ -74,11 +83,14 @@ def test_process_several_sources_with_one_bad(prefect_server: str, tmp_path: Pat
 
 
 def test_process_json_to_stdout_on_a_fresh_embedded_server(tmp_path: Path) -> None:
-    """As `make run` on a fresh clone: no server, a Prefect home whose parents do not exist."""
+    """As `make run` on a fresh clone, with --no-background-server: no server, a Prefect home
+    whose parents do not exist."""
     home = tmp_path / "not" / "yet" / "prefect"
-    done = _run(["process", str(SAMPLE_PDF), "--json", "--no-figures"], None,
-                tmp_path / "data", prefect_home=home)
+    done = _run(["process", str(SAMPLE_PDF), "--json", "--no-figures", "--no-background-server"],
+                None, tmp_path / "data", prefect_home=home,
+                env_extra={"PAPERFLOW_BACKGROUND_SERVER": "true"})
     assert done.returncode == EXIT_OK, done.stderr
+    assert "background" not in done.stderr and not (tmp_path / "data" / "server").exists()
     assert (home / "prefect.db").is_file()
     result = json.loads(done.stdout)
     assert result["page_count"] == 16 and result["figures"] == []
@@ -362,3 +374,173 @@ def test_job_commands_without_a_server(monkeypatch: pytest.MonkeyPatch, tmp_path
         reload_settings()
     err = capsys.readouterr().err
     assert "PREFECT_API_URL is not set" in err and "paperflow up" in err
+
+
+def _flow_runs(api_url: str, source: Path | str) -> list[dict[str, object]]:
+    """The flow runs (newest 200) of `source`, read through the API."""
+    import httpx
+
+    found = httpx.post(f"{api_url}/flow_runs/filter", timeout=30,
+                       json={"sort": "EXPECTED_START_TIME_DESC", "limit": 200})
+    found.raise_for_status()
+    return [run for run in found.json() if run["parameters"].get("source") == str(source)]
+
+
+@contextmanager
+def _served_together(papers: dict[str, bytes]) -> Iterator[str]:
+    """Serve each paper (path -> bytes) only once every one of them has been asked for.
+
+    Processed one after another, the first download would wait in vain (503 after 60 s).
+    """
+    together = threading.Barrier(len(papers), timeout=60)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = papers.get(self.path)
+            try:
+                together.wait()
+            except threading.BrokenBarrierError:
+                body = None
+            self.send_response(200 if body else 503)
+            self.send_header("Content-Type", "application/pdf")
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_process_runs_sources_concurrently(prefect_server: str, tmp_path: Path) -> None:
+    """`--jobs 2`: both papers download at once and both flow runs overlap; output names are
+    as one by one (the same stem twice: paper.json, paper-2.json)."""
+    papers = {f"/{name}/paper.pdf": make_paper(title=f"Concurrent Paper {name.upper()}",
+                                               nonce=f"cli-overlap-{name}", figure=False)
+              for name in ("a", "b")}
+    out = tmp_path / "out"
+    with _served_together(papers) as base:
+        sources = [base + path for path in papers]
+        done = _run(["process", *sources, "--out-dir", str(out), "--jobs", "2", "--no-preview"],
+                    prefect_server, tmp_path / "data")
+    assert done.returncode == EXIT_OK, done.stderr[-5000:]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("[")]
+    assert set(lines[:2]) == {f"[1/2] {sources[0]}: processing…",
+                              f"[2/2] {sources[1]}: processing…"}, lines
+    assert set(lines[2:]) == {f"[1/2] {sources[0]}: done", f"[2/2] {sources[1]}: done"}
+    assert [json.loads((out / name).read_text())["title"] for name in
+            ("paper.json", "paper-2.json")] == ["Concurrent Paper A", "Concurrent Paper B"]
+    runs = [run for source in sources for run in _flow_runs(prefect_server, source)]
+    assert len(runs) == 2 and all(run["state_type"] == "COMPLETED" for run in runs), runs
+    first, second = sorted(runs, key=lambda run: str(run["start_time"]))
+    assert str(second["start_time"]) < str(first["end_time"]), "the two runs did not overlap"
+
+
+def test_process_jobs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    for jobs in ("0", "-1", "two"):
+        with pytest.raises(SystemExit) as stopped:
+            main(["process", "a.pdf", "--jobs", jobs])
+        assert stopped.value.code == EXIT_USAGE
+    assert "not a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_progress_bar_names_the_sources_running_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")
+    console, out = _terminal()
+    with SourceProgress(3, console=console) as progress:
+        progress.started(1, "one.pdf")
+        progress.started(2, "two.pdf")
+        assert progress._description() == "two.pdf (+1 running)"
+        progress.finished(2, "two.pdf")
+        assert progress._description() == "two.pdf (+1 running)"
+        progress.finished(1, "one.pdf", failure="Boom: no")
+        progress.started(3, "three.pdf")
+        assert progress._description() == "three.pdf"
+        progress.finished(3, "three.pdf")
+    final = out.getvalue().rsplit("\r", 1)[-1]
+    assert "3/3" in final and "three.pdf" in final
+
+
+def test_a_stale_pid_file_is_not_a_server(tmp_path: Path) -> None:
+    from deployments.local_server import LocalServer
+
+    server = LocalServer(tmp_path / "server")
+    assert server.running() is None and server.stop() is None
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    server.pid_file.write_text(str(gone.pid))  # a process that has exited
+    assert server.running() is None
+    other = subprocess.Popen(["sleep", "30"])  # alive, but not a Prefect server (reused pid)
+    try:
+        server.pid_file.write_text(str(other.pid))
+        assert server.running() is None
+        assert server.stop() is None and not server.pid_file.exists()
+        assert other.poll() is None, "stop() must not kill a process that is not its server"
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_background_server_is_started_once_reused_and_stopped_by_down(tmp_path: Path) -> None:
+    """No PREFECT_API_URL, no stack: the first call starts a server, the second reuses it (same
+    pid, the run history in the same PREFECT_HOME), `down` stops it."""
+    from deployments.local_server import LocalServer
+    from deployments.stack import free_port
+
+    data, home = tmp_path / "data", tmp_path / "prefect"
+    port = free_port()
+    on = {"PAPERFLOW_BACKGROUND_SERVER": "true", "PAPERFLOW_LOCAL_SERVER_PORT": str(port)}
+    server = LocalServer(data / "server", port=port)
+    server.root.mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    server.pid_file.write_text(str(dead.pid))  # left by a server that died with the machine
+    source = tmp_path / "warm.pdf"
+    source.write_bytes(make_paper(title="A Warm Server Paper", nonce="cli-warm", figure=False))
+    try:
+        first = _run(["process", str(source), "--json", "--no-preview"], None, data,
+                     prefect_home=home, env_extra=on)
+        assert first.returncode == EXIT_OK, first.stderr[-5000:]
+        assert "removed a stale background-server pid file" in first.stderr
+        assert f"started a background Prefect server at http://127.0.0.1:{port}" in first.stderr
+        pid = server.running()
+        assert pid is not None and json.loads(server.state_file.read_text())["pid"] == pid
+        assert json.loads(first.stdout)["title"] == "A Warm Server Paper"
+
+        other = tmp_path / "other.pdf"
+        other.write_bytes(make_paper(title="Another Warm Paper", nonce="cli-warm-2",
+                                     figure=False))
+        second = _run(["process", str(source), str(other), "--json", "--no-preview",
+                       "--refresh"], None, data, prefect_home=home, env_extra=on)
+        assert second.returncode == EXIT_OK, second.stderr[-5000:]
+        assert "started a background" not in second.stderr
+        assert server.running() == pid, "the second call did not reuse the server"
+        runs = _flow_runs(f"http://127.0.0.1:{port}/api", source)
+        assert len(runs) == 2 and {run["state_type"] for run in runs} == {"COMPLETED"}
+        assert (home / "prefect.db").is_file()
+        # Both sources, each in its own thread, ran on the background server; JSON in order.
+        assert second.stderr.count(f"View at http://127.0.0.1:{port}/runs/flow-run/") == 2
+        decoder = json.JSONDecoder()
+        titles, at = [], 0
+        while at < len(second.stdout.rstrip()):
+            doc, at = decoder.raw_decode(second.stdout, at)
+            titles.append(doc["title"])
+            at += len(second.stdout[at:]) - len(second.stdout[at:].lstrip())
+        assert titles == ["A Warm Server Paper", "Another Warm Paper"]
+    finally:
+        down = _run(["down"], None, data, prefect_home=home, env_extra=on)
+    assert down.returncode == EXIT_OK, down.stderr
+    assert down.stdout.startswith(f"stopped background server (pid {pid}"), down.stdout
+    assert server.running() is None and not server.pid_file.exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    again = _run(["down"], None, data, prefect_home=home, env_extra=on)
+    assert again.stdout.strip() == "nothing was running"
