@@ -91,3 +91,10 @@ texlive:
 # LaTeX papers from publisher classes with exact ground truth: `paperflow eval out/corpus`.
 corpus: venv
 	scripts/ensure_texlive.sh && $(BIN)/python scripts/corpus/generate.py --out out/corpus --per-template 4 --seed 1
+
+.PHONY: reliability
+# The whole fault-injection suite (tests/reliability, docs/reliability.md): worker killed,
+# server restarted, S3 stopped, a misbehaving LLM, concurrent submissions. `make test` runs only
+# its quick cases; this runs every one, the long ones (marker `reliability`) included.
+reliability: $(DEV_STAMP) postgres
+	$(BIN)/python -m pytest -ra -p no:cacheprovider -m reliability tests/reliability

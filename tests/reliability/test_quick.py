@@ -1,0 +1,204 @@
+"""Fault-injection cases on one stack: a worker killed mid-paper and an LLM that rate-limits and
+then answers garbage (quick: part of `make test`), twenty concurrent submissions of one paper
+(marked `reliability`: about 4 minutes on 2 cores, so `make reliability` only).
+
+Each case ends with the accounting check (`harness.account`) and prints its figures (run with
+`-s` to see them): papers submitted/completed/failed/lost, LLM requests, peak worker RSS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from deployments.stack import Stack
+from tests.llm_server import Recorded, Reply, ScriptedLLM
+from tests.pdfs import make_paper
+from tests.reliability.conftest import answer
+from tests.reliability.harness import (
+    RssSampler,
+    account,
+    computed_and_cached,
+    kill_tree,
+    stored_metadata,
+    submit,
+    task_runs,
+    upload,
+    wait_final,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
+LLM_GROUPS = 5
+"""Chat requests about one paper that carry its text (and so its nonce): the five text groups
+(the figure-captions request carries the figure's context only)."""
+ORPHAN_GRACE_SECONDS = 120.0
+"""How long after its worker died a run may stay Running before it counts as lost."""
+
+
+def _asked_about(llm: ScriptedLLM, marker: str) -> list[Recorded]:
+    """The chat requests about one paper (its unique nonce word is in every prompt)."""
+    return [r for r in llm.chat_requests() if marker in r.user_text]
+
+
+def _schemas(requests: list[Recorded]) -> Counter[str]:
+    return Counter(r.schema_name or "?" for r in requests)
+
+
+def test_worker_killed_mid_paper_then_restarted(fault_stack: Stack, llm: ScriptedLLM) -> None:
+    """SIGKILL the worker and its flow-run process while the paper waits for the LLM, restart
+    the worker, submit the paper again: the retry completes, reusing every step the killed run
+    finished; the killed run itself must end (Crashed) instead of staying Running forever."""
+    stack = fault_stack
+    title = "Papers Whose Worker Was Killed Halfway"
+    marker = "killedworker"
+    paper = upload(stack, "killed", make_paper(title=title, nonce=marker), title)
+    papers = {paper.source: paper}
+    release = threading.Event()
+
+    def held(request: Recorded) -> Reply:  # keeps the run busy in its LLM phase
+        if marker in request.user_text:
+            release.wait(120)
+        return answer(request)
+
+    llm.responder = held
+    with RssSampler(stack) as rss:
+        killed_run = submit(stack, paper.source)
+        wait_for(lambda: _asked_about(llm, marker), 240, "the run's first LLM request")
+        worker = stack.running("worker")
+        assert worker is not None
+        killed = kill_tree(worker)
+        killed_at = time.monotonic()
+        release.set()
+        assert stack.running("worker") is None
+        assert len(killed) >= 2, f"no flow-run process under the worker: {killed}"
+        before = computed_and_cached(task_runs(stack, [killed_run]))
+        stack.start_worker(query_seconds=1)
+        retry = submit(stack, paper.source)
+        runs = wait_final(stack, [retry], timeout=400)
+        runs |= wait_final(stack, [killed_run],
+                           timeout=max(0.0, killed_at + ORPHAN_GRACE_SECONDS - time.monotonic()))
+    ledger = account(stack, runs, papers, {killed_run: paper.source, retry: paper.source})
+    after = computed_and_cached(task_runs(stack, [retry]))
+    asked = _asked_about(llm, marker)
+    print(f"\n[worker SIGKILL] {ledger.line()}; LLM requests {len(asked)} "
+          f"{dict(_schemas(asked))}; killed pids {killed}; {rss.line()}\n  killed run's tasks "
+          f"{ {k: dict(v) for k, v in before.items()} }\n  retry's tasks "
+          f"{ {k: dict(v) for k, v in after.items()} }\n  reasons {ledger.reasons}; "
+          f"notes {ledger.notes}")
+    assert runs[retry]["state"]["type"] == "COMPLETED", runs[retry]["state"]
+    # Every step the killed run finished is a cache hit for the retry, not computed twice.
+    finished = {name for name, counts in before.items() if counts["computed"]}
+    assert finished >= {"parse_pdf", "analyse_layout"}, before
+    recomputed = {name for name in finished if after.get(name, Counter())["computed"]
+                  and not name.startswith(("store_", "fetch "))}
+    assert not recomputed, f"computed again after the kill: {recomputed}"
+    orphan = [p for p in ledger.problems if killed_run in p and "not final" in p]
+    others = [p for p in ledger.problems if p not in orphan]
+    assert not others, others
+    known = []
+    if orphan:
+        known.append(f"the killed run is still Running {ORPHAN_GRACE_SECONDS:.0f} s later (no "
+                     "flow-run heartbeats or zombie detection on the stack)")
+    starved = sorted(name for name, counts in after.items()
+                     if name.startswith("llm-") and counts["TimedOut"])
+    if starved:
+        known.append(f"the retry's LLM tasks {starved} timed out waiting for slots of the "
+                     "global 'llm' limit that the dead run still holds (300 s leases)")
+    if known:
+        pytest.xfail("known bugs (docs/reliability.md): " + "; ".join(known))
+    # The retry asked the LLM once per group: the killed run's requests never got answered.
+    assert _schemas(asked[len(asked) - LLM_GROUPS:]) == _schemas(asked[:LLM_GROUPS])
+
+
+@pytest.mark.reliability  # 20 flow-run processes take about 4 minutes on 2 cores
+def test_twenty_concurrent_submissions_of_one_paper(fault_stack: Stack,
+                                                    llm: ScriptedLLM) -> None:
+    """Twenty process-paper runs of the same PDF at once: all complete, every cached step is
+    computed once (the others are cache hits), the LLM is asked once per group."""
+    stack = fault_stack
+    title = "One Paper Submitted Twenty Times at Once"
+    marker = "twentytimes"
+    paper = upload(stack, "twenty", make_paper(title=title, nonce=marker), title)
+
+    def slow(request: Recorded) -> Reply:  # widens the window in which runs overlap
+        return Reply(answer(request).content, usage=(500, 50), delay=1.0)
+
+    llm.responder = slow
+    with RssSampler(stack) as rss:
+        started = time.monotonic()
+        ids = [submit(stack, paper.source) for _ in range(20)]
+        runs = wait_final(stack, ids, timeout=900)
+        seconds = time.monotonic() - started
+    ledger = account(stack, runs, {paper.source: paper}, dict.fromkeys(ids, paper.source))
+    table = computed_and_cached(task_runs(stack, ids))
+    asked = _asked_about(llm, marker)
+    print(f"\n[20 concurrent] {ledger.line()} in {seconds:.0f} s; LLM requests {len(asked)} "
+          f"{dict(_schemas(asked))}; {rss.line()}\n  tasks "
+          f"{ {k: dict(v) for k, v in table.items()} }\n  reasons {ledger.reasons}")
+    assert not ledger.problems, ledger.problems
+    assert ledger.completed == 20, ledger.line()
+    cached_steps = {name for name, counts in table.items() if counts["cached"]}
+    assert {"parse_pdf", "analyse_layout", "figures", "llm-highlights"} <= cached_steps, table
+    twice = {name: dict(table[name]) for name in cached_steps if table[name]["computed"] != 1}
+    assert not twice, f"cached steps computed more (or less) than once: {twice}"
+    assert all(table[name]["computed"] + table[name]["cached"] == 20 for name in cached_steps), \
+        table
+    assert len(asked) == LLM_GROUPS and set(_schemas(asked).values()) == {1}, _schemas(asked)
+
+
+def test_llm_rate_limited_then_garbage(fault_stack: Stack, llm: ScriptedLLM) -> None:
+    """Two 429s with a short Retry-After, then a model that answers garbage for one group: the
+    429s are waited out, the garbage group is repaired once then given up (its heuristic
+    values kept, the error reported), the paper completes."""
+    stack = fault_stack
+    title = "A Paper Read by a Rate Limited Model"
+    marker = "ratelimited"
+    paper = upload(stack, "ratelimited", make_paper(title=title, nonce=marker), title)
+    lock = threading.Lock()
+    limited = [2]
+
+    def flaky(request: Recorded) -> Reply:
+        if marker not in request.user_text:
+            return answer(request)
+        with lock:
+            if limited[0] > 0:
+                limited[0] -= 1
+                return Reply(status=429, headers={"Retry-After": "1"}, body={"error": {
+                    "message": "Rate limit reached", "type": "requests", "code": None}})
+        if request.schema_name == "HighlightsAnswer":
+            return Reply("Sure! Here are the highlights: {not json at all")
+        return answer(request)
+
+    llm.responder = flaky
+    with RssSampler(stack) as rss:
+        run = submit(stack, paper.source)
+        runs = wait_final(stack, [run], timeout=600)
+    ledger = account(stack, runs, {paper.source: paper}, {run: paper.source})
+    asked = _asked_about(llm, marker)
+    statuses = Counter(r.status for r in asked)
+    print(f"\n[LLM 429 + garbage] {ledger.line()}; LLM requests {len(asked)} "
+          f"{dict(_schemas(asked))} statuses {dict(statuses)}; {rss.line()}; "
+          f"reasons {ledger.reasons}")
+    assert not ledger.problems, ledger.problems
+    assert ledger.completed == 1, ledger.line()
+    assert statuses[429] == 2
+    metadata = stored_metadata(stack, paper.sha256)
+    assert metadata is not None
+    report = metadata["llm"]
+    print(f"  llm errors {report['errors']}")
+    assert any("highlights" in error.lower() or "json" in error.lower()
+               for error in report["errors"]), report["errors"]
+    assert metadata["provenance"].get("highlights") != "llm"
+    assert metadata["provenance"].get("starter_questions") == "llm"
+    # Each well-behaved group answered once; the garbage group asked once and repaired once.
+    answered = _schemas([r for r in asked if r.status == 200])
+    assert all(answered[name] == 1 for name in answered if name != "HighlightsAnswer"), answered
+    assert len(answered) == LLM_GROUPS, answered
+    if answered["HighlightsAnswer"] == 4:
+        pytest.xfail("known bug: the LLM task whose answer stayed invalid JSON (LLMOutputError, "
+                     "a PermanentError) was retried by Prefect anyway; see docs/reliability.md")
+    assert answered["HighlightsAnswer"] == 2, answered
