@@ -100,6 +100,7 @@ def llm_limit_exists() -> bool:
         return _limit_exists
 
 
+SLOT_LEASE_SECONDS = 60.0
 _key_lock = threading.Lock()
 _key_looked_up = False
 
@@ -123,7 +124,10 @@ def llm_configured() -> bool:
 
 async def _run(work: Callable[[LLMClient], Awaitable[FieldGroup]],
                limited: bool) -> GroupOutcome:
-    slot = concurrency(CONCURRENCY_LIMIT, occupy=1) if limited else contextlib.nullcontext()
+    # The shortest lease the server grants (renewed while the call runs): a run killed
+    # mid-call frees its slot within a minute, not Prefect's default five.
+    slot = concurrency(CONCURRENCY_LIMIT, occupy=1, lease_duration=SLOT_LEASE_SECONDS) \
+        if limited else contextlib.nullcontext()
     async with slot, LLMClient(get_llm_settings()) as client:
         group = await work(client)
         return GroupOutcome(group, list(client.calls))

@@ -61,7 +61,9 @@ def cache_expiration() -> timedelta:
 def retry_unless_permanent(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
     """Retry transient failures only: a `PermanentError` fails the same way every time."""
     try:
-        state.result()
+        # `_sync`: called from an async task's event loop, `result()` would hand back an
+        # un-awaited coroutine and never raise, and every async task would be retried.
+        state.result(_sync=True)  # type: ignore[call-overload]
     except PermanentError:
         return False
     except Exception:

@@ -58,3 +58,31 @@ def test_retry_only_transient_failures() -> None:
 def test_timed_measures() -> None:
     out = timed(sum, [1, 2, 3])
     assert out.value == 6 and out.seconds >= 0 and out.started_at > 1.6e9
+
+
+def test_async_tasks_with_permanent_errors_are_not_retried() -> None:
+    """Prefect calls the condition from the async task's event loop, where `state.result()`
+    hands back a coroutine unless told to run synchronously."""
+    import asyncio
+
+    from prefect import flow, task
+
+    from paperflow.llm.client import LLMError, LLMOutputError
+
+    decisions: list[bool] = []
+
+    def condition(task: Any, task_run: Any, state: Any) -> bool:
+        decisions.append(retry_unless_permanent(task, task_run, state))
+        return decisions[-1]
+
+    @task(retries=1, retry_delay_seconds=0, retry_condition_fn=condition)
+    async def ask(permanent: bool) -> None:
+        raise (LLMOutputError if permanent else LLMError)("no JSON in the answer")
+
+    @flow
+    async def both() -> None:
+        await ask(True, return_state=True)
+        await ask(False, return_state=True)
+
+    asyncio.run(both(return_state=True))  # type: ignore[call-overload]
+    assert decisions == [False, True]
