@@ -66,6 +66,12 @@ DEFAULT_WORKER_LIMIT = 4
 wait for this worker or go to another one."""
 
 
+HEARTBEAT_SECONDS = 30
+ZOMBIE_AUTOMATION = "paperflow: crash runs whose heartbeats stopped"
+ZOMBIE_AFTER_SECONDS = 90
+"""A deployment run with no heartbeat for this long is marked Crashed (three missed beats)."""
+
+
 def worker_limit(env: dict[str, str]) -> int:
     """How many flow runs a worker started with `env` takes at once."""
     return max(1, int(env.get("PAPERFLOW_WORKER_LIMIT") or DEFAULT_WORKER_LIMIT))
@@ -113,6 +119,9 @@ class Stack:
         env["PREFECT_API_URL"] = self.api_url
         env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
         env["PAPERFLOW_PROJECT_DIR"] = str(self.project_dir)
+        # Deployment runs send a heartbeat every 30 s; the ZOMBIE_AUTOMATION marks a run whose
+        # heartbeats stop (its worker or machine died) Crashed, so it is accounted for.
+        env.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_SECONDS))
         database = env.get("PAPERFLOW_DATABASE_URL")
         if database and not env.get("PREFECT_API_DATABASE_CONNECTION_URL"):
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = database
@@ -282,6 +291,14 @@ class Stack:
         return (f"global concurrency limit {LLM_LIMIT!r}: {limit} slots "
                 f"({'created' if created else 'already there, left as is'})")
 
+    def create_zombie_automation(self) -> str:
+        """The automation that marks a flow run Crashed when its heartbeats stop (Prefect's
+        recipe), so a run whose worker was killed is retried or reported, not left Running."""
+        created = asyncio.run(_ensure_zombie_automation(self.api_url))
+        return (f"automation {ZOMBIE_AUTOMATION!r} "
+                f"({'created' if created else 'already there'}: no heartbeat for "
+                f"{ZOMBIE_AFTER_SECONDS} s -> Crashed)")
+
     def deploy(self) -> str:
         done = subprocess.run([*_prefect(), "--no-prompt", "deploy", "--all"],
                               cwd=self.project_dir, env=self.env(), capture_output=True,
@@ -336,6 +353,7 @@ class Stack:
         done.append(f"work pool {POOL!r} with queues "
                     + ", ".join(f"{q} (priority {p})" for q, p in QUEUES.items()))
         done.append(self.create_llm_limit())
+        done.append(self.create_zombie_automation())
         start = time.perf_counter()
         self.deploy()
         done.append("deployed prefect.yaml: process-paper, arxiv-ingest, bulk-process, "
@@ -427,6 +445,44 @@ async def _ensure_global_limit(api_url: str, name: str, limit: int) -> tuple[boo
         except ObjectAlreadyExists:  # created meanwhile by another `up`
             existing = await client.read_global_concurrency_limit_by_name(name)
             return False, existing.limit
+
+
+async def _ensure_zombie_automation(api_url: str) -> bool:
+    """Create the zombie-run automation unless one of that name exists; created?"""
+    from datetime import timedelta
+
+    from prefect.automations import Automation
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        async with get_client() as client:
+            if await client.read_automations_by_name(ZOMBIE_AUTOMATION):
+                return False
+        await Automation(
+            name=ZOMBIE_AUTOMATION,
+            description="A deployment run that stopped sending heartbeats is marked Crashed.",
+            trigger=EventTrigger(
+                after={"prefect.flow-run.heartbeat"},
+                expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed",
+                        "prefect.flow-run.Failed", "prefect.flow-run.Cancelled",
+                        "prefect.flow-run.Crashed"},
+                match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+                for_each={"prefect.resource.id"},
+                posture=Posture.Proactive,
+                threshold=1,
+                within=timedelta(seconds=ZOMBIE_AFTER_SECONDS),
+            ),
+            actions=[ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=f"No heartbeat for {ZOMBIE_AFTER_SECONDS} s: the run's worker or "
+                        "machine stopped.")],
+        ).acreate()
+    return True
 
 
 async def _create_pool_and_queues(api_url: str) -> None:

@@ -12,7 +12,15 @@ import httpx
 import pytest
 
 from deployments.seaweedfs import list_objects, s3_client
-from deployments.stack import LLM_LIMIT, PROJECT_DIR, QUEUES, Stack
+from deployments.stack import (
+    HEARTBEAT_SECONDS,
+    LLM_LIMIT,
+    PROJECT_DIR,
+    QUEUES,
+    ZOMBIE_AFTER_SECONDS,
+    ZOMBIE_AUTOMATION,
+    Stack,
+)
 from tests.deployments.conftest import S3_PREFIX, UP_LINES, WEBHOOK_SECRET, stack_s3
 from tests.pdfs import make_paper
 from tests.webhooks import receive_webhooks
@@ -76,10 +84,19 @@ def test_up_started_seaweedfs_and_registered_blocks(stack: Stack) -> None:
                   "paperflow-webhook-secret"):
         assert f"{block} created" in said, said
     assert f"global concurrency limit {LLM_LIMIT!r}: 4 slots (created)" in said
+    # Runs whose heartbeats stop (their worker died) are marked Crashed by an automation.
+    assert f"automation {ZOMBIE_AUTOMATION!r} (created" in said
+    automations = [a for a in _api(stack, "/automations/filter", {})
+                   if a["name"] == ZOMBIE_AUTOMATION]
+    assert len(automations) == 1 and automations[0]["enabled"]
+    trigger, action = automations[0]["trigger"], automations[0]["actions"][0]
+    assert trigger["posture"] == "Proactive" and trigger["within"] == ZOMBIE_AFTER_SECONDS
+    assert action["type"] == "change-flow-run-state" and action["state"] == "CRASHED"
     # The worker (so every flow run) and `prefect deploy` got the S3 settings.
     worker_env = Path(f"/proc/{stack.running('worker')}/environ").read_bytes().split(b"\0")
     for name in ("PAPERFLOW_S3_BUCKET", "PAPERFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID"):
         assert f"{name}={env[name]}".encode() in worker_env, name
+    assert f"PREFECT_FLOWS_HEARTBEAT_FREQUENCY={HEARTBEAT_SECONDS}".encode() in worker_env
     # stack.json records them, but not the secret.
     state = json.loads((stack.root / "stack.json").read_text())
     assert state["api_url"] == stack.api_url
