@@ -32,11 +32,14 @@ $(RUNTIME_STAMP): pyproject.toml
 	touch $@
 
 # llama-cpp-python compiles llama.cpp; a build tuned to the build machine's CPU (AVX-512, AMX)
-# crashed on every generation on one of these machines, so the build targets a portable baseline.
+# crashed on every generation on one of these machines, so the build targets a portable baseline,
+# and never comes from pip's wheel cache (which may hold such a native build of the same version).
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
+LLAMA_REQUIREMENT := $(shell sed -n 's/^ *"\(llama-cpp-python\[server\]==[^"]*\)".*/\1/p' pyproject.toml)
 
 $(DEV_STAMP): $(RUNTIME_STAMP)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-compile --no-cache-dir --no-deps '$(LLAMA_REQUIREMENT)'
+	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
 	touch $@
 
 run: $(RUNTIME_STAMP)

@@ -6,6 +6,7 @@ install, without installing anything.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -44,11 +45,15 @@ def test_stamps_make_second_installs_free_or_dev_only(tmp_path: Path) -> None:
     (venv / ".installed-runtime").touch()  # after `make run`
     assert _installs(_dry_run("run", venv)) == []
     dev = _installs(_dry_run("test", venv))
-    assert len(dev) == 1, dev
-    # llama.cpp is compiled for a portable CPU baseline (CMAKE_ARGS), then the dev extra goes in.
-    assert "-DGGML_NATIVE=OFF" in dev[0], dev
-    assert f"{venv}/bin/python -m pip install " in dev[0], dev
-    assert dev[0].endswith(" -e '.[dev]'"), dev
+    # llama.cpp compiled for a portable CPU baseline, never a cached (maybe native) wheel, at
+    # the version the dev extra pins; then the dev extra itself.
+    assert len(dev) == 2, dev
+    assert "-DGGML_NATIVE=OFF" in dev[0] and "--no-cache-dir" in dev[0], dev
+    pin = re.search(r'"(llama-cpp-python\[server\]==[^"]+)"', (ROOT / "pyproject.toml")
+                    .read_text())
+    assert pin and dev[0].endswith(f"'{pin.group(1)}'"), dev
+    assert dev[1].startswith(f"{venv}/bin/python -m pip install "), dev
+    assert dev[1].endswith(" -e '.[dev]'"), dev
     (venv / ".installed-dev").touch()  # after `make test`
     assert _installs(_dry_run("run", venv)) == []
     assert _installs(_dry_run("test", venv)) == []
