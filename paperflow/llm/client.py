@@ -76,6 +76,11 @@ class LLMOutputError(LLMPermanentError):
     """The model's answer was not valid JSON for the schema, even after one repair attempt."""
 
 
+MAX_REFITS = 2
+"""Prompt rebuilds after context-length refusals: the second only when the first rebuilt
+prompt's refusal showed the server's tokenizer counts it longer than learnt."""
+
+
 class _ContextRefused(Exception):
     """The server refused the prompt as too long for its window (None: learnt meanwhile)."""
 
@@ -394,18 +399,23 @@ class LLMClient:
                        response_format=mode, truncated_input=truncated_input)
         try:
             try:
-                refitted = False
+                refits = 0
                 while True:
                     try:
                         text, mode = await self._complete(model, messages, schema_model, mode,
                                                           attempt)
                         break
                     except _ContextRefused as refused:
+                        before = self.context_window(model)
                         window = self._learn(refused, model, messages)
-                        if refit is None or refitted:
+                        # A second re-fit only when the refusal of the re-fitted prompt taught
+                        # something new (the server's count of exactly that text).
+                        learnt = (window.tokens, window.token_factor) != \
+                            (before.tokens, before.token_factor)
+                        if refit is None or refits >= MAX_REFITS or (refits and not learnt):
                             raise self._refused_error(refused, group, model, window,
-                                                      refitted) from refused.error
-                        refitted = True
+                                                      refits > 0) from refused.error
+                        refits += 1
                         messages, call.truncated_input = refit()
                         self._check_fits(messages, group, model)
                 try:
