@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from deployments.seaweedfs import port_in_use, stop_process_group
+from deployments.seaweedfs import port_in_use, process_alive, stop_process_group
 
 DEFAULT_PORT = 4210
 START_TIMEOUT = 120.0
@@ -125,7 +125,7 @@ class LocalServer:
             pid = int(self.pid_file.read_text().strip() or 0)
         except (OSError, ValueError):
             return None
-        if pid <= 0 or not _alive(pid):
+        if pid <= 0 or not process_alive(pid):
             return None
         cmdline = Path(f"/proc/{pid}/cmdline")
         with contextlib.suppress(OSError):  # no /proc (macOS): trust the pid
@@ -221,19 +221,6 @@ def _identity(env: dict[str, str], home: Path | None = None) -> dict[str, str]:
     """What a reusable server must share with this call: its Prefect home and database."""
     return {"prefect_home": str((home or prefect_home(env)).expanduser().resolve()),
             "database": env.get("PREFECT_API_DATABASE_CONNECTION_URL", "")}
-
-
-def _alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own child that has exited: reaped
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _wait_healthy(url: str, alive: Callable[[], bool], timeout: float) -> bool:
