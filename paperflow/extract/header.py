@@ -144,8 +144,10 @@ def extract_header(doc: ParsedDocument) -> Header:
     if not pages:
         header.title = _plausible_meta_title(doc.metadata.get("title", ""))
         return header
-    first = pages[0]
     body = doc.body_font_size
+    if _is_cover_page(pages, body):
+        pages, sidebars = pages[1:], sidebars[1:]
+    first = pages[0]
     anchor = _abstract_anchor(pages[:2])
     limit = first.height * 0.75
     if anchor and anchor[0] is first:
@@ -158,6 +160,9 @@ def extract_header(doc: ParsedDocument) -> Header:
     zone = [row for row in rows_of(list(first.lines()))
             if row.top >= title_bottom - 1 and row.bottom <= zone_end + 1]
     authors, affiliations = _authors_and_affiliations(zone, first, body)
+    above = _name_rows_above(first, title_lines)
+    if not authors and above:
+        authors, affiliations = _authors_and_affiliations(above + zone, first, body)
     extra = _author_details(doc)
     unresolved = _unresolved_markers(authors, affiliations)
     if not affiliations or unresolved:
@@ -182,6 +187,50 @@ def extract_header(doc: ParsedDocument) -> Header:
     printed = next(page for page in doc.pages if page.number == first.number)
     _bibliography(doc, printed, title_bottom, header)
     return header
+
+
+def _is_cover_page(pages: list[Page], body: float) -> bool:
+    """Whether the first page is a cover sheet (repository, publisher or download cover) and
+    the article starts on the next page: the next page opens, in its top third, with type
+    larger than anything on the short first page, which has no abstract of its own."""
+    if len(pages) < 2 or pages[1].number != pages[0].number + 1:
+        return False
+    cover, article = pages[0], pages[1]
+    words = sum(len(line.text.split()) for line in cover.lines())
+    if words > 400 or _labelled_abstract([cover]):
+        return False
+    cover_size = max((line.size for line in cover.lines() if _has_words(line)), default=0.0)
+    opening = [line for line in article.lines()
+               if line.bbox[1] < article.height / 3 and _has_words(line)
+               and not _excluded_title_line(line, article)]
+    article_size = max((line.size for line in opening), default=0.0)
+    return article_size >= max(cover_size + 1.0, body * 1.2)
+
+
+def _has_words(line: Line) -> bool:
+    return len(re.findall(r"[^\W\d_]{2,}", line.text)) >= 2
+
+
+def _name_rows_above(page: Page, title_lines: list[Line]) -> list[Row]:
+    """Author rows printed above the title (some journals set the names first): the rows right
+    above it, nearest first, while every line of them reads as a list of names."""
+    if not title_lines:
+        return []
+    title_top = min(line.bbox[1] for line in title_lines)
+    rows = [row for row in rows_of(list(page.lines())) if row.bottom <= title_top + 1]
+    found: list[Row] = []
+    edge = title_top
+    for row in reversed(rows):
+        height = max(row.bottom - row.top, 1.0)
+        if edge - row.bottom > 3 * height:
+            break
+        if not all(_name_like(line) and not INSTITUTION.search(line.text)
+                   and not BOILERPLATE.search(line.text) and not BANNER.search(line.text)
+                   for line in row.lines):
+            break
+        found.insert(0, row)
+        edge = row.top
+    return found
 
 
 def _header_view(page: Page) -> Page:

@@ -252,3 +252,58 @@ def test_kerning_splits_are_joined_once_for_every_extractor() -> None:
     text = _analysed(doc).pages[0].text
     assert "However, the complexes are stable." in text
     assert "Ho w" not in text
+
+
+def _marked_names(page: pymupdf.Page, y: float) -> None:
+    _runs(page, 72, y, [("Ann Lee", 11, "helv", 0), ("1", 7, "helv", 4),
+                        (", Bo Chan", 11, "helv", 0), ("2", 7, "helv", 4)])
+
+
+def _marked_affiliations(page: pymupdf.Page, y: float) -> None:
+    _runs(page, 72, y, [("1", 6, "helv", 3),
+                        ("Department of Physics, University of Alder, Norway", 9, "helv", 0)])
+    _runs(page, 72, y + 12, [("2", 6, "helv", 3),
+                             ("School of Chemistry, Birch Institute, Canada", 9, "helv", 0)])
+
+
+def test_authors_printed_above_the_title() -> None:
+    """Some journals set the author line first, the title under it, then the addresses."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _marked_names(page, 80)
+    page.insert_text((72, 110), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    _marked_affiliations(page, 135)
+    page.insert_text((72, 180), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 198, 8)
+    header = extract_header(_analysed(doc))
+    assert header.title == "A Study of Layout Rules for Papers"
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_cover_page_before_the_article() -> None:
+    """A repository cover sheet (citation, terms of use) precedes the article's first page."""
+    doc = pymupdf.open()
+    cover = doc.new_page(width=595, height=842)
+    cover.insert_text((72, 80), "Institutional Repository of Alder", fontsize=14,
+                      fontname="hebo")
+    cover.insert_text((72, 120), "Lee, A. and Chan, B. (2019) A study of layout rules for papers.",
+                      fontsize=10)
+    cover.insert_text((72, 134), "Journal of Layout 12, 345-367. This is the accepted version.",
+                      fontsize=10)
+    _prose(cover, 72, 170, 4)
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    _marked_names(page, 120)
+    _marked_affiliations(page, 140)
+    page.insert_text((72, 185), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 203, 8)
+    header = extract_header(_analysed(doc))
+    assert header.title == "A Study of Layout Rules for Papers"
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert len(header.affiliations) == 2
+    assert header.abstract and header.abstract.startswith("the method reads")
