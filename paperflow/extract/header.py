@@ -1101,7 +1101,12 @@ def _bibliography(doc: ParsedDocument, page: Page, title_bottom: float, header: 
         if doi:
             header.doi = doi
             break
-    header.venue = _venue(edge_lines + page_lines[-6:])
+    # The journal's own footer is set in the bottom margin or in small type; the last lines of
+    # running text (which may name a journal and a year in passing) are not a venue.
+    body = doc.body_font_size
+    footer = [line.text for line in list(page.lines())[-6:]
+              if line.bbox[1] > page.height * 0.8 or line.size < body * 0.9]
+    header.venue = _venue(edge_lines + footer)
     licence = [squash(line.text) for block in page.blocks for line in block.lines
                if LICENSE.search(line.text)]
     licence += [text for text in page.margin_text if LICENSE.search(text)]

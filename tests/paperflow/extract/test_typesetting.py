@@ -307,3 +307,25 @@ def test_cover_page_before_the_article() -> None:
     assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
     assert len(header.affiliations) == 2
     assert header.abstract and header.abstract.startswith("the method reads")
+
+
+def test_running_text_naming_a_journal_is_no_venue_or_year() -> None:
+    """The last lines of running text on page one may cite a journal and a year in passing; the
+    venue (and a year from it) comes only from the page's margins or its small-type footer."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    y = _prose(page, 72, 178, 30)
+    page.insert_text((72, y), "as reported in Nature Physics 12, 345 (2011) for thin films.",
+                     fontsize=10)
+    header = extract_header(_analysed(doc))
+    assert header.venue is None and header.year is None
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 178, 30)
+    page.insert_text((72, 800), "Journal of Layout Research 12 (2019) 345-367", fontsize=7)
+    header = extract_header(_analysed(doc))
+    assert header.year == 2019
