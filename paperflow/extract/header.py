@@ -27,7 +27,7 @@ from paperflow.extract.header_layout import (
 )
 from paperflow.layout import BOILERPLATE
 from paperflow.models import Author
-from paperflow.pdf import Block, Line, Page, ParsedDocument
+from paperflow.pdf import Block, Line, Page, ParsedDocument, join_lines
 
 
 @dataclass
@@ -309,7 +309,7 @@ def _bold(line: Line) -> bool:
 
 
 def _choose_title(doc: ParsedDocument, page: Page, lines: list[Line]) -> str | None:
-    printed = squash(" ".join(row.text for row in rows_of(lines))) if lines else ""
+    printed = squash(join_lines([row.text for row in rows_of(lines)])) if lines else ""
     printed = fix_accents(printed) or None
     meta = _plausible_meta_title(doc.metadata.get("title", ""))
     if meta:

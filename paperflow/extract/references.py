@@ -142,18 +142,37 @@ def _heading_starts(rows: list[_Row]) -> list[int]:
 
 def _headless_start(rows: list[_Row], body_size: float) -> int | None:
     """Where a list with no heading starts: the "[1]" (or, in type smaller than the body, the
-    "1" or "1.") opening the longest numbered run."""
+    "1" or "1.") opening the longest numbered run; at body size, a "1." run whose entries read
+    as references (names first, a year in each) and that runs on to the end of the paper."""
     best, best_len = None, 4
     for i, row in enumerate(rows):
         for name, marker in _MARKERS.items():
-            if name != "bracket" and row.size >= 0.95 * body_size:
-                continue
             match = marker.match(row.text)
-            if match and match.group(1) == "1":
-                length = _chain_length(rows[i:], marker, row.size)
-                if length > best_len:
-                    best, best_len = i, length
+            if not match or match.group(1) != "1":
+                continue
+            length = _chain_length(rows[i:], marker, row.size)
+            if length <= best_len:
+                continue
+            if name == "bracket" or row.size < 0.95 * body_size or (
+                    name == "dot" and _list_of_references(rows[i:], marker, row.size, length)):
+                best, best_len = i, length
     return best
+
+
+def _list_of_references(rows: list[_Row], marker: re.Pattern[str], size: float,
+                        length: int) -> bool:
+    """Whether a numbered run at body size is a reference list: nearly every entry opens with a
+    name and holds a year, and the run takes up the end of the paper (an enumeration in the
+    text is followed by more text)."""
+    entries = _numbered_entries(rows, marker, size)
+    if len(entries) < 5:
+        return False
+    cited = sum(1 for entry in entries
+                if _looks_like_entry_start(marker.sub("", entry, count=1))
+                and _YEAR_RE.search(entry))
+    last = max(i for i, row in enumerate(rows)
+               if (m := marker.match(row.text)) and int(m.group(1)) == length)
+    return cited >= 0.8 * len(entries) and len(rows) - last <= 12 + len(rows) // 20
 
 
 def _chain_length(rows: list[_Row], marker: re.Pattern[str], size: float) -> int:

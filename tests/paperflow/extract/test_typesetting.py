@@ -329,3 +329,60 @@ def test_running_text_naming_a_journal_is_no_venue_or_year() -> None:
     page.insert_text((72, 800), "Journal of Layout Research 12 (2019) 345-367", fontsize=7)
     header = extract_header(_analysed(doc))
     assert header.year == 2019
+
+
+def _spaced_lines(page: pymupdf.Page, y: float, lines: list[str], pitch: float = 26,
+                  font: str = "helv") -> float:
+    for text in lines:
+        page.insert_text((72, y), text, fontsize=11, fontname=font)
+        y += pitch
+    return y
+
+
+def test_double_spaced_manuscript_paragraphs_and_unlabelled_abstract() -> None:
+    """A double-spaced manuscript (every line its own block in the text layer): the unlabelled
+    abstract under the address list is read as one paragraph and ends no affiliation."""
+    full = [PROSE[i:i + 88].strip() for i in range(0, 5 * 88, 88)]
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    _marked_affiliations(page, 150)
+    y = _spaced_lines(page, 200, [*full, "and it ends here."], font="hebo")
+    page.insert_text((72, y + 10), "Introduction", fontsize=13, fontname="hebo")
+    _spaced_lines(page, y + 40, full * 4)
+    page = doc.new_page(width=595, height=842)
+    _spaced_lines(page, 72, full * 5)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
+    assert header.abstract is not None
+    assert header.abstract.startswith(full[0]) and header.abstract.endswith("and it ends here.")
+
+
+def _numbered_list(page: pymupdf.Page, y: float, entries: list[str]) -> None:
+    for i, entry in enumerate(entries, 1):
+        page.insert_text((72, y), f"{i}. {entry}", fontsize=10)
+        y += 14
+
+
+def test_numbered_reference_list_at_body_size_without_heading() -> None:
+    """Nature-style: the list closes the paper with no heading, numbered "1." at body size;
+    a numbered enumeration inside the text is no reference list."""
+    refs = [f"{name}, A. B. & Doe, C. Study of layout number {i}. J. Layout {i}, {i}0 ({1990 + i})."
+            for i, name in enumerate(["Smith", "Chen", "Garcia", "Rossi", "Kim", "Patel",
+                                      "Brown", "Dubois"], 1)]
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    y = _prose(page, 72, 160, 30)
+    _numbered_list(page, y + 10, refs)
+    assert len(reference_entries(_analysed(doc))) == 8
+    steps = [f"Step number {i} of the method reads the page and marks the blocks." for i in
+             range(1, 9)]
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    y = _prose(page, 72, 160, 10)
+    _numbered_list(page, y + 10, steps)
+    _prose(page, 72, y + 140, 30)
+    assert reference_entries(_analysed(doc)) == []
