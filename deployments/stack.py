@@ -22,6 +22,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import httpx
 
@@ -70,6 +72,14 @@ HEARTBEAT_SECONDS = 30
 ZOMBIE_AUTOMATION = "paperflow: crash runs whose heartbeats stopped"
 ZOMBIE_AFTER_SECONDS = 90
 """A deployment run with no heartbeat for this long is marked Crashed (three missed beats)."""
+PROCESS_PAPER = "process-paper"
+"""The on-demand deployment's name (its flow has the same name)."""
+PROCESS_PAPER_DEPLOYMENT = f"{PROCESS_PAPER}/{PROCESS_PAPER}"
+CRASH_FOLLOWUP_DEPLOYMENT = "crash-followup/crash-followup"
+CRASH_AUTOMATION = "paperflow: report and re-run crashed process-paper runs"
+"""Runs CRASH_FOLLOWUP_DEPLOYMENT for every Crashed run of PROCESS_PAPER_DEPLOYMENT."""
+CRASHED_RUN_ID_TEMPLATE = "{{ event.resource.id | replace('prefect.flow-run.', '') }}"
+"""The crashed run's id, rendered by the server from the triggering event (a Jinja template)."""
 
 
 def worker_limit(env: dict[str, str]) -> int:
@@ -299,6 +309,13 @@ class Stack:
                 f"({'created' if created else 'already there'}: no heartbeat for "
                 f"{ZOMBIE_AFTER_SECONDS} s -> Crashed)")
 
+    def create_crash_automation(self) -> str:
+        """The automation that runs `crash-followup` for every Crashed `process-paper` run (its
+        webhook and a bounded re-run); after `deploy`, as it names that deployment."""
+        done = asyncio.run(_ensure_crash_automation(self.api_url))
+        return (f"automation {CRASH_AUTOMATION!r} ({done}: a Crashed "
+                f"{PROCESS_PAPER_DEPLOYMENT} run -> {CRASH_FOLLOWUP_DEPLOYMENT})")
+
     def deploy(self) -> str:
         done = subprocess.run([*_prefect(), "--no-prompt", "deploy", "--all"],
                               cwd=self.project_dir, env=self.env(), capture_output=True,
@@ -357,8 +374,9 @@ class Stack:
         start = time.perf_counter()
         self.deploy()
         done.append("deployed prefect.yaml: process-paper, arxiv-ingest, bulk-process, "
-                    "bulk-chunk, cleanup "
+                    "bulk-chunk, cleanup, crash-followup "
                     f"in {time.perf_counter() - start:.0f} s")
+        done.append(self.create_crash_automation())
         if worker:
             already = self.running("worker")
             self.start_worker(query_seconds)
@@ -483,6 +501,64 @@ async def _ensure_zombie_automation(api_url: str) -> bool:
                         "machine stopped.")],
         ).acreate()
     return True
+
+
+def crash_automation(followup_id: UUID) -> Any:
+    """The `prefect.automations.Automation` that runs the crash-followup deployment (its id)
+    with the id of every Crashed run of the process-paper deployment."""
+    from datetime import timedelta
+
+    from prefect.automations import Automation
+    from prefect.events.actions import RunDeployment
+    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    return Automation(
+        name=CRASH_AUTOMATION,
+        description="A Crashed process-paper run (process killed, OOM, worker gone) gets its "
+                    "paper.failed webhook and a bounded re-run from crash-followup.",
+        trigger=EventTrigger(
+            expect={"prefect.flow-run.Crashed"},
+            match=ResourceSpecification({"prefect.resource.id": "prefect.flow-run.*"}),
+            match_related=ResourceSpecification({
+                "prefect.resource.role": "deployment",
+                "prefect.resource.name": PROCESS_PAPER}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Reactive,
+            threshold=1,
+            within=timedelta(0),
+        ),
+        actions=[RunDeployment(
+            source="selected", deployment_id=followup_id,
+            # An explicit Jinja value: the server renders it to a plain string.
+            parameters={"flow_run_id": {"__prefect_kind": "jinja",
+                                        "template": CRASHED_RUN_ID_TEMPLATE}})],
+    )
+
+
+async def _ensure_crash_automation(api_url: str) -> str:
+    """Create the crash follow-up automation unless one of that name already runs the current
+    `crash-followup` deployment; "created", "already there" or "replaced"."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        async with get_client() as client:
+            try:
+                followup = await client.read_deployment_by_name(CRASH_FOLLOWUP_DEPLOYMENT)
+            except ObjectNotFound as exc:
+                raise RuntimeError(f"No {CRASH_FOLLOWUP_DEPLOYMENT} deployment to run on crashes: "
+                                   "deploy prefect.yaml first (`paperflow up` does).") from exc
+            existing = await client.read_automations_by_name(CRASH_AUTOMATION)
+            if any(getattr(action, "deployment_id", None) == followup.id
+                   for automation in existing for action in automation.actions):
+                return "already there"
+            # One left by an earlier deployment of crash-followup would run a deleted one.
+            for stale in existing:
+                await client.delete_automation(stale.id)
+        await crash_automation(followup.id).acreate()
+    return "replaced" if existing else "created"
 
 
 async def _create_pool_and_queues(api_url: str) -> None:

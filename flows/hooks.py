@@ -6,10 +6,15 @@ raises. It cannot when the run never gets back to its `except` clause: the proce
 (TimedOut, a `BaseException` inside the body). `report_failure` covers those cases, reading
 `webhook_url` and `source` from the run's parameters.
 
-No double sending: every delivery is a task run named `webhook paper.failed` on the flow run
-(`tasks.notify.send_webhook`), so the hook first asks the Prefect server whether the current
-attempt of this run already has one (sent by the body, or by an earlier call of the hook) and
-sends only if not.
+No double sending: every delivery is a task run named `webhook paper.failed` tagged with the
+flow run it reports on (`tasks.notify.send_webhook`), so the hook first asks the Prefect server
+whether the current attempt of this run already has one (sent by the body, by an earlier call of
+the hook, or by the crash follow-up from its own run) and sends only if not.
+
+A crashed `process-paper` deployment run on a stack with the crash follow-up automation
+(`paperflow up` creates it) is left to that follow-up (`flows/crash_followup.py`): it sends the
+one webhook, saying whether the paper is being re-run. The hook cannot know that, and it does
+not run at all when the worker died with the run.
 
 `permanent_errors_not_retried` keeps flow-level `retries` for what may pass on a second try:
 Prefect retries a flow run on any exception, so on a `PermanentError` (a bad PDF, a 404) the
@@ -31,15 +36,17 @@ from prefect.client.schemas.filters import (
     FlowRunFilterId,
     TaskRunFilter,
     TaskRunFilterName,
+    TaskRunFilterTags,
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.context import FlowRunContext
 from prefect.logging import get_logger
 from prefect.states import State
 
+from deployments.stack import CRASH_AUTOMATION, PROCESS_PAPER
 from paperflow.errors import PermanentError
 from paperflow.notify import build_payload
-from tasks.notify import FAILED_WEBHOOK_RUN_NAME, notify
+from tasks.notify import FAILED_WEBHOOK_RUN_NAME, notify, reports_tag
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -64,35 +71,74 @@ def attempt_started(flow_run: FlowRun) -> datetime | None:
 
 
 def failure_already_sent(flow_run: FlowRun) -> bool:
-    """Whether this attempt of the run has a `webhook paper.failed` task run already."""
+    """Whether this attempt of the run has a `webhook paper.failed` delivery already: a task run
+    of the run itself, or one elsewhere (the crash follow-up's) tagged as reporting on it."""
     since = attempt_started(flow_run)
+    named = TaskRunFilterName(any_=[FAILED_WEBHOOK_RUN_NAME])
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])),
-            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[FAILED_WEBHOOK_RUN_NAME])))
+            task_run_filter=TaskRunFilter(name=named))
+        runs += client.read_task_runs(task_run_filter=TaskRunFilter(
+            name=named, tags=TaskRunFilterTags(all_=[reports_tag(str(flow_run.id))])))
     return any(since is None or (run.created or run.expected_start_time or since) >= since
                for run in runs)
 
 
-def report_failure(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
-    """Send the run's signed `paper.failed` webhook unless this attempt already sent one."""
-    parameters = flow_run.parameters or {}
-    webhook_url = parameters.get("webhook_url")
-    if not webhook_url:
-        return
-    if failure_already_sent(flow_run):
-        logger.info("Flow run %s ended %s; its failure webhook was already sent.", flow_run.id,
-                    state.name)
-        return
-    source = parameters.get("source")
+def crash_followup_covers(flow_run: FlowRun) -> bool:
+    """Whether the crash follow-up reports this run if it crashes: a run of the process-paper
+    deployment on a server where the crash automation is enabled."""
+    if flow_run.deployment_id is None:
+        return False
+    try:
+        with get_client(sync_client=True) as client:
+            deployment = client.read_deployment(flow_run.deployment_id)
+            automations = client.read_automations_by_name(CRASH_AUTOMATION)
+    except Exception as exc:  # unsure: report here, the follow-up will not send it twice
+        logger.warning("Could not tell whether the crash follow-up covers flow run %s (%s); "
+                       "reporting the crash from the hook.", flow_run.id, exc)
+        return False
+    return deployment.name == PROCESS_PAPER and any(
+        automation.enabled for automation in automations)
+
+
+def failure_payload(flow_run: FlowRun, error: str,
+                    rerun_flow_run_id: str | None = None) -> dict[str, Any]:
+    """The `paper.failed` body for a run, from its parameters and start time."""
+    source = (flow_run.parameters or {}).get("source")
     started = flow_run.start_time.timestamp() if flow_run.start_time else None
-    payload = build_payload(
-        "failed", source=source if isinstance(source, str) else "<bytes>",
-        error=failure_reason(flow, state),
-        duration_seconds=time.time() - started if started else None,
-        flow_run_id=str(flow_run.id))
-    logger.info("Flow run %s ended %s: sending its failure webhook.", flow_run.id, state.name)
-    notify(str(webhook_url), payload)
+    ended = flow_run.end_time.timestamp() if flow_run.end_time else time.time()
+    return build_payload(
+        "failed", source=source if isinstance(source, str) else "<bytes>", error=error,
+        duration_seconds=ended - started if started else None, flow_run_id=str(flow_run.id),
+        rerun_flow_run_id=rerun_flow_run_id)
+
+
+def send_failure(flow_run: FlowRun, error: str, rerun_flow_run_id: str | None = None) -> bool:
+    """Send the run's signed `paper.failed` webhook unless it has no `webhook_url` or this
+    attempt already sent one; whether it was sent now."""
+    webhook_url = (flow_run.parameters or {}).get("webhook_url")
+    if not webhook_url:
+        return False
+    if failure_already_sent(flow_run):
+        logger.info("Flow run %s: its failure webhook was already sent.", flow_run.id)
+        return False
+    notify(str(webhook_url), failure_payload(flow_run, error, rerun_flow_run_id))
+    return True
+
+
+def report_failure(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
+    """Send the run's signed `paper.failed` webhook unless this attempt already sent one (or a
+    crash is the crash follow-up's to report)."""
+    if not (flow_run.parameters or {}).get("webhook_url"):
+        return
+    if state.is_crashed() and crash_followup_covers(flow_run):
+        logger.info("Flow run %s crashed; the crash follow-up reports it (and re-runs it).",
+                    flow_run.id)
+        return
+    logger.info("Flow run %s ended %s: sending its failure webhook unless already sent.",
+                flow_run.id, state.name)
+    send_failure(flow_run, failure_reason(flow, state))
 
 
 def permanent_errors_not_retried(fn: Callable[P, R]) -> Callable[P, R]:

@@ -49,8 +49,9 @@ def build_payload(
     duration_seconds: float | None = None,
     flow_run_id: str | None = None,
     sha256: str | None = None,
+    rerun_flow_run_id: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON body: status, sha256, metadata, asset URIs/URLs, error, duration."""
+    """The JSON body: status, sha256, metadata, asset URIs/URLs, error, duration, re-run."""
     assets = {}
     if result is not None:
         assets = {name: {"key": a.key, "uri": a.uri, "url": a.url}
@@ -65,6 +66,9 @@ def build_payload(
         "assets": assets,
         "error": error,
         "duration_seconds": round(duration_seconds, 3) if duration_seconds is not None else None,
+        # Set on the `paper.failed` of a crashed run that is being re-run: not final, the re-run
+        # (this flow run id) sends its own `paper.completed` or `paper.failed`.
+        "rerun_flow_run_id": rerun_flow_run_id,
         "sent_at": time.time(),
     }
 

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     """Retries of a failed `process-paper` or `bulk-process` run (a permanent error, such as a
     bad PDF, is not retried)."""
     flow_retry_delay_seconds: float = Field(default=10.0, ge=0)
+    crash_reruns: int = Field(default=2, ge=0)
+    """Re-runs the crash follow-up (`flows/crash_followup.py`) starts for one submitted
+    `process-paper` deployment run whose runs keep crashing (process killed, OOM, worker gone);
+    past them the paper's `paper.failed` webhook is final."""
     results_retention_days: float = Field(default=30.0, gt=0)
     """`paperflow gc` / the cleanup flow: persisted task results older than this go."""
     runs_retention_days: float = Field(default=90.0, gt=0)

@@ -20,6 +20,14 @@ from tasks.secrets import read_secret
 SECRET_BLOCK = "paperflow-webhook-secret"
 FAILED_WEBHOOK_RUN_NAME = "webhook paper.failed"
 """The name of every `paper.failed` delivery's task run (`flows.hooks` looks for it)."""
+REPORTS_TAG_PREFIX = "webhook-for:"
+"""Tag of a delivery's task run naming the flow run the payload reports on: the crash follow-up
+sends a crashed run's webhook from its own run, and `flows.hooks` must still find it."""
+
+
+def reports_tag(flow_run_id: str) -> str:
+    """The tag of deliveries that report on `flow_run_id`."""
+    return f"{REPORTS_TAG_PREFIX}{flow_run_id}"
 
 
 def webhook_secret() -> str | None:
@@ -50,10 +58,11 @@ def notify(url: str, payload: dict[str, Any]) -> bool:
     """Deliver with retries; on final failure log it and leave an artifact with the payload."""
     settings = get_settings()
     delivery_id = str(uuid.uuid4())
+    reported = payload.get("flow_run_id")
     retried = send_webhook.with_options(
         retries=settings.webhook_retries,
         retry_delay_seconds=exponential_backoff(backoff_factor=settings.webhook_backoff_seconds),
-        retry_jitter_factor=0.2)
+        retry_jitter_factor=0.2, tags={reports_tag(str(reported))} if reported else None)
     state = retried(url, payload, delivery_id, return_state=True)
     if state.is_completed():
         return True

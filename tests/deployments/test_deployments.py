@@ -13,6 +13,8 @@ import pytest
 
 from deployments.seaweedfs import list_objects, s3_client
 from deployments.stack import (
+    CRASH_AUTOMATION,
+    CRASH_FOLLOWUP_DEPLOYMENT,
     HEARTBEAT_SECONDS,
     LLM_LIMIT,
     PROJECT_DIR,
@@ -45,8 +47,9 @@ def _last_json(text: str) -> dict[str, Any]:
 def test_deployments_queues_and_schedules(stack: Stack) -> None:
     deployments = {d["name"]: d for d in _api(stack, "/deployments/filter", {})}
     assert set(deployments) == {"process-paper", "arxiv-ingest", "bulk-process", "bulk-chunk",
-                                "cleanup"}
+                                "cleanup", "crash-followup"}
     assert deployments["process-paper"]["work_queue_name"] == "on-demand"
+    assert deployments["crash-followup"]["work_queue_name"] == "on-demand"
     assert deployments["bulk-process"]["work_queue_name"] == "bulk"
     assert {d["work_pool_name"] for d in deployments.values()} == {"papers"}
     schedules = deployments["arxiv-ingest"]["schedules"]
@@ -55,7 +58,7 @@ def test_deployments_queues_and_schedules(stack: Stack) -> None:
     limits = {name: (d["global_concurrency_limit"] or {}).get("limit")
               for name, d in deployments.items()}
     assert limits == {"process-paper": 8, "arxiv-ingest": 1, "bulk-process": 2, "bulk-chunk": None,
-                      "cleanup": 1}
+                      "cleanup": 1, "crash-followup": None}
     cleanup = deployments["cleanup"]["schedules"]
     assert cleanup and cleanup[0]["schedule"]["cron"] == "30 3 * * *"
     assert deployments["arxiv-ingest"]["concurrency_options"]["collision_strategy"] == \
@@ -92,6 +95,20 @@ def test_up_started_seaweedfs_and_registered_blocks(stack: Stack) -> None:
     trigger, action = automations[0]["trigger"], automations[0]["actions"][0]
     assert trigger["posture"] == "Proactive" and trigger["within"] == ZOMBIE_AFTER_SECONDS
     assert action["type"] == "change-flow-run-state" and action["state"] == "CRASHED"
+    # Crashed process-paper runs are reported and re-run by the crash-followup deployment.
+    assert f"automation {CRASH_AUTOMATION!r} (created" in said
+    [crash] = [a for a in _api(stack, "/automations/filter", {}) if a["name"] == CRASH_AUTOMATION]
+    followup = _api(stack, f"/deployments/name/{CRASH_FOLLOWUP_DEPLOYMENT}")
+    assert crash["enabled"] and crash["trigger"]["expect"] == ["prefect.flow-run.Crashed"]
+    assert crash["trigger"]["match_related"]["prefect.resource.name"] == "process-paper"
+    [run_followup] = crash["actions"]
+    assert run_followup["type"] == "run-deployment"
+    assert run_followup["deployment_id"] == followup["id"]
+    # `up` again: the automation is there and runs the same deployment, nothing is added.
+    assert stack.create_crash_automation().startswith(
+        f"automation {CRASH_AUTOMATION!r} (already there")
+    assert [a["name"] for a in _api(stack, "/automations/filter", {})].count(
+        CRASH_AUTOMATION) == 1
     # The worker (so every flow run) and `prefect deploy` got the S3 settings.
     worker_env = Path(f"/proc/{stack.running('worker')}/environ").read_bytes().split(b"\0")
     for name in ("PAPERFLOW_S3_BUCKET", "PAPERFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID"):

@@ -175,18 +175,22 @@ def test_hook_on_crashed_and_cancelled_states(webhook_env: None) -> None:
                 process_paper, parameters={"source": "2304.02623", "webhook_url": "X"})
 
     with receive_webhooks(SECRET) as receiver:
-        run = asyncio.run(create())
-        run.parameters["webhook_url"] = receiver.url
-        hooks.report_failure(process_paper, run,
+        crashed, cancelled = asyncio.run(create()), asyncio.run(create())
+        for run in (crashed, cancelled):
+            run.parameters["webhook_url"] = receiver.url
+        hooks.report_failure(process_paper, crashed,
                              Crashed(message="Flow run infrastructure exited with code -9."))
-        hooks.report_failure(process_paper, run, Cancelled(message="Cancelled from the UI."))
-        run.parameters.pop("webhook_url")
-        hooks.report_failure(process_paper, run, Crashed(message="no URL, nothing sent"))
+        hooks.report_failure(process_paper, cancelled,
+                             Cancelled(message="Cancelled from the UI."))
+        # Sent from outside the run, the delivery is still found: the same run reports once.
+        hooks.report_failure(process_paper, crashed, Crashed(message="reported already"))
+        crashed.parameters.pop("webhook_url")
+        hooks.report_failure(process_paper, crashed, Crashed(message="no URL, nothing sent"))
         bodies = failed(receiver)
-    assert [b["error"] for b in bodies] == [
-        "Crashed: Flow run infrastructure exited with code -9.",
-        "Cancelled: Cancelled from the UI."]
-    assert all(b["source"] == "2304.02623" and b["flow_run_id"] == str(run.id) for b in bodies)
+    assert [(b["error"], b["flow_run_id"]) for b in bodies] == [
+        ("Crashed: Flow run infrastructure exited with code -9.", str(crashed.id)),
+        ("Cancelled: Cancelled from the UI.", str(cancelled.id))]
+    assert all(b["source"] == "2304.02623" for b in bodies)
 
 
 def test_bulk_run_times_out_a_hanging_paper(webhook_env: None, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from deployments.stack import Stack, free_port
 from tests.deployments.conftest import NOT_MY_S3
 from tests.llm_server import Recorded, Reply, ScriptedLLM, scripted_llm
 from tests.paperflow.llm.test_groups import ANSWERS
-from tests.reliability.harness import S3_PREFIX
+from tests.reliability.harness import S3_PREFIX, WEBHOOK_SECRET
 
 HERE = Path(__file__).resolve().parent
 
@@ -78,7 +78,7 @@ def fault_stack(llm: ScriptedLLM) -> Iterator[Stack]:
         "PAPERFLOW_S3_PREFIX": S3_PREFIX,
         "PAPERFLOW_ALLOW_PRIVATE_URLS": "true",
         "PAPERFLOW_ALLOW_PRIVATE_WEBHOOKS": "true",
-        "PAPERFLOW_WEBHOOK_SECRET": "reliability-secret",
+        "PAPERFLOW_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "PAPERFLOW_WEBHOOK_BACKOFF_SECONDS": "0.2",
         "PAPERFLOW_FLOW_RETRY_DELAY_SECONDS": "2",
         "PREFECT_LOGGING_LEVEL": "INFO",

@@ -31,6 +31,7 @@ from deployments.stack import Stack
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 S3_PREFIX = "reliability"
+WEBHOOK_SECRET = "reliability-secret"
 
 
 def api(stack: Stack, path: str, body: dict[str, Any] | None = None,
@@ -81,6 +82,18 @@ def submit_bulk(stack: Stack, sources: list[str], batch_size: int) -> str:
     run = api(stack, f"/deployments/{deployment_id(stack, 'bulk-process')}/create_flow_run",
               {"parameters": {"sources": sources, "batch_size": batch_size}})
     return run["id"]
+
+
+def runs_tagged(stack: Stack, tag: str) -> list[dict[str, Any]]:
+    """The flow runs carrying `tag` (e.g. the crash follow-up's `replaces:<run id>`)."""
+    return api(stack, "/flow_runs/filter", {"flow_runs": {"tags": {"all_": [tag]}},
+                                            "limit": 50})
+
+
+def runs_of_deployment(stack: Stack, name: str) -> list[dict[str, Any]]:
+    """Every flow run of the deployment `name/name`."""
+    return api(stack, "/flow_runs/filter", {
+        "deployments": {"id": {"any_": [deployment_id(stack, name)]}}, "limit": 200})
 
 
 def read_runs(stack: Stack, ids: list[str]) -> list[dict[str, Any]]:
@@ -296,6 +309,21 @@ def descendants(pid: int) -> list[psutil.Process]:
     with contextlib.suppress(psutil.Error):
         return psutil.Process(pid).children(recursive=True)
     return []
+
+
+def flow_run_process(stack: Stack, run_id: str) -> int | None:
+    """The pid of the process the stack's worker runs `run_id` in (the topmost of its
+    descendants whose environment names that flow run), or None."""
+    worker = stack.running("worker")
+    if worker is None:
+        return None
+    parents: dict[int, int] = {}
+    for process in descendants(worker):
+        with contextlib.suppress(psutil.Error):
+            if process.environ().get("PREFECT__FLOW_RUN_ID") == run_id:
+                parents[process.pid] = process.ppid()
+    top = [pid for pid, parent in parents.items() if parent not in parents]
+    return top[0] if top else None
 
 
 def kill_tree(pid: int) -> list[int]:

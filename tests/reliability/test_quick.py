@@ -1,5 +1,6 @@
-"""Fault-injection cases on one stack: a worker killed mid-paper and an LLM that rate-limits and
-then answers garbage (quick: part of `make test`), twenty concurrent submissions of one paper
+"""Fault-injection cases on one stack: a worker killed mid-paper, a flow-run process killed
+mid-paper (reported and re-run by the crash follow-up) and an LLM that rate-limits and then
+answers garbage (quick: part of `make test`), twenty concurrent submissions of one paper
 (marked `reliability`: about 4 minutes on 2 cores, so `make reliability` only).
 
 Each case ends with the accounting check (`harness.account`) and prints its figures (run with
@@ -19,10 +20,14 @@ from tests.llm_server import Recorded, Reply, ScriptedLLM
 from tests.pdfs import make_paper
 from tests.reliability.conftest import answer
 from tests.reliability.harness import (
+    WEBHOOK_SECRET,
     RssSampler,
     account,
     computed_and_cached,
+    flow_run_process,
     kill_tree,
+    runs_of_deployment,
+    runs_tagged,
     stored_metadata,
     submit,
     task_runs,
@@ -30,6 +35,7 @@ from tests.reliability.harness import (
     wait_final,
     wait_for,
 )
+from tests.webhooks import receive_webhooks
 
 pytestmark = pytest.mark.slow
 LLM_GROUPS = 5
@@ -114,6 +120,101 @@ def test_worker_killed_mid_paper_then_restarted(fault_stack: Stack, llm: Scripte
     # The retry asked the LLM once per group: the killed run's requests never got answered.
     retry_asked = _schemas(asked[asked_before_kill:])
     assert len(retry_asked) == LLM_GROUPS and set(retry_asked.values()) == {1}, retry_asked
+    # The zombie automation's Crashed state starts the crash follow-up, which re-runs the killed
+    # run by itself; the paper is done already (the retry above), so all of it is cache hits.
+    [automatic] = wait_for(lambda: runs_tagged(stack, f"replaces:{killed_run}"), 120,
+                           "the crash follow-up's re-run of the killed run")
+    rerun = wait_final(stack, [automatic["id"]], timeout=300)[automatic["id"]]
+    rerun_tasks = computed_and_cached(task_runs(stack, [automatic["id"]]))
+    print(f"  automatic re-run {rerun['state']['name']}: tasks "
+          f"{ {k: dict(v) for k, v in rerun_tasks.items()} }")
+    assert rerun["state"]["type"] == "COMPLETED", rerun["state"]
+    assert f"rerun-of:{killed_run}" in rerun["tags"] and "attempt:2" in rerun["tags"]
+    assert not {name for name in finished if rerun_tasks.get(name, Counter())["computed"]
+                and not name.startswith(("store_", "fetch "))}, rerun_tasks
+    assert len(_asked_about(llm, marker)) == len(asked), "the re-run asked the LLM again"
+
+
+def test_killed_flow_run_process_is_reported_and_rerun(fault_stack: Stack,
+                                                       llm: ScriptedLLM) -> None:
+    """SIGKILL the flow-run process of a run with a webhook while it waits for the LLM (as the
+    OOM killer would; the worker lives and marks the run Crashed): the crash follow-up sends one
+    signed `paper.failed` naming the crash and the re-run, and re-runs the paper; the re-run
+    completes reusing every step the killed run finished and sends `paper.completed`."""
+    stack = fault_stack
+    title = "Papers Whose Process Was Killed and Run Again"
+    marker = "rerunafterkill"
+    paper = upload(stack, "rerun", make_paper(title=title, nonce=marker), title)
+    release = threading.Event()
+
+    def held(request: Recorded) -> Reply:  # keeps the first run busy in its LLM phase
+        if marker in request.user_text:
+            release.wait(120)
+        return answer(request)
+
+    llm.responder = held
+    started = time.monotonic()
+    with receive_webhooks(WEBHOOK_SECRET) as receiver, RssSampler(stack) as rss:
+        crashed = submit(stack, paper.source, webhook_url=receiver.url)
+        wait_for(lambda: _asked_about(llm, marker), 240, "the run's first LLM request")
+        process = flow_run_process(stack, crashed)
+        assert process is not None, "no flow-run process of the run under the worker"
+        killed = kill_tree(process)
+        asked_before_kill = len(_asked_about(llm, marker))
+        release.set()
+        assert stack.running("worker"), "the worker died with its flow-run process"
+        runs = wait_final(stack, [crashed], timeout=60)
+        [rerun] = wait_for(lambda: runs_tagged(stack, f"replaces:{crashed}"), 180,
+                           "the crash follow-up's re-run")
+        runs |= wait_final(stack, [rerun["id"]], timeout=400)
+        wait_for(lambda: any(r.body["event"] == "paper.completed" for r in receiver.received),
+                 60, "the re-run's paper.completed webhook")
+        time.sleep(3)  # a second delivery of either webhook would land by now
+    seconds = time.monotonic() - started
+    ledger = account(stack, runs, {paper.source: paper},
+                     {crashed: paper.source, rerun["id"]: paper.source})
+    before = computed_and_cached(task_runs(stack, [crashed]))
+    after = computed_and_cached(task_runs(stack, [rerun["id"]]))
+    followups = [r for r in runs_of_deployment(stack, "crash-followup")
+                 if r["parameters"].get("flow_run_id") == crashed]
+    asked = _asked_about(llm, marker)
+    bodies = [r.body for r in receiver.received]
+    print(f"\n[flow-run process SIGKILL, re-run] {ledger.line()} in {seconds:.0f} s; LLM "
+          f"requests {len(asked)} {dict(_schemas(asked))}; killed pids {killed}; {rss.line()}"
+          f"\n  killed run's tasks { {k: dict(v) for k, v in before.items()} }\n  re-run's "
+          f"tasks { {k: dict(v) for k, v in after.items()} }\n  webhooks "
+          f"{[(b['event'], b['flow_run_id'], b['error']) for b in bodies]}; "
+          f"{receiver.attempts} deliveries")
+    state = runs[crashed]["state"]
+    assert state["type"] == "CRASHED" and "status code" in state["message"], state
+    assert runs[rerun["id"]]["state"]["type"] == "COMPLETED", runs[rerun["id"]]["state"]
+    assert not ledger.problems, ledger.problems
+    # One follow-up, which re-ran the paper with the same parameters as attempt 2.
+    assert [f["state"]["type"] for f in followups] == ["COMPLETED"], followups
+    assert {f"rerun-of:{crashed}", "attempt:2"} <= set(rerun["tags"]), rerun["tags"]
+    assert rerun["parameters"] == runs[crashed]["parameters"]
+    # Exactly two signed webhooks: the crash (naming the re-run), then the re-run's success.
+    assert all(r.verified for r in receiver.received)
+    assert receiver.attempts == 2 and [b["event"] for b in bodies] == [
+        "paper.failed", "paper.completed"], bodies
+    failed, completed = bodies
+    assert failed["flow_run_id"] == crashed and failed["rerun_flow_run_id"] == rerun["id"]
+    assert failed["error"].startswith("Crashed: ") and "status code" in failed["error"]
+    assert f"re-running it as flow run {rerun['id']} (re-run 1 of at most 2)" in failed["error"]
+    assert failed["source"] == paper.source
+    assert completed["flow_run_id"] == rerun["id"] and completed["sha256"] == paper.sha256
+    assert completed["rerun_flow_run_id"] is None
+    # Every step the killed run finished is a cache hit on the re-run, computed once in all.
+    finished = {name for name, counts in before.items() if counts["computed"]}
+    assert finished >= {"parse_pdf", "analyse_layout"}, before
+    recomputed = {name for name in finished if after.get(name, Counter())["computed"]
+                  and not name.startswith(("store_", "fetch "))}
+    assert not recomputed, f"computed again on the re-run: {recomputed}"
+    assert all(after[name]["cached"] for name in finished
+               if not name.startswith(("store_", "fetch "))), after
+    # The killed run's LLM requests never got answered to it: the re-run asked once per group.
+    rerun_asked = _schemas(asked[asked_before_kill:])
+    assert len(rerun_asked) == LLM_GROUPS and set(rerun_asked.values()) == {1}, rerun_asked
 
 
 @pytest.mark.reliability  # 20 flow-run processes take about 4 minutes on 2 cores
