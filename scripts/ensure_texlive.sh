@@ -3,7 +3,9 @@
 # Installs only when pdflatex or one of the classes the generator uses is missing.
 set -euo pipefail
 CLASSES=(IEEEtran.cls acmart.cls elsarticle.cls llncs.cls revtex4-2.cls amsart.cls aastex631.cls
-         mnras.cls authblk.sty epsf.sty)
+         mnras.cls authblk.sty epsf.sty oup-authoring-template.cls nature.cls jmlr.cls cas-dc.cls
+         cas-sc.cls achemso.cls quantumarticle.cls smfart.cls IEEEconf.cls aiaa-tc.cls spie.cls
+         kluwer.cls)
 have_all() {
   command -v pdflatex >/dev/null && command -v kpsewhich >/dev/null || return 1
   local cls

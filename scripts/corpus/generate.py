@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -141,6 +142,23 @@ TOPIC = ["a family of estimators for", "a new framework for", "the statistical p
          "a systematic comparison of methods for", "the theoretical limits of"]
 SECTIONS = ["Introduction", "Related Work", "Background", "Methods", "Experimental Setup",
             "Results", "Discussion", "Limitations", "Conclusion"]
+OUP_JOURNALS = ["Bioinformatics", "Biostatistics", "The Computer Journal",
+                "IMA Journal of Numerical Analysis", "Journal of Logic and Computation",
+                "Journal of Complex Networks", "Geophysical Journal International"]
+PMLR_VENUES = ["Conference on Learning Theory", "Machine Learning for Healthcare",
+               "Uncertainty in Artificial Intelligence", "Asian Conference on Machine Learning",
+               "Conference on Causal Learning and Reasoning", "Learning for Dynamics and Control"]
+AIAA_MEETINGS = ["AIAA Scitech Forum", "AIAA Aviation Forum", "AIAA Propulsion and Energy Forum",
+                 "AIAA Aerospace Sciences Meeting"]
+JOB_TITLES = ["Professor", "Associate Professor", "Assistant Professor", "Research Scientist",
+              "Graduate Student", "Postdoctoral Researcher", "Senior Engineer"]
+FR_OPENERS = ["Nous étudions", "Nous présentons", "Cet article introduit", "Nous proposons"]
+FR_TOPIC = ["une nouvelle méthode pour les", "les propriétés statistiques des",
+            "un algorithme efficace pour les", "les limites théoriques des"]
+FR_CONTEXT = ["séries temporelles", "réseaux de neurones", "réseaux électriques",
+              "modèles climatiques", "données d'expression génique"]
+FR_TAIL = ["sur trois jeux de données", "dans un large domaine de paramètres",
+           "avec un coût de calcul modeste", "dans le régime de basse température"]
 
 ACCENT_MACROS = {
     "é": r"{\'e}", "è": r"{\`e}", "ê": r"{\^e}", "ë": r"{\"e}", "á": r"{\'a}", "à": r"{\`a}",
@@ -884,6 +902,585 @@ def article(paper: Paper, rng: random.Random) -> str:
 """
 
 
+# --------------------------------------------------------------------------------------------
+# More publisher classes, none of which the extraction rules were tuned on
+# --------------------------------------------------------------------------------------------
+
+
+def _email(person: Person, rng: random.Random) -> str:
+    """An ASCII address: some classes set it with \\url or in small capitals."""
+    family = person.family.lower().translate(str.maketrans({"ø": "o", "ł": "l", "ı": "i"}))
+    local = re.sub(r"[^a-z]", "", unicodedata.normalize("NFKD", family))
+    return f"{local[:8] or 'author'}{rng.randint(1, 99)}@example.org"
+
+
+def _numbered(paper: Paper) -> dict[int, int]:
+    """Affiliation index -> 1-based marker, numbered in order of first use."""
+    return {aff: k + 1 for k, aff in enumerate(paper.used_affiliations())}
+
+
+def _first_only(paper: Paper) -> list[tuple[int, list[Person]]]:
+    """Keeps only each author's first affiliation (the printed one); groups consecutive
+    authors who share it."""
+    paper.membership = [m[:1] for m in paper.membership]
+    groups: list[tuple[int, list[Person]]] = []
+    for person, member in zip(paper.authors, paper.membership, strict=True):
+        if groups and groups[-1][0] == member[0]:
+            groups[-1][1].append(person)
+        else:
+            groups.append((member[0], [person]))
+    return groups
+
+
+def _rows(items: list[str], per_row: int, last: str = "") -> str:
+    """Items joined by ", " with a line break after every per_row: centred tabulars do not
+    wrap; last ("and ") goes before the final item."""
+    out = ""
+    for k, item in enumerate(items):
+        if k:
+            out += ",\\\\ " if k % per_row == 0 else ", "
+        out += (last if k and k == len(items) - 1 else "") + item
+    return out
+
+
+def _name_rows(names: list[str]) -> str:
+    return and_list(names) if len(names) <= 3 else _rows(names, 3, "and ")
+
+
+def _running_authors(paper: Paper) -> str:
+    first = paper.authors[0]
+    surname = " ".join(p for p in (first.particle, first.family) if p)
+    return surname + (" et al." if len(paper.authors) > 1 else "")
+
+
+def _dates(rng: random.Random, year: int, n: int = 1) -> list[str]:
+    """n dates of one year in calendar order, as "12 March 2021"."""
+    return [f"{rng.randint(1, 28)} {MONTHS[m]} {year}" for m in sorted(rng.sample(range(12), n))]
+
+
+def oup(paper: Paper, rng: random.Random) -> str:
+    style = rng.choice(["modern", "traditional", "contemporary"])
+    size = rng.choice(["large", "medium", "small"])
+    opts = (["unnumsec"] if rng.random() < 0.5 else []) + ["webpdf", style, size]
+    if paper.author_year:
+        opts.append("namedate")
+    paper.layout = (f"oup-authoring-template [{','.join(opts)}], "
+                    + ("1-col" if size == "small" else "2-col")
+                    + ", numbered \\address markers run into one paragraph")
+    # the header and the footer's copyright line print the year
+    paper.year = rng.randint(2005, 2024)
+    label = _numbered(paper)
+    corresp = rng.random() < 0.6
+    front = []
+    for k, (person, member) in enumerate(zip(paper.authors, paper.membership, strict=True)):
+        marks = [str(label[i]) for i in member] + ([r"$\ast$"] if corresp and k == 0 else [])
+        front.append(rf"\author[{','.join(marks)}]{{{t(paper, person.name)}}}")
+    first = paper.authors[0]
+    front.append(rf"\authormark{{{t(paper, _running_authors(paper))}}}")
+    for i, number in label.items():
+        aff = paper.affiliations[i]
+        where = ", ".join(t(paper, p) for p in (aff.city, aff.country) if p)
+        parts = ([rf"\orgdiv{{{t(paper, aff.dept)}}}"] if aff.dept else []) + [
+            rf"\orgname{{{t(paper, aff.org)}}}", rf"\orgaddress{{{where}}}"]
+        front.append(rf"\address[{number}]{{{', '.join(parts)}}}")
+    if corresp:
+        front.append(rf"\corresp[$\ast$]{{Corresponding author. {_email(first, rng)}}}")
+    if rng.random() < 0.5:
+        months = sorted(rng.sample(range(1, 13), 3))
+        front += [rf"\{what}{{{rng.randint(1, 28)}}}{{{month}}}{{{paper.year}}}"
+                  for what, month in zip(("received", "revised", "accepted"), months,
+                                         strict=True)]
+    access = ""
+    # modern,small ends the (empty) access line with \\: "There's no line here to end"
+    if rng.random() < 0.5 or (style, size) == ("modern", "small"):
+        access = rf"\access{{Advance Access Publication Date: {_dates(rng, paper.year)[0]}}}"
+    keywords = rf"\keywords{{{t(paper, ', '.join(paper.keywords))}}}" if paper.keywords else ""
+    return rf"""\documentclass[{','.join(opts)}]{{oup-authoring-template}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\begin{{document}}
+\journaltitle{{{rng.choice(OUP_JOURNALS)}}}
+\DOI{{DOI added during production}}
+\copyrightyear{{{paper.year}}}
+\pubyear{{{paper.year}}}
+\vol{{{rng.randint(1, 60)}}}
+\issue{{{rng.randint(1, 12)}}}
+{access}
+\appnotes{{{rng.choice(["Paper", "Original Article", "Research Article"])}}}
+\firstpage{{1}}
+\title[{t(paper, " ".join(paper.title_words[:4]))}]{{{title_tex(paper)}}}
+{chr(10).join(front)}
+\abstract{{{abstract_tex(paper)}}}
+{keywords}
+\maketitle
+{body_tex(paper, rng)}
+{bibliography_tex(paper, "natbib" if paper.author_year else "numbered")}
+\end{{document}}
+"""
+
+
+def nature(paper: Paper, rng: random.Random) -> str:
+    paper.layout = ("nature, 1-col double-spaced, numbered affiliation list, "
+                    "abstract as the first bold paragraph")
+    label = _numbered(paper)
+    names = [t(paper, a.name) + rf"$^{{{','.join(str(label[i]) for i in m)}}}$"
+             for a, m in zip(paper.authors, paper.membership, strict=True)]
+    author = names[0] if len(names) == 1 else ", ".join(names[:-1]) + r" \& " + names[-1]
+    items = "\n".join(rf"\item {t(paper, paper.affiliations[i].line)}" for i in label)
+    paper.keywords = None  # Nature prints none
+    addendum = ""
+    if rng.random() < 0.6:
+        first = paper.authors[0]
+        addendum = rf"""\begin{{addendum}}
+\item[Acknowledgements] We thank the anonymous referees for their comments.
+\item[Competing Interests] The authors declare that they have no competing financial interests.
+\item[Correspondence] Correspondence and requests for materials should be addressed to
+{t(paper, first.short)}~(email: {_email(first, rng)}).
+\end{{addendum}}"""
+    return rf"""\documentclass{{nature}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\title{{{title_tex(paper)}}}
+\author{{{author}}}
+\begin{{document}}
+\maketitle
+\begin{{affiliations}}
+{items}
+\end{{affiliations}}
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+{addendum}
+\end{{document}}
+"""
+
+
+def jmlr(paper: Paper, rng: random.Random) -> str:
+    # the title page's header lands on the page where \maketitle ends: keep the blocks short
+    shared = len(paper.authors) > 5 or rng.random() < 0.5
+    groups = _first_only(paper)
+    lines = len(groups) <= 4 and rng.random() < 0.5
+    if not shared:
+        groups = [(i, [p]) for i, people in groups for p in people]
+    # the title page's header and the copyright footer print the year
+    paper.year = rng.randint(2010, 2024)
+    blocks = []
+    for i, people in groups:
+        # as jmlr's sample: two authors of an address joined by \and, more one per line;
+        # \Name splits the name at spaces for the footer's initials, which would cut
+        # UTF-8 characters in two: spell the accents as macros there
+        names = (r" \and " if len(people) == 2 else "\\\\\n").join(
+            rf"\Name{{{tex(p.name, False)}}} \Email{{{_email(p, rng)}}}" for p in people)
+        aff = paper.affiliations[i]
+        addr = r"\\ ".join(t(paper, p) for p in aff.parts) if lines else t(paper, aff.line)
+        blocks.append(f"{names}\\\\\n\\addr {addr}")
+    editors = ""
+    if rng.random() < 0.5:
+        eds = [_person(rng).name for _ in range(rng.randint(1, 3))]
+        editors = (rf"\editors{{{t(paper, and_list(eds))}}}" if len(eds) > 1
+                   else rf"\editor{{{t(paper, eds[0])}}}")
+    paper.layout = ("jmlr [pmlr], 1-col, \\Name/\\addr blocks "
+                    + ("shared by the authors of an affiliation" if shared else "per author")
+                    + (", editors line" if editors else ""))
+    keywords = ""
+    if paper.keywords:
+        keywords = (r"\begin{keywords}" + "\n" + t(paper, ", ".join(paper.keywords)) + "\n"
+                    + r"\end{keywords}")
+    title = title_tex(paper, r"\titlebreak")
+    author = "\n\\AND\n".join(blocks)
+    # jmlr.cls makes natbib insist on author-year entries
+    return rf"""\documentclass[pmlr]{{jmlr}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\jmlrvolume{{vol {rng.randint(40, 250)}}}
+\jmlryear{{{paper.year}}}
+\jmlrworkshop{{{rng.choice(PMLR_VENUES)} {paper.year}}}
+\title[{t(paper, " ".join(paper.title_words[:4]))}]{{{title}}}
+\author{{{author}}}
+{editors}
+\begin{{document}}
+\maketitle
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{keywords}
+{body_tex(paper, rng)}
+{bibliography_tex(paper, "natbib")}
+\end{{document}}
+"""
+
+
+def cas(paper: Paper, rng: random.Random) -> str:
+    cls = rng.choice(["cas-dc", "cas-dc", "cas-sc"])
+    paper.layout = (f"{cls}, " + ("2-col" if cls == "cas-dc" else "1-col")
+                    + ", lettered \\affiliation lines, keywords in the article-info box")
+    label = _numbered(paper)
+    corresp = rng.random() < 0.7
+    front = []
+    for k, (person, member) in enumerate(zip(paper.authors, paper.membership, strict=True)):
+        front.append(rf"\author[{','.join(str(label[i]) for i in member)}]"
+                     rf"{{{t(paper, person.name)}}}")
+        if corresp and k == 0:
+            front += [r"\cormark[1]", rf"\ead{{{_email(person, rng)}}}"]
+    for i, number in label.items():
+        aff = paper.affiliations[i]
+        keys = [f"organization={{{t(paper, ', '.join(p for p in (aff.dept, aff.org) if p))}}}"]
+        if aff.city:
+            keys.append(f"city={{{t(paper, aff.city)}}}")
+        keys.append(f"country={{{t(paper, aff.country)}}}")
+        front.append(rf"\affiliation[{number}]{{{', '.join(keys)}}}")
+    if corresp:
+        front.append(r"\cortext[1]{Corresponding author}")
+    keywords = ""
+    if paper.keywords:
+        keywords = (r"\begin{keywords}" + "\n" + r" \sep ".join(t(paper, k) for k in paper.keywords)
+                    + "\n" + r"\end{keywords}")
+    first = paper.authors[0]
+    short = t(paper, first.short + (" et al." if len(paper.authors) > 1 else ""))
+    return rf"""\documentclass[a4paper,fleqn]{{{cls}}}
+{encoding_tex(paper)}
+\usepackage{{lmodern}}
+\usepackage[{"authoryear" if paper.author_year else "numbers"}]{{natbib}}
+\shorttitle{{{t(paper, " ".join(paper.title_words[:4]))}}}
+\shortauthors{{{short}}}
+\begin{{document}}
+\let\WriteBookmarks\relax
+\title [mode = title]{{{title_tex(paper)}}}
+{chr(10).join(front)}
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{keywords}
+\maketitle
+{body_tex(paper, rng)}
+{bibliography_tex(paper, "natbib" if paper.author_year else "numbered")}
+\end{{document}}
+"""
+
+
+def achemso(paper: Paper, rng: random.Random) -> str:
+    kind = rng.choice(["article", "article", "communication"])
+    journal = rng.choice(["jacsat", "jpccck", "langd5"]) if kind == "article" else "jacsat"
+    paper.layout = (f"achemso [journal={journal},manuscript={kind}], "
+                    + ("2-col, unheaded sections, \"Received\" date" if kind == "communication"
+                       else "1-col double-spaced")
+                    + ", symbol affiliation markers")
+    emails = {0} | ({len(paper.authors) - 1} if rng.random() < 0.3 else set())
+    front = []
+    for k, (person, member) in enumerate(zip(paper.authors, paper.membership, strict=True)):
+        front.append(rf"\author{{{t(paper, person.name)}}}")
+        front.append(rf"\affiliation{{{t(paper, paper.affiliations[member[0]].line)}}}")
+        front += [rf"\alsoaffiliation{{{t(paper, paper.affiliations[i].line)}}}"
+                  for i in member[1:]]
+        if k in emails:
+            front.append(rf"\email{{{_email(person, rng)}}}")
+    date = ""
+    if kind == "communication":
+        # the communication format prints "Received \today" and drops the keywords
+        paper.year = rng.randint(2005, 2024)
+        date = rf"\makeatletter\def\today{{{MONTHS[rng.randrange(12)]} {rng.randint(1, 28)}, " \
+               rf"{paper.year}}}\makeatother"
+        paper.keywords = None
+    keywords = ""
+    if paper.keywords:
+        keywords = (r"\setkeys{acs}{keywords = true}" + "\n"
+                    + rf"\keywords{{{t(paper, ', '.join(paper.keywords))}}}")
+    toc = ""
+    if rng.random() < 0.5:
+        toc = (r"\begin{tocentry}" + "\n" + "Graphical entry for the Table of Contents." + "\n"
+               + r"\end{tocentry}")
+    return rf"""\documentclass[journal={journal},manuscript={kind}]{{achemso}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\title{{{title_tex(paper)}}}
+{chr(10).join(front)}
+{keywords}
+{date}
+\begin{{document}}
+{toc}
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def quantum(paper: Paper, rng: random.Random) -> str:
+    cols = rng.choice(["twocolumn", "onecolumn"])
+    mode = rng.choice(["unpublished", "dated", "accepted"])
+    opts = [rng.choice(["a4paper", "letterpaper"]), cols]
+    date = ""
+    if mode == "unpublished":
+        opts.append("unpublished")
+    else:
+        paper.year = rng.randint(2017, 2024)
+        month, day = rng.randint(1, 12), rng.randint(1, 28)
+        if mode == "accepted":
+            # the footer of every page says "Accepted in Quantum <date>"
+            opts.append(f"accepted={paper.year}-{month:02d}-{day:02d}")
+        if mode == "dated" or rng.random() < 0.5:
+            date = f"{MONTHS[month - 1]} {day}, {paper.year}"
+    paper.layout = (f"quantumarticle [{','.join(opts)}], "
+                    + {"twocolumn": "2-col", "onecolumn": "1-col"}[cols]
+                    + ", numbered affiliations, unheaded abstract")
+    paper.keywords = None  # only written into the PDF metadata
+    # the title is set in a minipage (a hyperlink once accepted) that chokes on \\
+    paper.title_break = None
+    front = []
+    for person, member in zip(paper.authors, paper.membership, strict=True):
+        front.append(rf"\author{{{t(paper, person.name)}}}")
+        front += [rf"\affiliation{{{t(paper, paper.affiliations[i].line)}}}" for i in member]
+        if rng.random() < 0.3:
+            front.append(rf"\email{{{_email(person, rng)}}}")
+    # the class loads lmodern only at \begin{document}, too late for the text font (bitmap EC
+    # fonts without cm-super), and refuses \usepackage{lmodern}
+    return rf"""\documentclass[{','.join(opts)}]{{quantumarticle}}
+\pdfoutput=1
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\RequirePackage{{lmodern}}
+\usepackage{{hyperref}}
+\begin{{document}}
+\title{{{title_tex(paper)}}}
+{chr(10).join(front)}
+\date{{{date}}}
+\maketitle
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def _french_abstract(rng: random.Random) -> str:
+    first = (f"{rng.choice(FR_OPENERS)} {rng.choice(FR_TOPIC)} {rng.choice(FR_CONTEXT)} "
+             f"{rng.choice(FR_TAIL)}.")
+    more = [f"La méthode est validée {rng.choice(FR_TAIL)}.",
+            f"Nous comparons ensuite les {rng.choice(FR_CONTEXT)} {rng.choice(FR_TAIL)}."]
+    return " ".join([first, *more[:rng.randint(0, 2)]])
+
+
+def smfart(paper: Paper, rng: random.Random) -> str:
+    french = rng.random() < 0.5
+    paper.layout = ("smfart, 1-col, uppercase title, addresses at the end"
+                    + (", keywords footnote" if paper.keywords else "")
+                    + (", French résumé after the abstract" if french else ""))
+    front = []
+    for person, member in zip(paper.authors, paper.membership, strict=True):
+        front.append(rf"\author{{{t(paper, person.name)}}}")
+        front += [rf"\address{{{t(paper, paper.affiliations[i].line)}}}" for i in member]
+        if rng.random() < 0.5:
+            front.append(rf"\email{{{_email(person, rng)}}}")
+    keywords = rf"\keywords{{{t(paper, ', '.join(paper.keywords))}}}" if paper.keywords else ""
+    alt = ""
+    if french:
+        alt = (r"\begin{altabstract}" + "\n" + t(paper, _french_abstract(rng)) + "\n"
+               + r"\end{altabstract}")
+        if rng.random() < 0.5:
+            alt = rf"\alttitle{{{t(paper, rng.choice(FR_TOPIC).capitalize())} " \
+                  rf"{t(paper, rng.choice(FR_CONTEXT))}}}" + "\n" + alt
+    # without [english] the class is French: "Résumé" heads the abstract, "par" the authors
+    return rf"""\documentclass[english]{{smfart}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\title[{t(paper, " ".join(paper.title_words[:4]))}]{{{title_tex(paper)}}}
+{chr(10).join(front)}
+{keywords}
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{alt}
+\begin{{document}}
+\maketitle
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def ieeeconf(paper: Paper, rng: random.Random) -> str:
+    opts = rng.choice(["letterpaper", "letterpaper,onecolumn", "letterpaper,latex8"])
+    # the title block cannot break across pages: a block per author only for a few
+    shared = len(paper.authors) > 4 or rng.random() < 0.5
+    groups = _first_only(paper)
+    if not shared:
+        groups = [(i, [p]) for i, people in groups for p in people]
+    paper.layout = (f"IEEEconf [{opts}], centred author blocks "
+                    + ("shared by the authors of an affiliation" if shared else "per author"))
+    blocks = []
+    for i, people in groups:
+        lines = r"\\".join(t(paper, p) for p in paper.affiliations[i].parts)
+        block = (_name_rows([t(paper, p.name) for p in people]) + "\\\\\n"
+                 + "\\begin{affiliation}\n" + lines + "\n\\end{affiliation}")
+        if rng.random() < 0.5:
+            # \\ inside \email's group would end the tabular row: one \email a line
+            emails = [_email(p, rng) for p in people]
+            rows = [", ".join(emails[k:k + 2]) + ("," if k + 2 < len(emails) else "")
+                    for k in range(0, len(emails), 2)]
+            block += "".join("\\\\\n" + rf"\email{{{row}}}" for row in rows)
+        blocks.append(block)
+    paper.keywords = None  # the class has no keywords
+    author = "\n\\and\n".join(blocks)
+    return rf"""\documentclass[{opts}]{{IEEEconf}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\title{{{title_tex(paper)}}}
+\author{{{author}}}
+\begin{{document}}
+\maketitle
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def aiaa(paper: Paper, rng: random.Random) -> str:
+    mode = rng.choice(["", "handcarry", "submit"])
+    # \thanks marks are \fnsymbol, which stops at 9
+    thanks = len(paper.authors) <= 9 and rng.random() < 0.7
+    groups = _first_only(paper)
+    paper.layout = (f"aiaa-tc [{mode}], 1-col, affiliation line under each author group"
+                    + (", job titles in \\thanks footnotes" if thanks else ""))
+    parts = []
+    for i, people in groups:
+        names = [t(paper, p.name) + (rf"\thanks{{{rng.choice(JOB_TITLES)}.}}" if thanks else "")
+                 for p in people]
+        parts.append(_name_rows(names) + r"\\ {\normalsize\itshape "
+                     + t(paper, paper.affiliations[i].line) + "}")
+    extra = ""
+    if mode == "handcarry":
+        # the meeting line above the title and the copyright footnote print the year
+        paper.year = rng.randint(2005, 2024)
+        city, country, _ = rng.choice(CITIES)
+        day, month = rng.randint(1, 24), MONTHS[rng.randrange(12)]
+        copyright_ = rng.choice([rf"\AIAAcopyrightA{{{paper.year}}}",
+                                 rf"\AIAAcopyrightD{{{paper.year}}}"])
+        extra = "\n".join([
+            rf"\AIAApapernumber{{{paper.year}-{rng.randint(1000, 9999)}}}",
+            rf"\AIAAconference{{{rng.choice(AIAA_MEETINGS)}, {day}--{day + 4} {month} "
+            rf"{paper.year}, {t(paper, city)}, {t(paper, country)}}}",
+            rf"\AIAAcopyright{{{copyright_}}}"])
+    elif mode == "submit":
+        extra = r"\AIAAsubmitinfo{Submitted to the AIAA Journal}"
+    paper.keywords = None  # the class has no keywords
+    author = "\n\\and\n".join(parts)
+    return rf"""\documentclass{"[" + mode + "]" if mode else ""}{{aiaa-tc}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+{extra}
+\title{{{title_tex(paper)}}}
+\author{{{author}}}
+\begin{{document}}
+\maketitle
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def spie(paper: Paper, rng: random.Random) -> str:
+    opts = ",".join(o for o in (rng.choice(["10pt", "11pt", "12pt"]),
+                                rng.choice(["", "a4paper"])) if o)
+    label = _numbered(paper)
+    single = len(label) == 1
+    paper.layout = f"spie [{opts}], 1-col, " + (
+        "one affiliation" if single else "lettered \\supit affiliations") + ", ABSTRACT heading"
+    letters = _marks("lettered")
+    names = [t(paper, a.name) + ("" if single else
+                                 rf"\supit{{{','.join(letters[label[i] - 1] for i in m)}}}")
+             for a, m in zip(paper.authors, paper.membership, strict=True)]
+    affs = []
+    for k, i in enumerate(label):
+        mark = "" if single else rf"\supit{{{letters[k]}}}"
+        affs.append(mark + t(paper, paper.affiliations[i].line)
+                    + (";" if k < len(label) - 1 else ""))
+    first = paper.authors[0]
+    info = (rf"\authorinfo{{Further author information: (Send correspondence to "
+            rf"{t(paper, first.short)})\\ E-mail: {_email(first, rng)}}}")
+    keywords = rf"\keywords{{{t(paper, ', '.join(paper.keywords))}}}" if paper.keywords else ""
+    author = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    author += "\n\\skiplinehalf\n" + " \\\\\n".join(affs)
+    # with Computer Modern spie.cls sets the title in a raw OT1 font that drops accents
+    return rf"""\documentclass[{opts}]{{spie}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\title{{{title_tex(paper)}}}
+\author{{{author}}}
+{info}
+\begin{{document}}
+\maketitle
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{keywords}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def kluwer(paper: Paper, rng: random.Random) -> str:
+    numbered = rng.random() < 0.5
+    groups = _first_only(paper)
+    paper.layout = ("kluwer [noid], 1-col, authors grouped above their institute"
+                    + (", numbered references" if numbered else ""))
+    # the footer's copyright line prints the year
+    paper.year = rng.randint(1990, 2004)
+    front = []
+    for i, people in groups:
+        for p in people:
+            email = rf"\email{{{_email(p, rng)}}}" if rng.random() < 0.3 else ""
+            front.append(rf"\author{{{t(paper, p.name)}{email}}}")
+        front.append(rf"\institute{{{t(paper, paper.affiliations[i].line)}}}")
+    date = ""
+    if rng.random() < 0.5:
+        received, accepted = _dates(rng, paper.year, 2)
+        date = rf"\date{{Received: {received}; accepted: {accepted}}}"
+    keywords = rf"\keywords{{{t(paper, ', '.join(paper.keywords))}}}" if paper.keywords else ""
+    # noid: the default footer line prints the file name and today's date
+    return rf"""\documentclass[noid{",numreferences" if numbered else ""}]{{kluwer}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\pubyear{{{paper.year}}}
+\begin{{document}}
+\begin{{article}}
+\begin{{opening}}
+\title{{{title_tex(paper)}}}
+{chr(10).join(front)}
+\runningtitle{{{t(paper, " ".join(paper.title_words[:4]))}}}
+\runningauthor{{{t(paper, _running_authors(paper))}}}
+{date}
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{keywords}
+\end{{opening}}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{article}}
+\end{{document}}
+"""
+
+
 Builder = Callable[[Paper, random.Random], str]
 TEMPLATES: dict[str, tuple[str, Builder, dict[str, int]]] = {
     # name: (class file, builder, limits for make_paper)
@@ -896,6 +1493,17 @@ TEMPLATES: dict[str, tuple[str, Builder, dict[str, int]]] = {
     "aastex": ("aastex631.cls", aastex, {}),
     "mnras": ("mnras.cls", mnras, {}),
     "article": ("article.cls", article, {}),
+    "oup": ("oup-authoring-template.cls", oup, {}),
+    "nature": ("nature.cls", nature, {}),
+    "pmlr": ("jmlr.cls", jmlr, {}),
+    "cas": ("cas-dc.cls", cas, {}),
+    "achemso": ("achemso.cls", achemso, {}),
+    "quantum": ("quantumarticle.cls", quantum, {}),
+    "smfart": ("smfart.cls", smfart, {"max_authors": 9}),
+    "ieeeconf": ("IEEEconf.cls", ieeeconf, {"max_authors": 9, "max_affiliations": 4}),
+    "aiaa": ("aiaa-tc.cls", aiaa, {"max_authors": 12}),
+    "spie": ("spie.cls", spie, {}),
+    "kluwer": ("kluwer.cls", kluwer, {}),
 }
 
 
@@ -968,9 +1576,10 @@ def compile_tex(tex_path: Path, timeout: float = 180.0) -> tuple[str | None, int
             return (errors[0] if errors else f"pdflatex exit {proc.returncode}"), 0
         found = re.search(r"Output written on .*?\((\d+) pages?", log, re.S)
         pages = int(found.group(1)) if found else 0
-    for ext in (".aux", ".log", ".out", ".bbl", ".blg", ".spl"):
+    for ext in (".aux", ".log", ".out", ".bbl", ".blg", ".spl", ".toc", ".abs"):  # .abs: cas
         tex_path.with_suffix(ext).unlink(missing_ok=True)
     tex_path.with_name(tex_path.stem + "Notes.bib").unlink(missing_ok=True)  # revtex
+    tex_path.with_name(f"acs-{tex_path.stem}.bib").unlink(missing_ok=True)  # achemso
     return None, pages
 
 
