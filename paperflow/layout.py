@@ -10,9 +10,7 @@ a references heading) are defined here and nowhere else.
 
 from __future__ import annotations
 
-import itertools
 import re
-import statistics
 from collections import Counter
 from dataclasses import replace
 
@@ -245,56 +243,40 @@ def normalise_text(doc: ParsedDocument) -> None:
                     line.spans[index] = replace(span, text=f"{lead}{fixed.strip()}{tail}")
 
 
-def _spaced_pitch(doc: ParsedDocument, body: float) -> float | None:
-    """The line pitch of a double-spaced manuscript, whose text layer cuts every line of running
-    text into a block of its own; None for a paper set with ordinary leading."""
-    single = total = 0
-    pitches: list[float] = []
-    for page in doc.pages[:20]:
-        for prev, block in itertools.pairwise(page.blocks):
-            if abs(block.size - body) > 0.3:
-                continue
-            total += len(block.lines)
-            if len(block.lines) != 1:
-                continue
-            single += 1
-            if len(prev.lines) == 1 and prev.column == block.column \
-                    and abs(prev.bbox[0] - block.bbox[0]) < 2:
-                pitches.append(block.lines[0].bbox[3] - prev.lines[-1].bbox[3])
-    if total < 20 or single < 0.6 * total or len(pitches) < 10:
-        return None
-    pitch = statistics.median(pitches)
-    return pitch if pitch >= 1.6 * body else None
-
-
-def _continues_paragraph(prev: Block, block: Block, pitch: float) -> bool:
-    """`block` is the next line of the paragraph `prev` ends: one pitch below its last line,
-    in the same column, size and face, at its left edge, under a line set to full width."""
+def _continues_paragraph(prev: Block, block: Block) -> bool:
+    """`block` (one line) is the next line of the paragraph `prev` ends: in the same column,
+    size and face, at its left edge, under a line set to full width, at the paragraph's own
+    line pitch (or, after its first line, at a pitch of one to two and a half sizes)."""
     last, line = prev.lines[-1], block.lines[0]
     if len(block.lines) != 1 or prev.column != block.column:
         return False
     if abs(last.size - line.size) > 0.3 or is_bold_line(last) != is_bold_line(line):
         return False
-    if abs((line.bbox[3] - last.bbox[3]) - pitch) > 0.15 * pitch:
+    step = line.bbox[3] - last.bbox[3]
+    if len(prev.lines) >= 2:
+        pitch = prev.lines[-1].bbox[3] - prev.lines[-2].bbox[3]
+        if abs(step - pitch) > 0.15 * pitch:
+            return False
+    elif not 1.0 * line.size <= step <= 2.5 * line.size:
         return False
     left = min(ln.bbox[0] for ln in prev.lines)
-    full = last.bbox[2] >= line.bbox[2] - 0.1 * (line.bbox[2] - line.bbox[0]) and \
-        last.bbox[2] >= prev.bbox[2] - 2
-    return abs(line.bbox[0] - left) < 2 and full
+    width = line.bbox[2] - line.bbox[0]
+    full = last.bbox[2] >= line.bbox[2] - 0.1 * width and last.bbox[2] >= prev.bbox[2] - 2
+    # The paragraph's first line may be indented.
+    aligned = abs(line.bbox[0] - left) < 2 or (
+        len(prev.lines) == 1 and 0 < left - line.bbox[0] <= 3 * line.size)
+    return aligned and full and len(line.text) >= 20
 
 
 def join_spaced_lines(doc: ParsedDocument) -> None:
-    """Put the lines of a double-spaced manuscript's paragraphs back into one block each, so
-    paragraphs (an unlabelled abstract, a numbered reference) read as they do in print."""
-    body = doc.body_font_size
-    pitch = _spaced_pitch(doc, body)
-    if pitch is None:
-        return
+    """Put back into one block the lines of a paragraph that the text layer cut into a block
+    per line (double-spaced manuscripts, abstracts set with extra leading), so paragraphs (an
+    unlabelled abstract, a numbered reference) read as they do in print."""
     for page in doc.pages:
         merged: list[Block] = []
         for block in page.blocks:
             prev = merged[-1] if merged else None
-            if prev is not None and _continues_paragraph(prev, block, pitch):
+            if prev is not None and _continues_paragraph(prev, block):
                 prev.lines.extend(block.lines)
                 prev.bbox = (min(prev.bbox[0], block.bbox[0]), prev.bbox[1],
                              max(prev.bbox[2], block.bbox[2]), block.bbox[3])

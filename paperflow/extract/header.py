@@ -9,8 +9,9 @@ of font size.
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from paperflow import identifiers as IDS
@@ -84,8 +85,14 @@ MEMBERSHIP = re.compile(
 )
 """A society membership grade printed after a name ("Avideh Zakhor, Member, IEEE")."""
 ABSTRACT_HEAD = re.compile(
-    r"^(abstract|summary|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)\b\s*[.:—–-]?\s*", re.I
+    r"^(abstract|summary|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)\b\s*[.:—–-]?\s*[—–-]?\s*", re.I
 )
+OTHER_ABSTRACT_HEAD = re.compile(
+    r"^(r[ée]sum[ée]|resumen|resumo|zusammenfassung|kurzfassung|riassunto|samenvatting|"
+    r"sammanfattning|streszczenie|abstrakt)\b\s*[.:—–-]?\s*[—–-]?\s*", re.I
+)
+"""The abstract's label in the other languages papers are written in: read only when there is
+no English one (a paper with abstracts in two languages is indexed by its English one)."""
 LINK_ONLY = re.compile(r"(https?://)?(www\.)?[\w.-]+\.(com|org|io|ai|net)(/\S*)?")
 KEYWORD_HEAD = re.compile(
     r"^((additional|author)\s+)?(key\s?-?words?(\s+and\s+phrases)?|index terms|descriptors|"
@@ -174,7 +181,7 @@ def extract_header(doc: ParsedDocument) -> Header:
     if not affiliations and not extra and sidebars:
         extra += _marked_affiliations(sidebars[0], authors, sidebar=True)
     if not affiliations and not extra:
-        extra += _end_addresses(doc, authors)
+        extra += _named_end_addresses(doc, authors) or _end_addresses(doc, authors)
     for marker, text in extra:
         if all(compact(text) != compact(a) for _, a in affiliations):
             affiliations.append((marker, text))
@@ -344,11 +351,32 @@ class _Name:
 def _first_paragraph_top(page: Page, body: float, below: float) -> float:
     """Top of the first paragraph of running text under the title (the unlabelled abstract)."""
     for block in page.blocks:
-        words = len(block.text.split())
-        if block.bbox[1] > below and words >= 35 and not SKIP_ZONE.match(block.text) \
-                and not INSTITUTION.search(block.lines[0].text[:60]) and is_prose(block.text):
-            return block.bbox[1]
+        start = _prose_start(block)
+        if start is not None and block.lines[start].bbox[1] > below:
+            return block.lines[start].bbox[1]
     return page.height * 0.6
+
+
+def _prose_start(block: Block) -> int | None:
+    """Where running text of 35 words or more starts in the block: at its first line, or after
+    address lines the text layer put in the same block (set apart by a gap or another indent)."""
+    if len(block.text.split()) < 35:
+        return None
+    for k, line in enumerate(block.lines[:8]):
+        text = join_lines([ln.text for ln in block.lines[k:]])
+        if len(text.split()) < 35:
+            return None
+        if SKIP_ZONE.match(text) or STOP_HEAD.match(text) or not is_prose(text) or (
+                INSTITUTION.search(line.text[:60]) and not is_prose(line.text)):
+            continue
+        if k == 0:
+            return 0
+        head = block.lines[k - 1]
+        apart = line.bbox[1] - head.bbox[3] > 0.25 * line.size \
+            or abs(line.bbox[0] - head.bbox[0]) > 2
+        if apart and not is_prose(head.text):
+            return k
+    return None
 
 
 def _authors_and_affiliations(
@@ -369,7 +397,10 @@ def _authors_and_affiliations(
             text = line.text
             if EMAIL.search(text):
                 emails.extend(_emails(text))
-                continue
+                line = _without_emails(line)
+                text = line.text
+                if not re.search(r"(?:^|\s)[A-Z][^\W\d_]", text) or not _name_like(line):
+                    continue
             if SKIP_ZONE.match(text) or URL.search(text) or BOILERPLATE.search(text) \
                     or not re.search(r"[A-Za-z]{2}", text):
                 continue
@@ -521,6 +552,24 @@ def _name_like(line: Line) -> bool:
     if any(w[0].islower() and w.lower() not in _NAME_PARTICLES for w in words):
         return False
     return not re.search(r"\d{3,}|:", text)
+
+
+def _without_emails(line: Line) -> Line:
+    """The line with its e-mail addresses (and the brackets around them) left out: names
+    printed with their addresses beside them ("Ann Lee (lee@alder.no), Bo Chan")."""
+    texts = [span.text for span in line.spans]
+    for i, text in enumerate(texts):
+        if not EMAIL.search(text):
+            continue
+        texts[i] = re.sub(r"[(<\[]\s*[)>\]]", "", EMAIL.sub("", text))
+        # The brackets may be set in the text face around an address in a typewriter face.
+        if i > 0 and not texts[i].strip():
+            texts[i - 1] = re.sub(r"[(<\[]\s*$", "", texts[i - 1])
+        if i + 1 < len(texts) and not texts[i].strip():
+            texts[i + 1] = re.sub(r"^\s*[)>\]]", "", texts[i + 1])
+    spans = [replace(span, text=text) for span, text in zip(line.spans, texts, strict=True)
+             if text.strip() or text == " "]
+    return Line(spans or [replace(line.spans[0], text="")], line.bbox)
 
 
 def _split_names(lines: list[Line], row: int) -> list[_Name]:
@@ -866,6 +915,40 @@ def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, s
     return out
 
 
+_ADDRESS_END = re.compile(r"\s*(?:[•·|;]|\be-?mail\b|\burl\b|\bhttps?://).*$", re.I)
+
+
+def _named_end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, str]]:
+    """Addresses printed after the text, each opening with its author's name ("Ann Lee,
+    University of Alder, Norway • E-mail: ...") and running to the e-mail or a blank gap."""
+    if not names:
+        return []
+    out: list[tuple[str, str]] = []
+    for page in doc.pages[-2:]:
+        lines = list(page.lines())
+        for i, line in enumerate(lines):
+            text = squash(line.text)
+            owner = next((n for n in names if text.startswith(n.name + ",")), None)
+            if owner is None:
+                continue
+            parts = [text[len(owner.name) + 1:]]
+            for prev, nxt in itertools.pairwise(lines[i:i + 4]):
+                more = squash(nxt.text)
+                if _ADDRESS_END.match(parts[-1]) or _ADDRESS_END.search(parts[-1]) \
+                        or nxt.bbox[1] - prev.bbox[3] > 0.9 * nxt.size \
+                        or any(more.startswith(n.name + ",") for n in names):
+                    break
+                parts.append(more)
+            address = _clean_affiliation(_ADDRESS_END.sub("", " ".join(parts)))
+            if not INSTITUTION.search(address) or len(address.split()) > 40:
+                continue
+            key = next((k for k, t in out if compact(t) == compact(address)), f"#with{len(out)}")
+            owner.markers.append(key)
+            if all(k != key for k, _ in out):
+                out.append((key, address))
+    return out
+
+
 def _unresolved_markers(names: list[_Name], affiliations: list[tuple[str, str]]) -> set[str]:
     """Author markers that no affiliation found so far carries."""
     known = {key for marker, _ in affiliations for key in _marker_keys(marker)}
@@ -926,18 +1009,21 @@ def _abstract_anchor(pages: list[Page]) -> tuple[Page, Block, int] | None:
 
 
 def _labelled_abstract(pages: list[Page]) -> tuple[Page, Block, int] | None:
-    for page in pages:
-        for block in page.blocks:
-            for i, line in enumerate(block.lines):
-                text = line.text
-                match = ABSTRACT_HEAD.match(text)
-                if not match:
-                    continue
-                rest = text[match.end():]
-                heading_only = not rest.strip()
-                starts_bold = bool(line.spans) and line.spans[0].is_bold
-                if heading_only or starts_bold or text[:8].isupper() or text[8:9] in ".:—–-":
-                    return page, block, i
+    for label in (ABSTRACT_HEAD, OTHER_ABSTRACT_HEAD):
+        for page in pages:
+            for block in page.blocks:
+                for i, line in enumerate(block.lines):
+                    text = line.text
+                    match = label.match(text)
+                    if not match:
+                        continue
+                    rest = text[match.end():]
+                    heading_only = not rest.strip()
+                    starts_bold = bool(line.spans) and line.spans[0].is_bold
+                    word = len(match.group(1))
+                    if heading_only or starts_bold or text[:word].isupper() \
+                            or text[word:word + 1] in ".:—–-":
+                        return page, block, i
     return None
 
 
@@ -948,7 +1034,7 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
         page, block, index = anchor
         head = block.lines[index]
         first = line_text(head, drop_markers=True)
-        rest = ABSTRACT_HEAD.sub("", first, count=1)
+        rest = OTHER_ABSTRACT_HEAD.sub("", ABSTRACT_HEAD.sub("", first, count=1), count=1)
         if rest:
             lines.append(rest)
         content = block.lines[index + 1:]
@@ -963,17 +1049,17 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
         page = pages[0]
         zone_bottom = max((row.bottom for row in zone), default=title_bottom)
         start = None
+        first_line = 0
         for i, block in enumerate(page.blocks):
-            if block.bbox[1] >= zone_bottom - 1 and len(block.text.split()) >= 35 \
-                    and not SKIP_ZONE.match(block.text) and not STOP_HEAD.match(block.text) \
-                    and is_prose(block.text):
-                start = i
+            k = _prose_start(block)
+            if k is not None and block.lines[k].bbox[1] >= zone_bottom - 1:
+                start, first_line = i, k
                 break
         if start is None:
             return None
         block = page.blocks[start]
         size = block.size
-        lines.extend(line_text(line, drop_markers=True) for line in block.lines)
+        lines.extend(line_text(line, drop_markers=True) for line in block.lines[first_line:])
         lines.extend(_collect_paragraphs(page, start + 1, size, block.column,
                                          len(" ".join(lines).split())))
     text = squash(vocab.join(lines))
@@ -1074,6 +1160,11 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                 # layers turn into " . "), dashes between spaces.
                 separators = r"[,;·•]|\s[—–]\s" + (r"|\s\.\s" if " . " in text else "")
                 words = [squash(w).strip(" .;") for w in re.split(separators, text)]
+                lines = [squash(fix_accents(p)).strip(" .;") for p in parts if p.strip()]
+                if len(words) == 1 and len(lines) >= 2 and all(
+                        len(ln.split()) <= 6 for ln in lines):
+                    # A keyword box with one keyword per line and no separators.
+                    words = lines
                 words = [w for w in words if w and len(w) < 80]
                 if words:
                     return words

@@ -386,3 +386,94 @@ def test_numbered_reference_list_at_body_size_without_heading() -> None:
     _numbered_list(page, y + 10, steps)
     _prose(page, 72, y + 140, 30)
     assert reference_entries(_analysed(doc)) == []
+
+
+def test_names_with_their_email_addresses_beside_them() -> None:
+    """Kluwer style: "Ann Lee (lee@alder.no), Bo Chan" under the title, the address below."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    _runs(page, 72, 120, [("Ann Lee (", 11, "helv", 0), ("lee@alder.no", 11, "cour", 0),
+                          ("), Bo Chan and Cy Dorn", 11, "helv", 0)])
+    page.insert_text((72, 136), "Department of Physics, University of Alder, Norway", fontsize=9)
+    page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 188, 8)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dorn"]
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
+
+
+def test_addresses_after_the_text_opening_with_the_authors_names() -> None:
+    """SMF style: "Ann Lee, University of Alder, Norway • E-mail : ..." at the end."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 178, 30)
+    page = doc.new_page(width=595, height=842)
+    _prose(page, 72, 72, 20)
+    page.insert_text((72, 400), "Ann Lee, Department of Physics, University of Alder, Norway "
+                     "\u2022 E-mail : lee@alder.no", fontsize=9)
+    page.insert_text((72, 430), "Bo Chan, School of Chemistry, Birch Institute, Canada",
+                     fontsize=9)
+    page.insert_text((80, 442), "E-mail : chan@birch.ca", fontsize=9)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_english_abstract_preferred_to_one_in_another_language() -> None:
+    """A paper with a "Resumo" and an "Abstract" is indexed by its English abstract; a
+    "Résumé. —" label alone still opens the abstract."""
+    for first, second in (("Resumo", "Abstract"), ("Résumé. -", None)):
+        doc = pymupdf.open()
+        page = doc.new_page(width=595, height=842)
+        _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+        page.insert_text((72, 160), first, fontsize=11, fontname="hebo")
+        page.insert_text((72, 178), "o método lê cada página do artigo e encontra as partes.",
+                         fontsize=10)
+        if second:
+            page.insert_text((72, 210), second, fontsize=11, fontname="hebo")
+            _prose(page, 72, 228, 6)
+        else:
+            _prose(page, 72, 196, 6)
+        _prose(page, 72, 330, 20)
+        abstract = extract_header(_analysed(doc)).abstract
+        assert abstract is not None
+        expected = "the method reads" if second else "o método lê"
+        assert abstract.startswith(expected), (first, abstract[:60])
+
+
+def test_keyword_box_with_one_keyword_per_line() -> None:
+    """Elsevier CAS: "Keywords:" over a narrow box of keywords, one per line, no separators."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Keywords:", fontsize=9, fontname="hebo")
+    for i, keyword in enumerate(["compressed sensing", "natural language processing",
+                                 "Monte Carlo methods"]):
+        page.insert_text((72, 172 + 11 * i), keyword, fontsize=9)
+    page.insert_text((250, 160), "ABSTRACT", fontsize=9, fontname="hebo")
+    _prose(page, 250, 172, 8, width=50, size=9)
+    header = extract_header(_analysed(doc))
+    assert header.keywords == ["compressed sensing", "natural language processing",
+                               "Monte Carlo methods"]
+
+
+def test_unlabelled_abstract_after_the_address_in_one_text_block() -> None:
+    """AIAA style: an unlabelled abstract set right under the address line, which the text
+    layer puts in the same block; a word like "program" in its first line is no address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 136), "Department of Physics, University of Alder, Norway", fontsize=10)
+    opening = "the program reads each page of the paper and finds the parts a reader needs"
+    page.insert_text((72, 156), opening, fontsize=10)
+    _prose(page, 72, 169, 7)
+    page.insert_text((72, 290), "1. Introduction", fontsize=12, fontname="hebo")
+    _prose(page, 72, 310, 25)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
+    assert header.abstract is not None and header.abstract.startswith(opening)
