@@ -781,7 +781,11 @@ _NOT_AFFILIATION = re.compile(
     r"support|fund|grant|thank|acknowledg|contribut|equal|correspond|present address|"
     r"during|internship|work done|visiting|part of|https?://|www\.|"
     r"current address|permanent address|deceased|e-?mail|manuscript|recommended by|"
-    r"publisher item|member|fellow|received|accepted|published|revised",
+    r"publisher item|member|fellow|received|accepted|published|revised"
+    # A position alone ("Research Scientist.", "Associate Professor"), as AIAA-style \thanks
+    # footnotes print it: a job title, not a place.
+    r"|^(?:[\w.-]+\s+){0,3}(?:professor|scientist|researcher|engineer|student|lecturer|"
+    r"director|candidate|postdoc\w*|manager|chair)\b[^,;]{0,20}$",
     re.I,
 )
 _IS_WITH = re.compile(

@@ -477,3 +477,18 @@ def test_unlabelled_abstract_after_the_address_in_one_text_block() -> None:
     header = extract_header(_analysed(doc))
     assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
     assert header.abstract is not None and header.abstract.startswith(opening)
+
+
+def test_job_title_footnotes_are_no_affiliations() -> None:
+    """AIAA style: the authors' positions in symbol-marked footnotes ("Research Scientist.")."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "*"), ("Bo Chan", "#")])
+    page.insert_text((72, 136), "Department of Physics, University of Alder, Norway", fontsize=10)
+    page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 188, 8)
+    _prose(page, 72, 320, 25)
+    page.insert_text((72, 760), "* Research Scientist.", fontsize=8)
+    page.insert_text((72, 772), "# Associate Professor", fontsize=8)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
