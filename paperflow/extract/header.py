@@ -181,7 +181,8 @@ def extract_header(doc: ParsedDocument) -> Header:
     if not affiliations and not extra and sidebars:
         extra += _marked_affiliations(sidebars[0], authors, sidebar=True)
     if not affiliations and not extra:
-        extra += _named_end_addresses(doc, authors) or _end_addresses(doc, authors)
+        extra += (_named_end_addresses(doc, authors) or _end_addresses(doc, authors)
+                  or _from_statement(doc))
     for marker, text in extra:
         if all(compact(text) != compact(a) for _, a in affiliations):
             affiliations.append((marker, text))
@@ -951,6 +952,31 @@ def _named_end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[
             if all(k != key for k, _ in out):
                 out.append((key, address))
     return out
+
+
+_FROM_STATEMENT = re.compile(r"^From (?:the )?(?=[A-Z])")
+
+
+def _from_statement(doc: ParsedDocument) -> list[tuple[str, str]]:
+    """Affiliations given as one statement, as medical journals print them on the first page or
+    after the text: "From the Department of ..., University of ...; X Hospital, Y; and Z."."""
+    for page in doc.pages:
+        for block in page.blocks:
+            starts = [i for i, line in enumerate(block.lines) if _FROM_STATEMENT.match(line.text)]
+            if not starts:
+                continue
+            lines: list[str] = []
+            for line in block.lines[starts[0]:starts[0] + 10]:
+                lines.append(line.text)
+                if line.text.rstrip().endswith("."):
+                    break
+            text = _FROM_STATEMENT.sub("", join_lines(lines)).rstrip(" .")
+            if is_prose(text) or not INSTITUTION.search(text.split(";")[0]):
+                continue
+            parts = [re.sub(r"^(?:and|the)\s+", "", part.strip()) for part in text.split(";")]
+            return [(f"#with{k}", _clean_affiliation(part)) for k, part in enumerate(parts)
+                    if part and len(part.split()) <= 40]
+    return []
 
 
 def _unresolved_markers(names: list[_Name], affiliations: list[tuple[str, str]]) -> set[str]:

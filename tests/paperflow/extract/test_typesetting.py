@@ -492,3 +492,25 @@ def test_job_title_footnotes_are_no_affiliations() -> None:
     page.insert_text((72, 772), "# Associate Professor", fontsize=8)
     header = extract_header(_analysed(doc))
     assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
+
+
+def test_affiliations_in_a_from_statement_after_the_text() -> None:
+    """Medical journals: "From the Department of ...; X Hospital, Y; and Z." after the text;
+    a sentence of running text that opens with "From the" is none."""
+    def paper(statement: str) -> list[str]:
+        doc = pymupdf.open()
+        page = doc.new_page(width=595, height=842)
+        _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+        page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+        _prose(page, 72, 178, 30)
+        page = doc.new_page(width=595, height=842)
+        y = _prose(page, 72, 72, 20)
+        page.insert_text((72, y + 20), statement, fontsize=8)
+        return extract_header(_analysed(doc)).affiliations
+
+    assert paper("From the Department of Physics, University of Alder, Norway; Birch Hospital, "
+                 "Birch, Canada; and Cedar Institute, Chile.") == [
+        "Department of Physics, University of Alder, Norway", "Birch Hospital, Birch, Canada",
+        "Cedar Institute, Chile"]
+    assert paper("From the results of the survey at the university we conclude that it works.") \
+        == []
