@@ -30,7 +30,8 @@ _STOP_RE = re.compile(
 _MARKERS = {
     "bracket": re.compile(r"^\[(\d{1,4})\]\s*"),
     "paren": re.compile(r"^\((\d{1,4})\)\s*"),
-    "dot": re.compile(r"^(\d{1,4})\.\s+(?=\D|\d*[A-Za-z])"),
+    # "51. 4WARN", "98. 121 Cities Mortality ...": an entry may open with a number of its own.
+    "dot": re.compile(r"^(\d{1,4})\.\s+(?=\D|\d*[A-Za-z]|\d+\s+[A-Z][a-z])"),
     "bare": re.compile(r"^(\d{1,4})\s+(?=[^\W\d_])"),
 }
 _PARTICLES = ("van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le",

@@ -514,3 +514,19 @@ def test_affiliations_in_a_from_statement_after_the_text() -> None:
         "Cedar Institute, Chile"]
     assert paper("From the results of the survey at the university we conclude that it works.") \
         == []
+
+
+def test_numbered_entry_opening_with_a_number_of_its_own() -> None:
+    """"98. 121 Cities Mortality Reporting System ..." keeps the list going."""
+    refs = [f"{name} A, Doe C. Study of layout number {i}. J Layout. {1990 + i};{i}:1-9."
+            for i, name in enumerate(["Smith", "Chen", "Garcia", "Rossi"], 1)]
+    refs[1] = "121 Cities Mortality Reporting System: History. Atlanta: CDC; 2003."
+    refs[2] = "2020 Census Report on Layout. Washington: Census Bureau; 2021."
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    y = _prose(page, 72, 160, 30)
+    page.insert_text((72, y + 10), "References", fontsize=11, fontname="hebo")
+    _numbered_list(page, y + 30, refs)
+    entries = reference_entries(_analysed(doc))
+    assert [entry[:3] for entry in entries] == ["1. ", "2. ", "3. ", "4. "]
