@@ -16,6 +16,7 @@ from datetime import date
 
 from paperflow import identifiers as IDS
 from paperflow.extract.header_layout import (
+    MARKER_SYMBOLS,
     Row,
     Vocabulary,
     compact,
@@ -808,9 +809,11 @@ def _footnote_lines(page: Page, body: float) -> list[Line]:
 
 def _footnote_affiliations(page: Page, body: float,
                            names: list[_Name]) -> list[tuple[str, str]]:
-    """Affiliations printed as first-page footnotes: marked entries, or "X is with Y" lines."""
+    """Affiliations printed as first-page footnotes: marked entries, "X is with Y" lines, or
+    entries that open with the author's name ("Ann Lee: University of ...")."""
     lines = _footnote_lines(page, body)
-    return _marked_affiliations(lines, names) + _with_affiliations(lines, names)
+    return (_marked_affiliations(lines, names) + _with_affiliations(lines, names)
+            + _named_addresses(lines, names))
 
 
 def _marked_affiliations(lines: list[Line], names: list[_Name],
@@ -920,37 +923,59 @@ def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, s
     return out
 
 
-_ADDRESS_END = re.compile(r"\s*(?:[•·|;]|\be-?mail\b|\burl\b|\bhttps?://).*$", re.I)
+_ADDRESS_END = re.compile(
+    r"\s*(?:[•·|;]|\be-?mail\b|\burl\b|\bhttps?://|\btel\b|\bphone\b|\bfax\b|\borcid\b).*$",
+    re.I)
 
 
 def _named_end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, str]]:
     """Addresses printed after the text, each opening with its author's name ("Ann Lee,
     University of Alder, Norway • E-mail: ...") and running to the e-mail or a blank gap."""
-    if not names:
-        return []
     out: list[tuple[str, str]] = []
     for page in doc.pages[-2:]:
-        lines = list(page.lines())
-        for i, line in enumerate(lines):
-            text = squash(line.text)
-            owner = next((n for n in names if text.startswith(n.name + ",")), None)
-            if owner is None:
-                continue
-            parts = [text[len(owner.name) + 1:]]
-            for prev, nxt in itertools.pairwise(lines[i:i + 4]):
-                more = squash(nxt.text)
-                if _ADDRESS_END.match(parts[-1]) or _ADDRESS_END.search(parts[-1]) \
-                        or nxt.bbox[1] - prev.bbox[3] > 0.9 * nxt.size \
-                        or any(more.startswith(n.name + ",") for n in names):
-                    break
-                parts.append(more)
-            address = _clean_affiliation(_ADDRESS_END.sub("", " ".join(parts)))
-            if not INSTITUTION.search(address) or len(address.split()) > 40:
-                continue
-            key = next((k for k, t in out if compact(t) == compact(address)), f"#with{len(out)}")
-            owner.markers.append(key)
-            if all(k != key for k, _ in out):
-                out.append((key, address))
+        out = _named_addresses(list(page.lines()), names, out)
+    return out
+
+
+_NAME_LEAD = re.compile(rf"^[\s{re.escape(MARKER_SYMBOLS)}\d]*(?:corresponding authors?\s*:\s*)?",
+                        re.I)
+
+
+def _named_addresses(lines: list[Line], names: list[_Name],
+                     out: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """Entries that open with an author's name and give the address after a comma or colon
+    ("Ann Lee, University of Alder, Norway", "*Corresponding author: Ann Lee, ...",
+    "Bo Chan: Birch Institute, ..."), each linked to its author."""
+    out = list(out or [])
+    if not names:
+        return out
+
+    def owner_of(text: str) -> tuple[_Name, str] | None:
+        rest = text[_NAME_LEAD.match(text).end():]  # type: ignore[union-attr]
+        for name in names:
+            if rest.startswith(name.name) and rest[len(name.name):len(name.name) + 1] in ",:":
+                return name, rest[len(name.name) + 1:]
+        return None
+
+    for i, line in enumerate(lines):
+        found = owner_of(squash(line.text))
+        if found is None:
+            continue
+        owner, first = found
+        parts = [first]
+        for prev, nxt in itertools.pairwise(lines[i:i + 4]):
+            more = squash(nxt.text)
+            if _ADDRESS_END.search(parts[-1]) or owner_of(more) is not None \
+                    or nxt.bbox[1] - prev.bbox[3] > 0.9 * nxt.size:
+                break
+            parts.append(more)
+        address = _clean_affiliation(_ADDRESS_END.sub("", " ".join(parts)))
+        if not INSTITUTION.search(address) or len(address.split()) > 40:
+            continue
+        key = next((k for k, t in out if compact(t) == compact(address)), f"#with{len(out)}")
+        owner.markers.append(key)
+        if all(k != key for k, _ in out):
+            out.append((key, address))
     return out
 
 
@@ -1072,9 +1097,11 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
         if not content and not rest:
             start = _block_below(page, start)
         size = _content_size(content) or _content_size(_following_lines(page, start)) or body
-        lines.extend(_until_link(content))
-        lines.extend(_collect_paragraphs(page, start + 1, size, block.column,
-                                         len(" ".join(lines).split())))
+        kept = _until_link(content)
+        lines.extend(kept)
+        if len(kept) == len(content):  # the abstract's block did not end it
+            lines.extend(_collect_paragraphs(page, start + 1, size, block.column,
+                                             len(" ".join(lines).split())))
     else:
         page = pages[0]
         zone_bottom = max((row.bottom for row in zone), default=title_bottom)
@@ -1097,12 +1124,15 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
 
 
 def _until_link(lines: list[Line]) -> list[str]:
-    """Line texts up to a line that is only a link (a code URL printed under the abstract)."""
+    """Line texts up to a line that is only a link (a code URL printed under the abstract), or
+    a keywords line or section heading the text layer put in the abstract's block."""
     out: list[str] = []
     for line in lines:
         text = line_text(line, drop_markers=True)
         bare = text.strip(" \ufffd*†0123456789")
         if out and not out[-1].endswith(":") and LINK_ONLY.fullmatch(bare):
+            break
+        if KEYWORD_HEAD.match(text) or STOP_HEAD.match(text):
             break
         out.append(text)
     return out

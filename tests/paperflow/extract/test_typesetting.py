@@ -530,3 +530,28 @@ def test_numbered_entry_opening_with_a_number_of_its_own() -> None:
     _numbered_list(page, y + 30, refs)
     entries = reference_entries(_analysed(doc))
     assert [entry[:3] for entry in entries] == ["1. ", "2. ", "3. ", "4. "]
+
+
+def test_footnotes_that_open_with_the_authors_names() -> None:
+    """De Gruyter style: "*Corresponding author: Ann Lee, Department ..., e-mail: ..." and
+    "Bo Chan: School of ..." footnotes; an inline "Abstract:" paragraph ends at "Keywords:"."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "*"), ("Bo Chan", "")])
+    page.insert_text((72, 150), "Abstract: the method reads each page of the paper and finds "
+                     "the parts a reader needs.", fontsize=10)
+    page.insert_text((72, 164), "Keywords: layout, reading order, metadata", fontsize=10)
+    _prose(page, 72, 200, 30)
+    page.insert_text((72, 740), "*Corresponding author: Ann Lee, Department of Physics, "
+                     "University of Alder,", fontsize=8)
+    page.insert_text((72, 750), "Alder, Norway, e-mail: lee@alder.no", fontsize=8)
+    page.insert_text((72, 762), "Bo Chan: School of Chemistry, Birch Institute of Technology, "
+                     "Birch, Canada", fontsize=8)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Department of Physics, University of Alder, Alder, Norway",
+        "School of Chemistry, Birch Institute of Technology, Birch, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+    assert header.abstract == ("the method reads each page of the paper and finds the parts a "
+                               "reader needs.")
+    assert header.keywords == ["layout", "reading order", "metadata"]
