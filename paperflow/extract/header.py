@@ -199,21 +199,30 @@ def extract_header(doc: ParsedDocument) -> Header:
 
 
 def _is_cover_page(pages: list[Page], body: float) -> bool:
-    """Whether the first page is a cover sheet (repository, publisher or download cover) and
-    the article starts on the next page: the next page opens, in its top third, with type
-    larger than anything on the short first page, which has no abstract of its own."""
+    """Whether the first page is a cover or summary sheet (repository, publisher or download
+    cover; a graphical-abstract page) and the article starts on the next page, which has no
+    abstract of its own on the first: the next page opens, in its top third, with type larger
+    than anything on a short first page, or with the first page's title printed again as large
+    above an abstract of its own."""
     if len(pages) < 2 or pages[1].number != pages[0].number + 1:
         return False
     cover, article = pages[0], pages[1]
-    words = sum(len(line.text.split()) for line in cover.lines())
-    if words > 400 or _labelled_abstract([cover]):
+    if _labelled_abstract([cover]):
         return False
+    words = sum(len(line.text.split()) for line in cover.lines())
     cover_size = max((line.size for line in cover.lines() if _has_words(line)), default=0.0)
     opening = [line for line in article.lines()
                if line.bbox[1] < article.height / 3 and _has_words(line)
                and not _excluded_title_line(line, article)]
     article_size = max((line.size for line in opening), default=0.0)
-    return article_size >= max(cover_size + 1.0, body * 1.2)
+    if words <= 400 and article_size >= max(cover_size + 1.0, body * 1.2):
+        return True
+    if article_size < body * 1.2 or not _labelled_abstract([article]):
+        return False
+    title = compact(" ".join(line.text for line in opening if line.size >= article_size - 0.5))
+    cover_text = compact(" ".join(line.text for line in cover.lines()
+                                  if line.size >= article_size - 0.5))
+    return len(title) >= 20 and title in cover_text
 
 
 def _has_words(line: Line) -> bool:
@@ -1218,7 +1227,7 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                 text = fix_accents(squash(vocab.join(parts)))
                 # Separators: commas, semicolons, middle dots and bullets (which some text
                 # layers turn into " . "), dashes between spaces.
-                separators = r"[,;·•]|\s[—–]\s" + (r"|\s\.\s" if " . " in text else "")
+                separators = r"[,;·•|]|\s[—–]\s" + (r"|\s\.\s" if " . " in text else "")
                 words = [squash(w).strip(" .;") for w in re.split(separators, text)]
                 lines = [squash(fix_accents(p)).strip(" .;") for p in parts if p.strip()]
                 if len(words) == 1 and len(lines) >= 2 and all(

@@ -555,3 +555,36 @@ def test_footnotes_that_open_with_the_authors_names() -> None:
     assert header.abstract == ("the method reads each page of the paper and finds the parts a "
                                "reader needs.")
     assert header.keywords == ["layout", "reading order", "metadata"]
+
+
+def test_summary_page_before_the_article_repeats_the_title() -> None:
+    """Cell style: a first page of panels (Graphical Abstract, Authors, In Brief, Highlights)
+    under the title; the article's own first page prints the title again over its summary."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((50, 90), "A Study of Layout Rules for Papers", fontsize=20, fontname="hebo")
+    for y, label in ((200, "Graphical Abstract"), (240, "Authors"), (280, "In Brief")):
+        page.insert_text((330, y), label, fontsize=10, fontname="hebo")
+    page.insert_text((330, 254), "Ann Lee, Bo Chan", fontsize=9)
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((50, 80), "A Study of Layout Rules for Papers", fontsize=18, fontname="hebo")
+    _marked_names(page, 105)
+    _marked_affiliations(page, 125)
+    page.insert_text((50, 170), "SUMMARY", fontsize=9, fontname="hebo")
+    _prose(page, 50, 184, 8)
+    _prose(page, 50, 300, 25)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_keywords_separated_by_vertical_bars() -> None:
+    """PNAS: "Keywords: layout | reading order | metadata"."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 178, 8)
+    page.insert_text((72, 300), "Keywords: layout | reading order | metadata", fontsize=8)
+    _prose(page, 72, 330, 20)
+    assert extract_header(_analysed(doc)).keywords == ["layout", "reading order", "metadata"]
