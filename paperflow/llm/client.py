@@ -14,7 +14,9 @@
 - Context window: asked of the server once per endpoint and model (`paperflow.llm.window`),
   capped by an explicit `PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS`; a 400 saying the context length
   was exceeded teaches the window, and a call given a way to rebuild its prompt (`ask`) is
-  re-fitted and sent once more. A second refusal is a `LLMPermanentError` naming the window.
+  re-fitted and sent once more. So does an answer that stopped ("length") short of max_tokens:
+  llama-cpp-python accepts a prompt that leaves less than max_tokens of its window and cuts the
+  answer where the window ends. A second refusal is a `LLMPermanentError` naming the window.
 - A request whose prompt cannot fit the context window is refused before it is sent.
 """
 
@@ -77,17 +79,22 @@ class LLMOutputError(LLMPermanentError):
 
 
 MAX_REFITS = 2
-"""Prompt rebuilds after context-length refusals: the second only when the first rebuilt
-prompt's refusal showed the server's tokenizer counts it longer than learnt."""
+"""Prompt rebuilds after the server refused a prompt (or cut its answer) for its window: the
+second only when the first rebuilt prompt's refusal showed the server's tokenizer counts it
+longer than learnt. Rebuilds for a window learnt while the call waited, unsent, are free."""
 
 
 class _ContextRefused(Exception):
-    """The server refused the prompt as too long for its window (None: learnt meanwhile)."""
+    """The server refused `messages` as too long for its window (refusal None: learnt meanwhile;
+    error None with a refusal: the answer was cut where the window ended)."""
 
-    def __init__(self, error: openai.APIStatusError | None, refusal: Refusal | None) -> None:
-        super().__init__(str(error))
+    def __init__(self, error: openai.APIStatusError | None, refusal: Refusal | None,
+                 messages: list[dict[str, Any]], detail: str = "") -> None:
+        super().__init__(str(error) if error is not None else detail)
         self.error = error
         self.refusal = refusal
+        self.messages = messages
+        self.detail = str(error.message)[:300] if error is not None else detail
 
 
 class _FormatRefused(Exception):
@@ -250,6 +257,8 @@ class _Attempt:
     attempts: int = 0
     repaired: bool = False
     waited: float = 0.0
+    mode: str = "json_schema"
+    """The response format that the last request used."""
 
 
 class LLMClient:
@@ -363,7 +372,7 @@ class LLMClient:
 
     async def ask(self, schema_model: type[M], build: PromptBuilder, *, group: str,
                   prompt_version: str, model: str | None = None) -> tuple[M, bool]:
-        """Learn the window, build the prompt to fit it, ask; rebuild once if the server refuses.
+        """Learn the window, build the prompt to fit it, ask; rebuild if the window was too small.
 
         Returns the answer and whether the paper's text was cut (in the prompt that was answered).
         """
@@ -386,59 +395,42 @@ class LLMClient:
                          truncated_input: bool = False, refit: PromptBuilder | None = None) -> M:
         """Ask for a JSON answer shaped like `schema_model`; record the call; raise on failure.
 
-        `refit` rebuilds the prompt for a smaller window: given, a context-length refusal is
-        followed by one more request with the rebuilt prompt.
+        `refit` rebuilds the prompt for a smaller window: given, a context-length refusal (or an
+        answer cut where the window ends) is followed by a request with the rebuilt prompt.
         """
         model = model or self.settings.model
         await self.ensure_window(model)
         self._check_fits(messages, group, model)
-        attempt = _Attempt()
+        attempt = _Attempt(mode=self.format_mode(model))
         started = time.perf_counter()
-        mode = self.format_mode(model)
         call = LLMCall(group=group, model=model, prompt_version=prompt_version,
-                       response_format=mode, truncated_input=truncated_input)
+                       response_format=attempt.mode, truncated_input=truncated_input)
         try:
-            try:
-                refits = 0
-                while True:
-                    try:
-                        text, mode = await self._complete(model, messages, schema_model, mode,
-                                                          attempt)
-                        break
-                    except _ContextRefused as refused:
-                        before = self.context_window(model)
-                        window = self._learn(refused, model, messages)
-                        # A second re-fit only when the refusal of the re-fitted prompt taught
-                        # something new (the server's count of exactly that text).
-                        learnt = (window.tokens, window.token_factor) != \
-                            (before.tokens, before.token_factor)
-                        if refit is None or refits >= MAX_REFITS or (refits and not learnt):
-                            raise self._refused_error(refused, group, model, window,
-                                                      refits > 0) from refused.error
-                        refits += 1
-                        messages, call.truncated_input = refit()
-                        self._check_fits(messages, group, model)
+            refits = 0
+            built_for = self.context_window(model)
+            while True:
                 try:
-                    value = parse_json_answer(text, schema_model)
-                except ValidationError as error:
-                    attempt.repaired = True
-                    repair = self._repair_messages(messages, text, error, model)
-                    text, mode = await self._complete(model, repair, schema_model, mode, attempt)
-                    try:
-                        value = parse_json_answer(text, schema_model)
-                    except ValidationError as again:
-                        raise LLMOutputError(
-                            f"The model {model!r} did not answer valid JSON for {group} "
-                            f"(even after one repair attempt): {_short(again)}"
-                        ) from again
-            except _ContextRefused as refused:  # the repair request was refused
-                window = self._learn(refused, model, messages)
-                raise self._refused_error(refused, group, model, window, True) from refused.error
+                    value = await self._answer(model, messages, schema_model, group, attempt)
+                    break
+                except _ContextRefused as refused:
+                    window = self._learn(refused, model)
+                    # The same prompt would be refused again unless the window or the server's
+                    # token ratio changed since it was built.
+                    learnt = (window.tokens, window.token_factor) != \
+                        (built_for.tokens, built_for.token_factor)
+                    sent = refused.refusal is not None
+                    if refit is None or not learnt or (sent and refits >= MAX_REFITS):
+                        raise self._refused_error(refused, group, model, window,
+                                                  refits > 0) from refused.error
+                    refits += sent
+                    messages, call.truncated_input = refit()
+                    built_for = self.context_window(model)
+                    self._check_fits(messages, group, model)
         except LLMError as error:
             call.error = str(error)
             raise
         finally:
-            call.response_format = mode
+            call.response_format = attempt.mode
             call.prompt_tokens = attempt.prompt_tokens
             call.completion_tokens = attempt.completion_tokens
             call.attempts = attempt.attempts
@@ -447,6 +439,28 @@ class LLMClient:
             call.cost_usd = self.cost(attempt.prompt_tokens, attempt.completion_tokens)
             self.calls.append(call)
         return value
+
+    async def _answer(self, model: str, messages: list[dict[str, Any]],
+                      schema_model: type[M], group: str, attempt: _Attempt) -> M:
+        """The answer to `messages`, repaired once when it is not valid JSON for the schema."""
+        text, cut = await self._complete(model, messages, schema_model, attempt)
+        try:
+            return parse_json_answer(text, schema_model)
+        except ValidationError as error:
+            if cut is not None:  # stopped by the window, not wrong: re-fit, do not repair
+                raise _ContextRefused(None, cut, messages, _cut_detail(cut)) from error
+            attempt.repaired = True
+            repair = self._repair_messages(messages, text, error, model)
+            text, cut = await self._complete(model, repair, schema_model, attempt)
+            try:
+                return parse_json_answer(text, schema_model)
+            except ValidationError as again:
+                if cut is not None:
+                    raise _ContextRefused(None, cut, repair, _cut_detail(cut)) from again
+                raise LLMOutputError(
+                    f"The model {model!r} did not answer valid JSON for {group} "
+                    f"(even after one repair attempt): {_short(again)}"
+                ) from again
 
     def _check_fits(self, messages: list[dict[str, Any]], group: str, model: str) -> None:
         """Raise, without sending, when `messages` cannot fit the window beside the answer."""
@@ -462,14 +476,15 @@ class LLMClient:
                 "PAPERFLOW_LLM_MAX_OUTPUT_TOKENS or use a model with a larger window."
             )
 
-    def _learn(self, refused: _ContextRefused, model: str,
-               messages: list[dict[str, Any]]) -> ContextWindow:
+    def _learn(self, refused: _ContextRefused, model: str) -> ContextWindow:
         """Record the window a refusal names (or a smaller guess) for this endpoint and model."""
         current = self.context_window(model)
         refusal = refused.refusal
         if refusal is None:  # another call learnt it while this one waited
             return current
-        counted = self._raw_tokens(messages)
+        # The refused messages themselves (a repair conversation, not the prompt it repairs):
+        # the server's count is of exactly these.
+        counted = self._raw_tokens(refused.messages)
         factor = current.token_factor
         if refusal.prompt and counted:
             # The server counted this prompt: when its tokenizer needs more tokens than the
@@ -485,21 +500,22 @@ class LLMClient:
         if refusal.window:
             tokens = refusal.window
         else:
-            requested = refusal.requested or (self.prompt_tokens(messages, model)
+            requested = refusal.requested or (self.prompt_tokens(refused.messages, model)
                                               + self.settings.max_output_tokens)
             tokens = int(min(current.tokens, requested) * FALLBACK_SHRINK)
         tokens = min(tokens, current.tokens)
         window = ContextWindow(tokens, "refusal", factor)
         _remember((endpoint_of(self.settings), model), window)
-        log.warning("The LLM endpoint %s refused a prompt as too long for its context window: "
-                    "using %d tokens from now on (set PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS to "
-                    "avoid the refused request).", self.endpoint, tokens)
+        log.warning("The LLM endpoint %s refused a prompt, or cut its answer, as too long for "
+                    "its context window: using %d tokens from now on (set "
+                    "PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS to avoid the refused request).",
+                    self.endpoint, tokens)
         return self.context_window(model)
 
     def _refused_error(self, refused: _ContextRefused, group: str, model: str,
                        window: ContextWindow, refitted: bool) -> LLMPermanentError:
         """The error for a refusal that is not retried: the window and what to set."""
-        detail = str(refused.error.message)[:300] if refused.error is not None else ""
+        detail = refused.detail
         again = " again, after the prompt was re-fitted," if refitted else ""
         smaller = max(256, int(window.tokens * 0.75))
         return LLMPermanentError(
@@ -532,16 +548,17 @@ class LLMClient:
                       + (price_out or 0.0) * completion_tokens) / 1_000_000, 6)
 
     async def _complete(self, model: str, messages: list[dict[str, Any]],
-                        schema_model: type[BaseModel], mode: str,
-                        attempt: _Attempt) -> tuple[str, str]:
-        """The answer's text and the format mode that worked."""
+                        schema_model: type[BaseModel],
+                        attempt: _Attempt) -> tuple[str, Refusal | None]:
+        """The answer's text, and what it showed of the window if the window cut it short."""
+        mode = attempt.mode
         while True:
             try:
                 response = await self._send(model, messages,
                                             self._response_format(mode, schema_model), attempt)
             except _FormatRefused as refused:
                 if self.settings.response_format == "auto" and mode == "json_schema":
-                    mode = "json_object"
+                    mode = attempt.mode = "json_object"
                     _format_modes[(self.endpoint, model)] = mode
                     continue
                 error = refused.error
@@ -556,7 +573,23 @@ class LLMClient:
             else:
                 attempt.prompt_tokens += self._raw_tokens(messages)
                 attempt.completion_tokens += count_tokens(text)
-            return text, mode
+            return text, self._window_cut(response)
+
+    def _window_cut(self, response: Any) -> Refusal | None:
+        """The window, when the answer stopped ("length") before max_tokens, else None.
+
+        llama-cpp-python accepts a prompt that leaves less than max_tokens of its window and
+        lowers max_tokens to what is left, so prompt plus answer tokens is its window.
+        """
+        choice = response.choices[0] if response.choices else None
+        usage = response.usage
+        if choice is None or choice.finish_reason != "length" or usage is None:
+            return None
+        prompt, answer = usage.prompt_tokens or 0, usage.completion_tokens or 0
+        limit = self.settings.max_output_tokens
+        if not prompt or answer >= limit:
+            return None
+        return Refusal(window=prompt + answer, requested=prompt + limit, prompt=prompt)
 
     async def _send(self, model: str, messages: list[dict[str, Any]],
                     response_format: dict[str, Any], attempt: _Attempt) -> Any:
@@ -575,7 +608,7 @@ class LLMClient:
                         raise _FormatRefused(None)
                     if self.prompt_tokens(messages, model) > self.prompt_budget(model):
                         # A smaller window was learnt while this one waited: re-fit, not send.
-                        raise _ContextRefused(None, None)
+                        raise _ContextRefused(None, None, messages)
                     attempt.attempts += 1
                     return await self._openai.chat.completions.create(
                         model=model, messages=messages, temperature=self.settings.temperature,
@@ -585,7 +618,7 @@ class LLMClient:
             except openai.APIStatusError as error:
                 refusal = parse_refusal(error.status_code, str(error.message), error.body)
                 if refusal is not None:
-                    raise _ContextRefused(error, refusal) from error
+                    raise _ContextRefused(error, refusal, messages) from error
                 if (response_format["type"] == "json_schema"
                         and error.status_code in _FORMAT_REFUSAL_STATUS
                         and _about_response_format(error)):
@@ -630,6 +663,11 @@ class LLMClient:
 
 _SOURCES = {"setting": "PAPERFLOW_LLM_CONTEXT_WINDOW_TOKENS", "server": "as the server says",
             "refusal": "learnt from the server's refusal"}
+
+
+def _cut_detail(cut: Refusal) -> str:
+    return (f"its answer stopped at the end of a {cut.window}-token window, {cut.prompt} of "
+            "them the prompt's")
 
 
 def _repair_prompt(error: ValidationError) -> str:

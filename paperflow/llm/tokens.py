@@ -11,7 +11,8 @@ Every count is an o200k_base count; other models' tokenizers differ, which
 `LLMSettings.token_safety_factor` absorbs (a count times the factor is what is budgeted).
 
 Fitting (`fit_text`): a paper too long for the budget keeps, in order of priority, the first pages
-(title, authors, abstract, introduction; at most 60% of the budget), then the heading and opening
+(title, authors, abstract, introduction; at most 60% of the budget, or all of it when nothing
+follows them, as for the title group's header pages), then the heading and opening
 paragraph of every later section, the rest of the budget shared equally among them (40 to 300
 tokens each, earlier sections first when even 40 cannot go round), or, when no heading is
 recognised, the following text in reading order; each part is cut at a paragraph or sentence
@@ -154,7 +155,9 @@ def fit_text(doc: ParsedDocument, budget: int, first_pages: int = 2) -> tuple[st
     if count_tokens(whole) <= budget:
         return whole, False
     head = "\n\n".join(page.text for page in doc.pages[:first_pages])
-    parts = [_truncate(head, int(budget * 0.6))]
+    rest = "\n\n".join(page.text for page in doc.pages[first_pages:])
+    # The 40% kept back for later sections would go unused when there are none.
+    parts = [_truncate(head, int(budget * 0.6) if rest.strip() else budget)]
     used = count_tokens(parts[0])
     starts = _section_starts(doc, first_pages)
     if starts:
@@ -168,7 +171,6 @@ def fit_text(doc: ParsedDocument, budget: int, first_pages: int = 2) -> tuple[st
             parts.append(piece)
             used += count_tokens(piece) + 8
     if len(parts) == 1:  # no headings found: continue in reading order instead
-        rest = "\n\n".join(page.text for page in doc.pages[first_pages:])
         parts.append(_truncate(rest, budget - used - 8))
     return ELISION.join(part for part in parts if part), True
 

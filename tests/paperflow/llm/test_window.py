@@ -10,12 +10,13 @@ import pytest
 
 from paperflow.llm.client import MAX_REFITS, LLMClient, LLMPermanentError
 from paperflow.llm.enrich import enrich_paper
-from paperflow.llm.groups import summary_citations
+from paperflow.llm.groups import HEADER_PAGES, summary_citations, title_authors_abstract
+from paperflow.llm.prompts import TASKS, messages
 from paperflow.llm.tokens import ELISION, count_tokens
 from paperflow.llm.window import Refusal, parse_refusal
 from paperflow.pdf import ParsedDocument, parse_layout
 from paperflow.pipeline import FieldGroup, PaperKey, assemble
-from tests.llm_server import Recorded, Reply, ScriptedLLM, error_body
+from tests.llm_server import Recorded, Reply, ScriptedLLM, completion, error_body
 from tests.paperflow.llm.conftest import scripted_settings
 from tests.paperflow.llm.test_client import Answer
 from tests.paperflow.llm.test_groups import TITLE, by_schema
@@ -50,6 +51,39 @@ def window_server(window: int, ratio: float = 1.0) -> Callable[[Recorded], Reply
         return by_schema(request)
 
     return answer
+
+
+def llama_cpp_server(window: int, ratio: float = 1.0) -> Callable[[Recorded], Reply]:
+    """Like llama-cpp-python: refuses prompts of `window` tokens or more, and silently lowers
+    max_tokens to what is left of the window, so a long answer is cut (finish_reason "length")."""
+
+    def answer(request: Recorded) -> Reply:
+        prompt = int(request_tokens(request) * ratio)
+        limit = request.body.get("max_tokens") or window
+        if prompt >= window:
+            return refusal_reply(window, prompt, limit)
+        content = by_schema(request).content or ""
+        needed = int(count_tokens(content) * ratio) + 1
+        room = min(limit, window - prompt)
+        if needed <= room:
+            return Reply(content, usage=(prompt, needed))
+        body = completion(content[: len(content) * room // needed], (prompt, room))
+        body["choices"][0]["finish_reason"] = "length"
+        return Reply(body=body)
+
+    return answer
+
+
+def leaves_the_answer_room(request: Recorded, window: int, ratio: float) -> bool:
+    """Whether the server's count of the prompt leaves max_tokens free in the window."""
+    return int(request_tokens(request) * ratio) + request.body["max_tokens"] <= window
+
+
+def title_prompt_tokens(doc: ParsedDocument) -> int:
+    """The title group's first prompt (the header pages whole), counted like `request_tokens`."""
+    head = "\n\n".join(page.text for page in doc.pages[:HEADER_PAGES])
+    chat = messages(TASKS["title_authors_abstract"], head)
+    return sum(count_tokens(m["content"]) + 8 for m in chat)
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +280,91 @@ async def test_a_refusal_naming_no_window_halves_the_request(
     assert window.source == "refusal"
     assert window.tokens == pytest.approx(request_tokens(first) * 1.2 / 2 + 250, rel=0.01)
     assert second.status == 200
+
+
+@pytest.fixture(scope="module")
+def long_header_doc() -> ParsedDocument:
+    """A long paper whose header pages alone (title, authors, a long abstract) are long too."""
+    doc = parse_layout(make_paper(pages=40, abstract="We study metadata extraction from "
+                                  "scientific PDFs. " * 40))
+    assert title_prompt_tokens(doc) > 1000
+    return doc
+
+
+@pytest.mark.parametrize("room", [-200, 16])
+async def test_every_group_fits_a_small_window_counted_by_a_denser_tokenizer(
+        llm_server: ScriptedLLM, long_header_doc: ParsedDocument, room: int) -> None:
+    # The server counts 1.6 tokens per o200k token. The title group's first prompt (its header
+    # pages whole) is refused (room -200), or accepted with only 16 tokens left for the answer,
+    # which the server then cuts (room 16); either teaches the window and the ratio.
+    ratio = 1.6
+    window = int(title_prompt_tokens(long_header_doc) * ratio) + room
+    llm_server.responder = llama_cpp_server(window, ratio)
+    settings = scripted_settings(llm_server, max_output_tokens=150, max_concurrency=1)
+    _, report = await enrich_paper(long_header_doc, [], settings=settings)
+    assert report.errors == [] and len(report.calls) == 5
+    assert (report.context_window_tokens, report.context_window_source) == (window, "refusal")
+    assert all(c.attempts <= 1 + MAX_REFITS and not c.repaired for c in report.calls)
+    assert all(c.truncated_input for c in report.calls)
+    requests = llm_server.chat_requests()
+    first = next(i for i, r in enumerate(requests)
+                 if not leaves_the_answer_room(r, window, ratio))
+    assert all(leaves_the_answer_room(r, window, ratio) for r in requests[first + 1:])
+    # The title group saw the beginning of its header pages: title, authors and abstract.
+    title = [r for r in requests if r.schema_name == "TitleAuthorsAbstract"][-1]
+    inside = title.user_text.split("<paper>")[1].split("</paper>")[0].strip()
+    assert inside.startswith(TITLE) and "Ada Lovelace" in inside and "Abstract" in inside
+
+
+async def test_an_answer_cut_by_the_window_refits_instead_of_repairing(
+        llm_server: ScriptedLLM, long_header_doc: ParsedDocument) -> None:
+    # The header pages whole leave 16 tokens of the window: the server accepts them and cuts
+    # the answer there. That teaches the window and the ratio; a repair would not fit.
+    ratio = 1.6
+    window = int(title_prompt_tokens(long_header_doc) * ratio) + 16
+    llm_server.responder = llama_cpp_server(window, ratio)
+    async with LLMClient(scripted_settings(llm_server, max_output_tokens=150)) as client:
+        group = await title_authors_abstract(client, long_header_doc)
+        learnt = client.context_window()
+    cut, answered = llm_server.chat_requests()
+    assert cut.status == answered.status == 200
+    assert (learnt.tokens, learnt.source) == (window, "refusal")
+    assert learnt.token_factor == pytest.approx(ratio * 1.05, rel=0.02)
+    assert leaves_the_answer_room(answered, window, ratio)
+    call = client.calls[0]
+    assert call.attempts == 2 and not call.repaired and call.error is None
+    assert call.truncated_input and group.fields["title"] == TITLE
+
+
+async def test_a_refused_repair_refits_from_the_paper(llm_server: ScriptedLLM,
+                                                      long_doc: ParsedDocument) -> None:
+    llm_server.push(Reply("not json"), refusal_reply(3000, 20_000))
+    llm_server.responder = by_schema
+    settings = scripted_settings(llm_server, max_output_tokens=500)
+    async with LLMClient(settings) as client:
+        group = await summary_citations(client, long_doc)
+        factor = client.safety_factor()
+    first, repair, refitted = llm_server.chat_requests()
+    assert [r.status for r in (first, repair, refitted)] == [200, 400, 200]
+    assert repair.body["messages"][-2]["content"] == "not json"
+    assert request_tokens(refitted) * factor <= 3000 - 500
+    call = client.calls[0]
+    assert call.repaired and call.attempts == 3 and call.error is None
+    assert group.fields["summary"]
+
+
+async def test_a_large_window_cuts_nothing(llm_server: ScriptedLLM) -> None:
+    # The same denser tokenizer behind a window the server names: every group gets its text
+    # whole, and nothing is refused.
+    llm_server.models_body = {"data": [{"id": "scripted", "max_model_len": 32768}]}
+    llm_server.responder = llama_cpp_server(32768, ratio=1.6)
+    doc = parse_layout(make_paper())
+    _, report = await enrich_paper(doc, [], settings=scripted_settings(llm_server))
+    requests = llm_server.chat_requests()
+    assert report.errors == [] and not any(c.truncated_input for c in report.calls)
+    assert [r.status for r in requests] == [200] * 5
+    title = next(r for r in requests if r.schema_name == "TitleAuthorsAbstract")
+    head = "\n\n".join(page.text for page in doc.pages[:HEADER_PAGES])
+    assert title.user_text.split("<paper>")[1].split("</paper>")[0].strip() == head.strip()
+    summary = next(r for r in requests if r.schema_name == "SummaryAnswer")
+    assert summary.user_text.split("<paper>")[1].split("</paper>")[0].strip() == doc.text.strip()
