@@ -359,6 +359,11 @@ class _Name:
     email: str | None = None
 
 
+_CONTACT_LABEL = re.compile(r"^\W*(?:corresponding authors?|correspondence|contact)\s*:?\s*$",
+                            re.I)
+"""A label alone on its line over the corresponding author's contact block."""
+
+
 def _first_paragraph_top(page: Page, body: float, below: float) -> float:
     """Top of the first paragraph of running text under the title (the unlabelled abstract)."""
     for block in page.blocks:
@@ -403,6 +408,8 @@ def _authors_and_affiliations(
     aff_lines: list[tuple[int, Line]] = []
     author_rows: list[tuple[int, list[Line]]] = []
     for index, row in enumerate(zone):
+        if _CONTACT_LABEL.match(row.text):
+            break  # a contact block (the corresponding author's name and address) follows
         authors_here: list[Line] = []
         for line in row.lines:
             text = line.text

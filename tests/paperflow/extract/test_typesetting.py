@@ -588,3 +588,25 @@ def test_keywords_separated_by_vertical_bars() -> None:
     page.insert_text((72, 300), "Keywords: layout | reading order | metadata", fontsize=8)
     _prose(page, 72, 330, 20)
     assert extract_header(_analysed(doc)).keywords == ["layout", "reading order", "metadata"]
+
+
+def test_contact_block_under_the_addresses_is_no_affiliation() -> None:
+    """JMIR style: names with degrees, numbered addresses, then a "Corresponding Author:" block
+    repeating one name and address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 80), "A Study of Layout Rules for Papers", fontsize=18, fontname="hebo")
+    _runs(page, 72, 108, [("Ann Lee, MD, PhD", 10, "helv", 0), ("1", 6, "helv", 3),
+                          ("; Bo Chan, MSc", 10, "helv", 0), ("2", 6, "helv", 3)])
+    _marked_affiliations(page, 128)
+    page.insert_text((72, 160), "Corresponding Author:", fontsize=9, fontname="hebo")
+    page.insert_text((72, 172), "Ann Lee, MD, PhD", fontsize=9)
+    page.insert_text((72, 184), "Department of Physics, University of Alder, Alder, Norway",
+                     fontsize=9)
+    page.insert_text((72, 220), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 238, 8)
+    _prose(page, 72, 360, 20)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
