@@ -720,9 +720,16 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
     for marker, text in found:
         for piece in re.split(r"\s+and\s*$", text):
             cleaned = _clean_affiliation(piece)
-            if cleaned and all(compact(cleaned) != compact(t) for _, t in out):
+            if cleaned and not _AUTHOR_NOTE.match(cleaned) \
+                    and all(compact(cleaned) != compact(t) for _, t in out):
                 out.append((marker, cleaned))
     return out
+
+
+_AUTHOR_NOTE = re.compile(
+    r"^(?:these authors|equal(?:ly)? contribut|contributed equally|current address|"
+    r"present address|permanent address|deceased|on leave|joint first)", re.I)
+"""Notes printed under the addresses with their own symbols (PLOS's ☯ and ¤): not places."""
 
 
 def _extend(found: list[tuple[str, str]], text: str, wrapped: bool = True) -> None:

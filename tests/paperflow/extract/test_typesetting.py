@@ -610,3 +610,33 @@ def test_contact_block_under_the_addresses_is_no_affiliation() -> None:
     assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
     assert header.affiliations == ["Department of Physics, University of Alder, Norway",
                                    "School of Chemistry, Birch Institute, Canada"]
+
+
+def test_plos_symbols_and_author_notes_under_the_addresses() -> None:
+    """PLOS: "Ann Lee1¤*", notes under the addresses marked with their own symbols ("¤ Current
+    address: ...", "☯ These authors contributed equally ...") are no affiliations."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1\u00a4*"), ("Bo Chan", "2"), ("Cy Dorn", "1")])
+    _marked_affiliations(page, 140)
+    page.insert_text((72, 166), "\u00a4 Current address: Cedar Institute, Cedar, Chile", fontsize=8)
+    page.insert_text((72, 177), "* lee@alder.no", fontsize=8)
+    page.insert_text((72, 200), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 218, 8)
+    _prose(page, 72, 330, 25)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dorn"]
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [0]]
+
+
+def test_equal_contribution_symbol_is_a_marker() -> None:
+    """PLOS's ☯ after a superscript number is part of the marker, not of the name."""
+    from paperflow.extract.header_layout import pieces
+    from paperflow.pdf import Line, Span
+
+    name = Span("Ann Lee", (72, 100, 110, 111), 10, "Helvetica", 0)
+    mark = Span("1\u262f", (110, 98, 116, 104), 6, "Helvetica", 1)
+    parts = pieces(Line([name, mark], (72, 98, 116, 111)))
+    assert [(p.text, p.marker) for p in parts] == [("Ann Lee", False), ("1\u262f", True)]
