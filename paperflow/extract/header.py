@@ -599,7 +599,7 @@ def _split_names(lines: list[Line], row: int) -> list[_Name]:
     def flush() -> None:
         nonlocal current, markers
         current = MEMBERSHIP.sub("", current)
-        for part in re.split(r",|;|&|\band\b|\bAND\b", current):
+        for part in re.split(r",|;|&|\||\band\b|\bAND\b", current):  # "|" between names: Wiley
             name = squash(part).strip(" .")
             # A lone capitalised token after a comma is a degree ("MD", "MPH"), not a name.
             if name and not DEGREE.match(name) and not re.fullmatch(r"[A-Z]{2,5}", name) \

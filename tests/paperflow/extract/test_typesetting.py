@@ -640,3 +640,25 @@ def test_equal_contribution_symbol_is_a_marker() -> None:
     mark = Span("1\u262f", (110, 98, 116, 104), 6, "Helvetica", 1)
     parts = pieces(Line([name, mark], (72, 98, 116, 111)))
     assert [(p.text, p.marker) for p in parts] == [("Ann Lee", False), ("1\u262f", True)]
+
+
+def test_names_separated_by_vertical_bars() -> None:
+    """Wiley: "Ann Lee1 | Bo Chan2 | Cy Dorn1", then a "Correspondence" block."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 105), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    _runs(page, 72, 130, [("Ann Lee", 10, "helv", 0), ("1", 6, "helv", 3),
+                          (" | Bo Chan", 10, "helv", 0), ("2", 6, "helv", 3),
+                          (" | Cy Dorn", 10, "helv", 0), ("1", 6, "helv", 3)])
+    _marked_affiliations(page, 150)
+    page.insert_text((72, 180), "Correspondence", fontsize=8, fontname="hebo")
+    page.insert_text((72, 190), "Ann Lee, Department of Physics, University of Alder, Norway.",
+                     fontsize=8)
+    page.insert_text((72, 250), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 268, 8)
+    _prose(page, 72, 400, 25)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dorn"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [0]]
+    assert len(header.affiliations) == 2
