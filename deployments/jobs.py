@@ -794,7 +794,7 @@ def _check_worker() -> tuple[bool, str]:
                       f"`prefect work-pool resume {POOL}`."
     if not polling:
         return False, (f"no worker has polled pool {POOL!r} lately ({len(workers)} known): start "
-                        f"one with `paperflow up` or `prefect worker start --pool {POOL}`.")
+                        "one with `paperflow up`, or `paperflow worker` on another machine.")
     return True, f"{len(polling)} worker(s) polling pool {POOL!r}: {', '.join(polling)}"
 
 

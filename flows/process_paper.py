@@ -37,7 +37,7 @@ from tasks.policy import Timed
 from tasks.reporting import ProgressReporter, name_run_after_paper, publish_artifacts
 from tasks.results import flow_result_options
 from tasks.sources import fetch_source
-from tasks.storage import store_metadata, store_original, store_text
+from tasks.storage import mark_paper_requested, store_metadata, store_original, store_text
 
 
 class ProcessOptions(BaseModel):
@@ -198,6 +198,8 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
     if result.preview and result.preview.asset:
         result.assets["preview"] = result.preview.asset
     result.assets["metadata"] = store_metadata(result)
+    # Every request, cache hits included, so `paperflow gc --papers-days` keeps papers in use.
+    marked = mark_paper_requested.submit(result.sha256)
     similar = similar_run.result(raise_on_failure=False)
     if isinstance(similar, BaseException):
         # Finding similar papers is a convenience: the paper is complete without it.
@@ -205,6 +207,9 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
         similar = []
     if artifacts:
         publish_artifacts(result, similar)
+    marker = marked.result(raise_on_failure=False)
+    if isinstance(marker, BaseException):  # the task warns of its own write failures
+        logger.warning("Requested marker of %s not written: %s", result.sha256, marker)
     logger.info("Done: %r, %d authors, %d references, %d figures", result.title,
                 len(result.authors), len(result.references), len(result.figures))
     return result

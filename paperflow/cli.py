@@ -509,6 +509,66 @@ def _cmd_stack(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    """`worker`: check the server, then become `prefect worker start` on the `papers` pool."""
+    from deployments.stack import worker_limit
+    from deployments.worker import (
+        WorkerCheckFailed,
+        exec_worker,
+        preflight,
+        worker_command,
+        worker_env,
+    )
+    from paperflow.settings import get_settings
+
+    try:
+        limit = args.limit or worker_limit(dict(os.environ))
+    except ValueError:
+        print(f"paperflow worker: PAPERFLOW_WORKER_LIMIT="
+              f"{os.environ.get('PAPERFLOW_WORKER_LIMIT')!r} is not a whole number: fix it or "
+              "pass --limit N.", file=sys.stderr)
+        return EXIT_USAGE
+    api_url = _worker_api_url(args.api_url)
+    if api_url is None:
+        print("paperflow worker: no Prefect API to join: pass --api-url http://SERVER:4200/api "
+              "or set PREFECT_API_URL (`paperflow up` on the server machine starts the server).",
+              file=sys.stderr)
+        return EXIT_FAILED
+    if not api_url.startswith(("http://", "https://")):
+        print(f"paperflow worker: {api_url!r} is not an http(s) URL: give the server's API, "
+              "e.g. http://SERVER:4200/api.", file=sys.stderr)
+        return EXIT_USAGE
+    queues = _split(args.queue) or []
+    env = worker_env(api_url, os.environ)
+    try:
+        lines = preflight(api_url, queues, env, get_settings().data_dir)
+    except WorkerCheckFailed as exc:
+        print(f"paperflow worker: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    command = worker_command(limit, queues, args.name)
+    lines.append(f"{'would run' if args.check else 'running'}: prefect {' '.join(command[3:])}"
+                 + ("" if args.check else " (Ctrl-C stops it)"))
+    print("\n".join(f"paperflow worker: {line}" for line in lines), flush=True)
+    if args.check:
+        return EXIT_OK
+    exec_worker(command, env)
+
+
+def _worker_api_url(given: str | None) -> str | None:
+    """--api-url, else PREFECT_API_URL (environment or Prefect profile), else the local stack's."""
+    url = (given or os.environ.get("PREFECT_API_URL", "")).strip()
+    if not url:
+        from prefect.settings import PREFECT_API_URL
+
+        url = str(PREFECT_API_URL.value() or "").strip()
+    if not url:
+        from deployments.local_server import stack_api_url
+        from paperflow.settings import get_settings
+
+        url = stack_api_url(get_settings().data_dir) or ""
+    return url.rstrip("/") or None
+
+
 def _cmd_blocks(args: argparse.Namespace) -> int:
     _prepare_prefect_env(False)
     from deployments.blocks import register_blocks
@@ -842,6 +902,26 @@ def build_parser() -> argparse.ArgumentParser:
     down = sub.add_parser("down", help="stop what `paperflow up` started and the background "
                                        "server of `paperflow process`")
     down.set_defaults(func=_cmd_stack)
+    worker = sub.add_parser(
+        "worker", help="join a Prefect server: a process worker on its `papers` pool",
+        description="Check that the Prefect API answers and has the `papers` work pool, say where "
+                    "flow runs will store papers, then run `prefect worker start --pool papers "
+                    "--type process` in the foreground (Ctrl-C stops it): how another machine "
+                    "joins a server that `paperflow up` set up.")
+    worker.add_argument("--api-url", metavar="URL",
+                        help="the server's API, e.g. http://SERVER:4200/api (default: "
+                             "PREFECT_API_URL, else the local `paperflow up` stack)")
+    worker.add_argument("--limit", type=_positive_int, metavar="N",
+                        help="flow runs at once (default: PAPERFLOW_WORKER_LIMIT, else 4, as for "
+                             "the worker of `paperflow up`)")
+    worker.add_argument("--queue", action="append", metavar="NAME",
+                        help="take runs from this queue only (on-demand, scheduled, bulk); "
+                             "repeat or separate with commas (default: every queue of the pool)")
+    worker.add_argument("--name", help="the worker's name in the UI and `paperflow health` "
+                                       "(default: Prefect's)")
+    worker.add_argument("--check", action="store_true",
+                        help="run the checks and print the command; start nothing")
+    worker.set_defaults(func=_cmd_worker)
     _add_jobs_commands(sub)
     return parser
 

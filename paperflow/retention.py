@@ -9,8 +9,9 @@ Three areas, in the local store or the S3 bucket, whichever is configured:
 - `runs`: `runs/<flow_run_id>/summary.{parquet,csv}` of bulk and ingest runs; a run's folder
   expires when its newest object is older than N days.
 - `papers`: `papers/<sha256>/...`, only when asked for. A paper expires when it was not
-  requested for N days: the time of its `requested` marker (`paperflow.storage.mark_requested`,
-  refreshed whenever the paper is processed), else of its newest object.
+  requested for N days: the last write of its `requested` marker (`paperflow.storage.
+  mark_requested`, which the flow's `mark_paper_requested` task calls on every request, cache
+  hits included), else, for a paper stored before markers existed, of its newest object.
 
 A paper is deleted `metadata.json` first ("last in, first out": it is written last, so its
 presence means the paper is complete): a deletion interrupted half-way leaves a paper that reads
@@ -208,7 +209,7 @@ def expired_runs(store: Folder, cutoff: float) -> list[Expired]:
 def paper_last_requested(objects: list[StoredObject]) -> float:
     """The `requested` marker's time when there is one, else the newest object's."""
     for obj in objects:
-        if obj.key.rsplit("/", 1)[-1] == REQUESTED_MARKER:
+        if obj.key.split("/", 2)[-1] == REQUESTED_MARKER:  # papers/<sha256>/requested only
             return obj.modified
     return max(o.modified for o in objects)
 

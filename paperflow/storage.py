@@ -1,8 +1,10 @@
 """Where a paper's assets live: one interface, a local folder by default.
 
 Keys are content-addressed (`papers/<sha256>/...`), so writing the same paper twice writes
-nothing new: `put` compares size and checksum before writing. Writes are atomic (temporary
-file, then rename), so a crash never leaves a half-written asset under its final name.
+nothing new: `put` compares size and checksum before writing. The one exception is the paper's
+`requested` marker (`mark_requested`), rewritten on every request so retention can date it.
+Writes are atomic (temporary file, then rename), so a crash never leaves a half-written asset
+under its final name.
 """
 
 from __future__ import annotations

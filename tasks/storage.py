@@ -1,18 +1,20 @@
-"""Storage tasks: idempotent writes of the original PDF, the page texts and the metadata."""
+"""Storage tasks: idempotent writes of the original PDF, the page texts and the metadata, and
+the paper's `requested` marker, which every request refreshes."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from paperflow.models import Asset, PaperMetadataExtraction
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import PaperKey
 from paperflow.settings import get_settings
-from paperflow.storage import get_storage, paper_key
+from paperflow.storage import get_storage, mark_requested, paper_key
 from tasks.policy import retry_unless_permanent
 
 _retried = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2),
@@ -67,3 +69,19 @@ def store_metadata(result: PaperMetadataExtraction) -> Asset:
     """The result as `metadata.json`, written last so its presence means the paper is complete."""
     body = stored_metadata_json(result)
     return get_storage().put(paper_key(result.sha256, "metadata.json"), body, "application/json")
+
+
+# Never cached (each request must move the marker on) and never retried: it is one small write,
+# the next request writes it again, and without it retention dates the paper by its newest
+# object, as it did before markers existed.
+@task(cache_policy=NO_CACHE, persist_result=False)
+def mark_paper_requested(sha256: str) -> Asset | None:
+    """Refresh `papers/<sha256>/requested`: `paperflow gc --papers-days` dates the paper by it."""
+    try:
+        return mark_requested(get_storage(), sha256)
+    except Exception as exc:  # a marker that cannot be written must never fail the paper
+        get_run_logger().warning(
+            "Could not record that paper %s was requested (%s: %s); `paperflow gc "
+            "--papers-days` will date it by its newest object until a later request succeeds.",
+            sha256, type(exc).__name__, exc)
+        return None

@@ -22,7 +22,7 @@ from deployments.blocks import register_blocks
 from flows.process_paper import process_paper
 from paperflow.s3 import S3Storage
 from paperflow.settings import reload_settings
-from paperflow.storage import get_storage
+from paperflow.storage import REQUESTED_MARKER, get_storage
 from tasks.locks import ServerLockManager, lock_manager
 from tasks.results import RESULTS_FOLDER, SERIALIZER_TYPE, result_storage
 from tests.conftest import ROOT, SAMPLE_PDF
@@ -65,9 +65,13 @@ def _results_on_s3(monkeypatch: pytest.MonkeyPatch) -> str:
     return slug
 
 
-def _paper_objects(server: SeaweedFS, prefix: str, sha256: str) -> dict[str, dict[str, Any]]:
+def _paper_objects(server: SeaweedFS, prefix: str, sha256: str,
+                   marker: bool = False) -> dict[str, dict[str, Any]]:
+    """The paper's objects by relative key; its `requested` marker (rewritten by every request)
+    only when `marker`."""
     base = f"{prefix}/papers/{sha256}/"
-    return {key[len(base):]: info for key, info in server.objects(prefix=base).items()}
+    return {key[len(base):]: info for key, info in server.objects(prefix=base).items()
+            if marker or key[len(base):] != REQUESTED_MARKER}
 
 
 def _check_objects(server: SeaweedFS, prefix: str, sha256: str, pdf: bytes,
@@ -85,13 +89,14 @@ def _check_objects(server: SeaweedFS, prefix: str, sha256: str, pdf: bytes,
         if name == "original.pdf":
             assert body == pdf
     assert server.pending_uploads() == []
+    assert REQUESTED_MARKER in _paper_objects(server, prefix, sha256, marker=True)
     return objects
 
 
 WORKER = """
 import json, sys
 from flows.process_paper import process_paper
-from paperflow.storage import get_storage
+from paperflow.storage import REQUESTED_MARKER, get_storage
 from tasks.extraction import parse_pdf
 result = process_paper(sys.argv[1])
 stats = get_storage().stats
@@ -160,15 +165,18 @@ def test_sample_paper_on_s3_then_cached_everywhere(
     results = seaweedfs.objects(prefix=f"{prefix}/{RESULTS_FOLDER}/")
     assert any(first.sha256 in key for key in results), "task results were not stored on S3"
 
-    # Same process, same bytes: every cached step hits, nothing is uploaded.
+    # Same process, same bytes: every cached step hits, nothing is uploaded but the marker.
     storage = get_storage()
     assert isinstance(storage, S3Storage)
     written = storage.stats.written
+    requested = _paper_objects(seaweedfs, prefix, first.sha256, marker=True)[REQUESTED_MARKER]
     time.sleep(1.1)  # LastModified has one-second resolution
     second = process_paper(str(SAMPLE_PDF))
     assert {t.task for t in second.timings if t.cached} == CACHED_TASKS
-    assert storage.stats.written == written
+    assert storage.stats.written == written + 1
     assert _paper_objects(seaweedfs, prefix, first.sha256) == objects
+    again = _paper_objects(seaweedfs, prefix, first.sha256, marker=True)[REQUESTED_MARKER]
+    assert again["modified"] > requested["modified"]
 
     # Every result on S3 is typed JSON. Someone with write access to the bucket replaces one
     # with a pickle that would run code when loaded: the reader refuses it and recomputes.
@@ -189,8 +197,9 @@ def test_sample_paper_on_s3_then_cached_everywhere(
     assert not marker.exists(), "a planted pickle was loaded"
     replaced = seaweedfs.client().get_object(Bucket=BUCKET, Key=planted_key)["Body"].read()
     assert json.loads(replaced)["metadata"]["serializer"]["type"] == SERIALIZER_TYPE
-    # Cached steps touch nothing; the three uncached writes find their objects and skip.
-    assert worker["written"] == 0 and worker["skipped"] == 3
+    # Cached steps touch nothing; the three uncached writes find their objects and skip; the
+    # one write is the paper's `requested` marker.
+    assert worker["written"] == 1 and worker["skipped"] == 3
     assert _paper_objects(seaweedfs, prefix, first.sha256) == objects
 
 
