@@ -719,7 +719,7 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
     out: list[tuple[str, str]] = []
     for marker, text in found:
         for piece in re.split(r"\s+and\s*$", text):
-            cleaned = _clean_affiliation(piece)
+            cleaned = _without_editorial_dates(_clean_affiliation(piece))
             if cleaned and not _AUTHOR_NOTE.match(cleaned) \
                     and all(compact(cleaned) != compact(t) for _, t in out):
                 out.append((marker, cleaned))
@@ -730,6 +730,29 @@ _AUTHOR_NOTE = re.compile(
     r"^(?:these authors|equal(?:ly)? contribut|contributed equally|current address|"
     r"present address|permanent address|deceased|on leave|joint first)", re.I)
 """Notes printed under the addresses with their own symbols (PLOS's ☯ and ¤): not places."""
+_EDITORIAL_DATE = re.compile(
+    r"\b(?:received|revised|accepted|submitted|published)\b[^.;]{0,24}\b(?:19|20)\d\d\b", re.I)
+"""An editorial history line ("FOR PUBLISHER ONLY Received on 5 February 2005; ..."), which
+some templates set under the addresses: never an affiliation."""
+
+
+_COUNTRY_ABBREVIATIONS = frozenset({"USA", "UK", "UAE", "PRC", "ROC", "ROK", "DPRK", "RSA"})
+
+
+def _without_editorial_dates(text: str) -> str:
+    """The affiliation without an editorial history line run into it (and the capitals label
+    before that line, "FOR PUBLISHER ONLY")."""
+    found = _EDITORIAL_DATE.search(text)
+    if not found:
+        return text
+    kept = text[:found.start()].rstrip()
+    label = re.search(r"(?:\b[A-Z]{2,}\b\s*){2,}$", kept)
+    if label:
+        words = label.group(0).split()
+        # A country abbreviation ending the address is its own ("..., USA FOR ...").
+        own = words[:1] if words[0] in _COUNTRY_ABBREVIATIONS else []
+        kept = kept[:label.start()] + " ".join(own)
+    return kept.strip(" ,;.")
 
 
 def _extend(found: list[tuple[str, str]], text: str, wrapped: bool = True) -> None:

@@ -662,3 +662,20 @@ def test_names_separated_by_vertical_bars() -> None:
     assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dorn"]
     assert [a.affiliation_indices for a in header.authors] == [[0], [1], [0]]
     assert len(header.affiliations) == 2
+
+
+def test_editorial_history_under_the_addresses_is_no_affiliation() -> None:
+    """OUP: "FOR PUBLISHER ONLY Received on 5 February 2005; revised on ...; accepted on ..."
+    set right under the numbered addresses."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    _marked_affiliations(page, 140)
+    page.insert_text((72, 166), "FOR PUBLISHER ONLY Received on 5 February 2005; revised on "
+                     "3 March 2005; accepted on 21 April 2005", fontsize=8)
+    page.insert_text((72, 200), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 218, 8)
+    _prose(page, 72, 330, 25)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
