@@ -859,7 +859,34 @@ def _footnote_affiliations(page: Page, body: float,
     entries that open with the author's name ("Ann Lee: University of ...")."""
     lines = _footnote_lines(page, body)
     return (_marked_affiliations(lines, names) + _with_affiliations(lines, names)
-            + _named_addresses(lines, names))
+            + _named_addresses(lines, names) + _addresses_paragraph(lines, names))
+
+
+_ADDRESSES_LABEL = re.compile(r"authors?['’]?\s+(?:addresses|contact information)\s*:\s*", re.I)
+
+
+def _addresses_paragraph(lines: list[Line], names: list[_Name]) -> list[tuple[str, str]]:
+    """ACM journals: one footnote "Authors' addresses: Ann Lee, University of Alder, Norway,
+    lee@alder.no; Bo Chan, Birch Institute, Canada, chan@birch.ca." (entries split at ";")."""
+    text = join_lines([line.text for line in lines])
+    label = _ADDRESSES_LABEL.search(text)
+    if not label or not names:
+        return []
+    out: list[tuple[str, str]] = []
+    for entry in text[label.end():].split(";"):
+        entry = squash(entry).strip(" .")
+        owner = next((n for n in names if entry.startswith(n.name + ",")), None)
+        if owner is None:
+            continue
+        address = entry[len(owner.name) + 1:]
+        address = _clean_affiliation(EMAIL.sub("", _ADDRESS_END.sub("", address))).strip(" ,")
+        if not INSTITUTION.search(address) and "," not in address:
+            continue
+        key = next((k for k, t in out if compact(t) == compact(address)), f"#with{len(out)}")
+        owner.markers.append(key)
+        if all(k != key for k, _ in out):
+            out.append((key, address))
+    return out
 
 
 def _marked_affiliations(lines: list[Line], names: list[_Name],

@@ -679,3 +679,22 @@ def test_editorial_history_under_the_addresses_is_no_affiliation() -> None:
     header = extract_header(_analysed(doc))
     assert header.affiliations == ["Department of Physics, University of Alder, Norway",
                                    "School of Chemistry, Birch Institute, Canada"]
+
+
+def test_authors_addresses_footnote_paragraph() -> None:
+    """ACM journals: one first-page footnote "Authors' addresses: Ann Lee, ..., e-mail; Bo Chan,
+    ..." with the entries split by semicolons."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 178, 8)
+    _prose(page, 72, 300, 25)
+    page.insert_text((72, 750), "Authors' addresses: Ann Lee, University of Alder, Alder, Norway, "
+                     "lee@alder.no; Bo Chan, Birch", fontsize=8)
+    page.insert_text((72, 760), "Institute of Technology, Birch, Canada, chan@birch.ca.",
+                     fontsize=8)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["University of Alder, Alder, Norway",
+                                   "Birch Institute of Technology, Birch, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
