@@ -412,6 +412,7 @@ def _authors_and_affiliations(
             break  # a contact block (the corresponding author's name and address) follows
         authors_here: list[Line] = []
         for line in row.lines:
+            line = _without_byline(line)
             text = line.text
             if EMAIL.search(text):
                 emails.extend(_emails(text))
@@ -570,6 +571,17 @@ def _name_like(line: Line) -> bool:
     if any(w[0].islower() and w.lower() not in _NAME_PARTICLES for w in words):
         return False
     return not re.search(r"\d{3,}|:", text)
+
+
+_BYLINE = re.compile(r"^\s*(?:by|par)\s+(?=[^\W\d_])", re.I)
+
+
+def _without_byline(line: Line) -> Line:
+    """The author line without the word that opens a byline ("by Ann Lee and Bo Chan")."""
+    if not line.spans or not _BYLINE.match(line.spans[0].text):
+        return line
+    first = replace(line.spans[0], text=_BYLINE.sub("", line.spans[0].text, count=1))
+    return Line([first, *line.spans[1:]], line.bbox)
 
 
 def _without_emails(line: Line) -> Line:

@@ -698,3 +698,20 @@ def test_authors_addresses_footnote_paragraph() -> None:
     assert header.affiliations == ["University of Alder, Alder, Norway",
                                    "Birch Institute of Technology, Birch, Canada"]
     assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_byline_word_before_the_names() -> None:
+    """"by Ann Lee and Bo Chan" (older papers, reports, SMF's "par"): the word is no name."""
+    for lead in ("by ", "By ", "par "):
+        doc = pymupdf.open()
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((72, 100), "A Study of Layout Rules for Papers", fontsize=18,
+                         fontname="hebo")
+        page.insert_text((72, 125), lead + "Ann Lee and Bo Chan", fontsize=11)
+        page.insert_text((72, 140), "Department of Physics, University of Alder, Norway",
+                         fontsize=9)
+        page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
+        _prose(page, 72, 188, 6)
+        _prose(page, 72, 300, 25)
+        header = extract_header(_analysed(doc))
+        assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"], lead
