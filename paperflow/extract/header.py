@@ -822,7 +822,7 @@ def _link_affiliations(names: list[_Name], affiliations: list[tuple[str, str]]) 
             if key.startswith("#") and key[1:].isdigit():
                 indices.append(int(key[1:]))
                 continue
-            if key.startswith("#with"):
+            if key.startswith("#"):  # an address linked by name ("#with0", "#name1", ...)
                 indices.extend(i for i, (marker, _) in enumerate(affiliations) if marker == key)
                 continue
             for i, (marker, _) in enumerate(affiliations):
@@ -894,10 +894,7 @@ def _addresses_paragraph(lines: list[Line], names: list[_Name]) -> list[tuple[st
         address = _clean_affiliation(EMAIL.sub("", _ADDRESS_END.sub("", address))).strip(" ,")
         if not INSTITUTION.search(address) and "," not in address:
             continue
-        key = next((k for k, t in out if compact(t) == compact(address)), f"#with{len(out)}")
-        owner.markers.append(key)
-        if all(k != key for k, _ in out):
-            out.append((key, address))
+        owner.markers.append(_keyed(out, address, "#addr"))
     return out
 
 
@@ -946,6 +943,16 @@ def _marked_affiliations(lines: list[Line], names: list[_Name],
     return out
 
 
+def _keyed(out: list[tuple[str, str]], address: str, prefix: str) -> str:
+    """The key of `address` among the name-linked addresses `out`, added when new; each finder
+    has its own prefix, so the addresses of two finders never share a key."""
+    key = next((k for k, t in out if compact(t) == compact(address)), None)
+    if key is None:
+        key = f"{prefix}{len(out)}"
+        out.append((key, address))
+    return key
+
+
 def _with_affiliations(lines: list[Line], names: list[_Name]) -> list[tuple[str, str]]:
     """IEEE-style footnotes: "E. Chang is with the University of ...; he is now with ...".
 
@@ -963,14 +970,11 @@ def _with_affiliations(lines: list[Line], names: list[_Name]) -> list[tuple[str,
             cleaned = _clean_affiliation(part)
             if not cleaned or not INSTITUTION.search(cleaned) or EMAIL.search(cleaned):
                 continue
-            key = next((k for k, t in out if compact(t) == compact(cleaned)),
-                       f"#with{len(out)}")
+            key = _keyed(out, cleaned, "#with")
             for name in names:
                 surname = name.name.split()[-1] if name.name.split() else ""
                 if len(surname) > 1 and re.search(rf"\b{re.escape(surname)}\b", subject, re.I):
                     name.markers.append(key)
-            if all(k != key for k, _ in out):
-                out.append((key, cleaned))
     return out
 
 
@@ -1000,11 +1004,9 @@ def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, s
             previous = line
     out: list[tuple[str, str]] = []
     for i, address in enumerate(found):
-        key = next((k for k, t in out if compact(t) == compact(address)), f"#with{len(out)}")
+        key = _keyed(out, address, "#end")
         if i < len(names) and len(found) == len(names):
             names[i].markers.append(key)
-        if all(k != key for k, _ in out):
-            out.append((key, address))
     return out
 
 
@@ -1057,10 +1059,7 @@ def _named_addresses(lines: list[Line], names: list[_Name],
         address = _clean_affiliation(_ADDRESS_END.sub("", " ".join(parts)))
         if not INSTITUTION.search(address) or len(address.split()) > 40:
             continue
-        key = next((k for k, t in out if compact(t) == compact(address)), f"#with{len(out)}")
-        owner.markers.append(key)
-        if all(k != key for k, _ in out):
-            out.append((key, address))
+        owner.markers.append(_keyed(out, address, "#name"))
     return out
 
 
@@ -1084,7 +1083,7 @@ def _from_statement(doc: ParsedDocument) -> list[tuple[str, str]]:
             if is_prose(text) or not INSTITUTION.search(text.split(";")[0]):
                 continue
             parts = [re.sub(r"^(?:and|the)\s+", "", part.strip()) for part in text.split(";")]
-            return [(f"#with{k}", _clean_affiliation(part)) for k, part in enumerate(parts)
+            return [(f"#from{k}", _clean_affiliation(part)) for k, part in enumerate(parts)
                     if part and len(part.split()) <= 40]
     return []
 
