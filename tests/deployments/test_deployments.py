@@ -63,6 +63,13 @@ def test_deployments_queues_and_schedules(stack: Stack) -> None:
     assert cleanup and cleanup[0]["schedule"]["cron"] == "30 3 * * *"
     assert deployments["arxiv-ingest"]["concurrency_options"]["collision_strategy"] == \
         "CANCEL_NEW"
+    # The heartbeat interval travels with every deployment, not with the worker's environment:
+    # a worker started by hand (Prefect's default is 180 s) must not have its runs crashed by
+    # the zombie automation's 90 s window.
+    beats = {name: d["job_variables"].get("env", {}).get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY")
+             for name, d in deployments.items()}
+    assert set(beats.values()) == {str(HEARTBEAT_SECONDS)}, beats
+    assert 3 * HEARTBEAT_SECONDS <= ZOMBIE_AFTER_SECONDS
     pull = deployments["process-paper"]["pull_steps"][0]
     assert "prefect.deployments.steps.set_working_directory" in pull
     queues = {q["name"]: q["priority"] for q in

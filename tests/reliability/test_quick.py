@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from deployments.stack import Stack
+from deployments.stack import ZOMBIE_AFTER_SECONDS, Stack
 from tests.llm_server import Recorded, Reply, ScriptedLLM
 from tests.pdfs import make_paper
 from tests.reliability.conftest import answer
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.slow
 LLM_GROUPS = 5
 """Chat requests about one paper that carry its text (and so its nonce): the five text groups
 (the figure-captions request carries the figure's context only)."""
-ORPHAN_GRACE_SECONDS = 120.0
+ORPHAN_GRACE_SECONDS = ZOMBIE_AFTER_SECONDS + 30.0
 """How long after its worker died a run may stay Running before it counts as lost."""
 
 
