@@ -50,10 +50,11 @@ def _qualified(cls: type) -> str:
 
 
 def _fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A dataclass's field names, split into those its `__init__` takes and the rest."""
+    """A dataclass's field names, split into those its `__init__` takes and the rest; memo
+    fields (`metadata={"cache": True}`) are neither: they are computed again after loading."""
     cached = _fields_cache.get(cls)
     if cached is None:
-        fields = dataclasses.fields(cls)
+        fields = [f for f in dataclasses.fields(cls) if not f.metadata.get("cache")]
         cached = (tuple(f.name for f in fields if f.init), tuple(f.name for f in fields
                                                                  if not f.init))
         _fields_cache[cls] = cached

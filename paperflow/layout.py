@@ -117,18 +117,19 @@ def sidebar_blocks(page: Page) -> set[int]:
 
 def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, Block]],
                 page: Page) -> bool:
+    width = max(b.bbox[2] for b in strip) - min(b.bbox[0] for b in strip)
+    if width >= 0.3 * page.width or sum(len(b.lines) for b in strip) < 4:
+        return False
+    if sum(len(b.text) for b in strip) >= 0.4 * sum(len(b.text) for b in main):
+        return False
     top = min(b.bbox[1] for b in strip)
     bottom = max(b.bbox[3] for b in strip)
-    width = max(b.bbox[2] for b in strip) - min(b.bbox[0] for b in strip)
-    crossing = [b for _, b in blocks if b not in strip and b not in main
-                and b.bbox[3] > top and b.bbox[1] < bottom]
-    strip_chars = sum(len(b.text) for b in strip)
-    main_chars = sum(len(b.text) for b in main)
+    placed = {id(b) for b in strip} | {id(b) for b in main}
+    if any(id(b) not in placed and b.bbox[3] > top and b.bbox[1] < bottom for _, b in blocks):
+        return False  # a line crosses beside the strip
     strip_size = max(b.size for b in strip)
     main_size = Counter(round(b.size, 1) for b in main for _ in b.lines).most_common(1)[0][0]
-    return (not crossing and width < 0.3 * page.width
-            and sum(len(b.lines) for b in strip) >= 4
-            and strip_chars < 0.4 * main_chars and strip_size <= main_size + 0.1
+    return (strip_size <= main_size + 0.1
             and any(b.bbox[3] > top and b.bbox[1] < bottom and _is_paragraph(b) for b in main))
 
 
@@ -175,18 +176,23 @@ _STANDALONE = frozenset({"a", "i", "o", "y", "e", "à", "é"})
 """One-letter words of the languages papers are written in: never a kerning fragment alone."""
 
 
+_LONG_WORD = re.compile(r"[^\W\d_]{3,}")
+_ONE_LETTER = re.compile(r"(?<![^\W\d_])[^\W\d_](?![^\W\d_])")
+_SINGLE_LETTER_TOKEN = re.compile(r"(?<!\S)[^\W\d_](?!\S)")
+
+
 def vocabulary(doc: ParsedDocument) -> set[str]:
     """Lower-case words of three letters or more printed whole somewhere in the document."""
     words: set[str] = set()
     for page in doc.pages:
         for line in page.lines():
             for span in line.spans:
-                found = _LETTERS.findall(span.text)
                 # A span holding stray single letters may be split itself: its pieces are no
                 # evidence of whole words.
-                if any(len(w) == 1 and w.lower() not in _STANDALONE for w in found):
+                if any(letter.lower() not in _STANDALONE
+                       for letter in _ONE_LETTER.findall(span.text)):
                     continue
-                words.update(w.lower() for w in found if len(w) >= 3)
+                words.update(word.lower() for word in _LONG_WORD.findall(span.text))
     return words
 
 
@@ -196,8 +202,10 @@ def repair_kerning(text: str, words: set[str]) -> str:
     A run of fragments is joined when the joined word is printed whole elsewhere in the paper,
     or when three or more of its fragments are single letters that are no words on their own.
     """
+    if not _SINGLE_LETTER_TOKEN.search(text):
+        return text  # no one-letter token: nothing was split
     tokens = _TOKEN.findall(text)
-    if len(tokens) < 2 or not any(len(t) == 1 and t.isalpha() for t in tokens):
+    if len(tokens) < 2:
         return text
     out: list[str] = []
     i = 0
@@ -234,13 +242,18 @@ def normalise_text(doc: ParsedDocument) -> None:
     soft hyphens are mended as the page is read)."""
     words = vocabulary(doc)
     for page in doc.pages:
-        for line in page.lines():
-            for index, span in enumerate(line.spans):
-                fixed = repair_kerning(span.text, words)
-                if fixed != span.text:
-                    lead = " " if span.text[:1].isspace() else ""
-                    tail = " " if span.text[-1:].isspace() else ""
-                    line.spans[index] = replace(span, text=f"{lead}{fixed.strip()}{tail}")
+        for block in page.blocks:
+            repaired = False
+            for line in block.lines:
+                for index, span in enumerate(line.spans):
+                    fixed = repair_kerning(span.text, words)
+                    if fixed != span.text:
+                        lead = " " if span.text[:1].isspace() else ""
+                        tail = " " if span.text[-1:].isspace() else ""
+                        line.spans[index] = replace(span, text=f"{lead}{fixed.strip()}{tail}")
+                        repaired = True
+            if repaired:
+                block.changed()
 
 
 def _continues_paragraph(prev: Block, block: Block) -> bool:
@@ -278,6 +291,7 @@ def join_spaced_lines(doc: ParsedDocument) -> None:
             prev = merged[-1] if merged else None
             if prev is not None and _continues_paragraph(prev, block):
                 prev.lines.extend(block.lines)
+                prev.changed()
                 prev.bbox = (min(prev.bbox[0], block.bbox[0]), prev.bbox[1],
                              max(prev.bbox[2], block.bbox[2]), block.bbox[3])
             else:

@@ -126,36 +126,48 @@ def page_text(page: Any) -> str:
     return str(getattr(page, "text", "") or "")
 
 
+_CONSONANT_RUN = re.compile(r"[^aeiouyAEIOUY\W\d_]{6,}")
+_LETTER_RUN = re.compile(r"[^\W\d_]{2,}")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+_PRINTABLE_ASCII = re.compile(r"[!-~]+")
+_TOKENS_JUDGED = 200
+"""Word-like tokens are counted on at most this many tokens spread over the page: a garbage
+layer is garbage throughout, and a page of references has thousands of tokens."""
+
+
 def _word_like(token: str) -> bool:
     """A token that could be a word: letters, with a vowel and no long consonant run if Latin."""
     if len(token) < 2 or not token.isalpha():
         return False
-    if not all(ord(ch) < 0x250 for ch in token):
+    if not token.isascii() and max(token) >= "\u0250":
         return True  # Greek, Cyrillic, CJK...: no cheap test; trust it
     if token[1:] != token[1:].lower() and token != token.upper():
         return False  # "aBqD": mixed case inside a word
     if not any(ch in _LATIN_VOWELS for ch in token):
         return False
-    return not re.search(r"[^aeiouyAEIOUY\W\d_]{6,}", token)
+    return not _CONSONANT_RUN.search(token)
 
 
 def is_garbage(text: str) -> bool:
     """True when a text layer is missing or unusable: empty, mostly U+FFFD or control/private
     characters, mostly symbols, or (for a page's worth of text) hardly any word-like token."""
-    chars = [ch for ch in text if not ch.isspace()]
-    if not chars:
+    compact = "".join(text.split())
+    if not compact:
         return True
-    bad = sum(1 for ch in chars if ch == "\ufffd" or unicodedata.category(ch) in _BAD_CATEGORIES)
-    if bad / len(chars) > 0.3:
+    # Printable ASCII is never bad: only the rest is looked up, one character at a time.
+    rest = _PRINTABLE_ASCII.sub("", compact)
+    bad = sum(1 for ch in rest if ch == "\ufffd" or unicodedata.category(ch) in _BAD_CATEGORIES)
+    if bad / len(compact) > 0.3:
         return True
-    if len(chars) < 50:
+    if len(compact) < 50:
         return False  # too little to judge: a page number, a stamp
-    letters = sum(1 for ch in chars if ch.isalnum())
-    if letters / len(chars) < 0.4:
+    letters = len(_NOT_ALNUM.sub("", compact))
+    if letters / len(compact) < 0.4:
         return True
-    tokens = [t for t in re.findall(r"[^\W\d_]+", text) if len(t) >= 2]
+    tokens = _LETTER_RUN.findall(text)
     if len(tokens) < 5:
         return False
+    tokens = tokens[::max(1, len(tokens) // _TOKENS_JUDGED)]
     return sum(1 for t in tokens if _word_like(t)) / len(tokens) < 0.3
 
 

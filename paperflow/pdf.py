@@ -40,6 +40,8 @@ pymupdf.TOOLS.mupdf_display_warnings(False)
 
 def clean_text(text: str) -> str:
     """NFKC-normalise (ligatures, full-width forms) and drop soft hyphens and zero-width marks."""
+    if text.isascii():
+        return text  # NFKC leaves ASCII as it is, and the marks dropped are not ASCII
     text = unicodedata.normalize("NFKC", text)
     return re.sub("[\u00ad\u200b\u200c\u200d\ufeff]", "", text)
 
@@ -68,24 +70,41 @@ class Span:
         return bool(self.flags & SUPERSCRIPT_FLAG)
 
 
+def _cache() -> Any:
+    """A field that memoises a derived value: not an argument, not compared, never stored
+    (`paperflow.codec` skips it). Whoever changes what it derives from calls `changed()`."""
+    return field(default=None, init=False, repr=False, compare=False, metadata={"cache": True})
+
+
 @dataclass(slots=True)
 class Line:
     spans: list[Span]
     bbox: BBox
+    _text: str | None = _cache()
+    _size: float | None = _cache()
 
     @property
     def text(self) -> str:
-        return "".join(span.text for span in self.spans).strip()
+        if self._text is None:
+            self._text = "".join(span.text for span in self.spans).strip()
+        return self._text
 
     @property
     def size(self) -> float:
         """The dominant font size of the line (by characters)."""
-        weights: dict[float, int] = {}
-        for span in self.spans:
-            if span.text.strip():
-                key = round(span.size, 1)
-                weights[key] = weights.get(key, 0) + len(span.text.strip())
-        return max(weights, key=lambda k: weights[k]) if weights else 0.0
+        if self._size is None:
+            weights: dict[float, int] = {}
+            for span in self.spans:
+                stripped = span.text.strip()
+                if stripped:
+                    key = round(span.size, 1)
+                    weights[key] = weights.get(key, 0) + len(stripped)
+            self._size = max(weights, key=lambda k: weights[k]) if weights else 0.0
+        return self._size
+
+    def changed(self) -> None:
+        """Forget the memoised text and size after `spans` was changed in place."""
+        self._text = self._size = None
 
 
 @dataclass(slots=True)
@@ -100,15 +119,31 @@ class Block:
     """What the block is on the page (`paperflow.layout.ROLES`), set by `analyse_layout`."""
     evidence: str = ""
     """Why the block has its role (font, position, markers, neighbours)."""
+    _text: str | None = _cache()
+    _size: float | None = _cache()
 
     @property
     def text(self) -> str:
-        return join_lines([line.text for line in self.lines])
+        if self._text is None:
+            self._text = join_lines([line.text for line in self.lines])
+        return self._text
 
     @property
     def size(self) -> float:
-        sizes = [line.size for line in self.lines if line.text]
-        return max(set(sizes), key=sizes.count) if sizes else 0.0
+        """The most frequent line size (the first of the lines' sizes on a tie)."""
+        if self._size is None:
+            counts: dict[float, int] = {}
+            for line in self.lines:
+                if line.text:
+                    counts[line.size] = counts.get(line.size, 0) + 1
+            self._size = max(counts, key=lambda k: counts[k]) if counts else 0.0
+        return self._size
+
+    def changed(self) -> None:
+        """Forget the memoised text and size after `lines` (or a line's spans) changed."""
+        self._text = self._size = None
+        for line in self.lines:
+            line.changed()
 
 
 @dataclass(slots=True)
@@ -529,6 +564,7 @@ def _attach_labels(blocks: list[Block]) -> list[Block]:
             line.spans[:0] = label.spans
             line.bbox = _union([label.bbox, line.bbox])
             target.bbox = _union([target.bbox, line.bbox])
+            target.changed()
     return kept
 
 
@@ -537,12 +573,13 @@ def _line_right_of(label: Line, blocks: list[Block], own: Block) -> tuple[Block,
     for block in blocks:
         if block is own or block.column != own.column or block.column == -1:
             continue
+        if block.bbox[3] <= label.bbox[1] or block.bbox[1] >= label.bbox[3]:
+            continue  # no line of it can share the label's baseline
         for line in block.lines:
-            if abs(line.size - label.size) > 1.0:
-                continue
             overlap = min(line.bbox[3], label.bbox[3]) - max(line.bbox[1], label.bbox[1])
             gap = line.bbox[0] - label.bbox[2]
-            if overlap > 0.6 * height and 0 <= gap < 5 * max(label.size, 4.0):
+            if (overlap > 0.6 * height and 0 <= gap < 5 * max(label.size, 4.0)
+                    and abs(line.size - label.size) <= 1.0):
                 return block, line
     return None
 

@@ -72,10 +72,6 @@ def _candidates(text: str) -> list[list[str]]:
     return out
 
 
-def _key(tokens: list[str]) -> tuple[str, ...]:
-    return tuple(stem(t.lower()) for t in tokens)
-
-
 def key_phrases(doc: ParsedDocument, count: int = 8) -> list[str]:
     """Up to `count` ranked key phrases, lower-case unless an acronym, without near-duplicates."""
     if count <= 0:
@@ -96,17 +92,20 @@ def _rank(body: Body, count: int) -> list[str]:
     word_freq: Counter[str] = Counter()
     for index, (text, weight) in enumerate(sources):
         for run in _candidates(text):
-            for token in run:
-                word_freq[stem(token.lower())] += 1
+            lowered = [token.lower() for token in run]
+            stems = [stem(low) for low in lowered]
+            shown = [_display(token) for token in run]
+            generic = [low in _GENERIC for low in lowered]
+            word_freq.update(stems)
             for size in range(1, len(run) + 1):
                 for start in range(len(run) - size + 1):
-                    tokens = run[start : start + size]
-                    if tokens[0].lower() in _GENERIC or tokens[-1].lower() in _GENERIC:
+                    end = start + size
+                    if generic[start] or generic[end - 1]:
                         continue
-                    key = _key(tokens)
+                    key = tuple(stems[start:end])
                     freq[key] += weight
                     spread[key].add(index)
-                    surface[key][" ".join(_display(t) for t in tokens)] += 1
+                    surface[key][" ".join(shown[start:end])] += 1
     scores: dict[tuple[str, ...], float] = {}
     for key, value in freq.items():
         n = len(key)

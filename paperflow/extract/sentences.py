@@ -7,6 +7,7 @@ shape; paragraphs broken across columns, pages and footnotes are rejoined before
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -75,6 +76,7 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix strip so plural and simple verb forms share one key."""
     if len(word) <= 4:

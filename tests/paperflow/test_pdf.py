@@ -102,3 +102,28 @@ def test_thousands_of_pages_are_capped_with_a_warning() -> None:
     assert len(doc.pages) == 500
     assert doc.pages[-1].text == "Page text 500"
     assert any("3000 pages" in w and "PAPERFLOW_MAX_PAGES" in w for w in doc.warnings)
+
+
+def test_line_and_block_text_and_size_are_remembered_until_changed() -> None:
+    """Text and size are read hundreds of thousands of times per paper, so they are memoised;
+    code that edits spans or lines in place says so with `changed()`, and the codec never
+    stores the memo."""
+    from paperflow import codec
+    from paperflow.pdf import Block, Line, Span
+
+    def span(text: str, size: float) -> Span:
+        return Span(text, (0.0, 0.0, 10.0, 10.0), size, "Helvetica", 0)
+
+    line = Line([span("Results ", 10.0), span("hold", 10.0)], (0.0, 0.0, 50.0, 10.0))
+    block = Block([line, Line([span("Big", 14.0)], (0.0, 12.0, 50.0, 24.0)),
+                   Line([span("too", 10.0)], (0.0, 26.0, 50.0, 36.0))], (0.0, 0.0, 50.0, 36.0))
+    assert (line.text, line.size, block.text, block.size) == ("Results hold", 10.0,
+                                                             "Results hold Big too", 10.0)
+    assert b"Results hold Big" not in codec.dumps(block), "memo stored"
+    assert codec.loads(codec.dumps(block)) == block
+
+    line.spans[:0] = [span("1. ", 14.0), span("Overall findings: ", 14.0)]
+    assert line.text == "Results hold", "memo kept until changed()"
+    block.changed()
+    assert line.text == "1. Overall findings: Results hold" and line.size == 14.0
+    assert block.text.startswith("1. Overall findings: Results hold Big") and block.size == 14.0
