@@ -978,36 +978,61 @@ def _with_affiliations(lines: list[Line], names: list[_Name]) -> list[tuple[str,
     return out
 
 
-_ADDRESS_LABEL = re.compile(r"^(e-?mail( address)?|url|current address|present address)\s*:",
-                            re.I)
+_ADDRESS_LABEL = re.compile(r"^(e-?mail( address)?|url)\s*:", re.I)
+_OTHER_ADDRESS_LABEL = re.compile(r"^(current|present|permanent) address\s*:", re.I)
+_LISTED_ENTRY = re.compile(r"^\[\d+\]|^\d+\.\s")
 
 
 def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, str]]:
-    """Addresses printed after the text (AMS style): blocks of lines each followed by an
-    "E-mail address:" line, one per author, in the authors' order."""
-    found: list[str] = []
+    """Addresses printed after the text (AMS style): each author's address paragraphs (one or
+    more, set apart by a gap) followed by an "E-mail address:" line, in the authors' order.
+
+    Every address paragraph right above an e-mail line belongs to that author's group (an
+    author printed without an e-mail joins the next group); the groups are linked to the
+    authors when there is one per author.
+    """
+    groups: list[list[str]] = []
     for page in doc.pages[-2:]:
-        current: list[str] = []
+        paragraphs: list[list[str]] = []
+        labelled = False
         previous: Line | None = None
         for line in page.lines():
             text = line.text.strip()
             gap = previous is not None and line.bbox[1] - previous.bbox[3] > 0.9 * line.size
-            if _ADDRESS_LABEL.match(text):
-                address = _clean_affiliation(" ".join(current))
-                if current and INSTITUTION.search(address) and len(address.split()) <= 40:
-                    found.append(address)
-                current = []
-            elif gap or previous is None:
-                current = [text]
-            else:
-                current.append(text)
             previous = line
+            if _OTHER_ADDRESS_LABEL.match(text):
+                continue  # where the author is now, not the affiliation the paper gives
+            if _ADDRESS_LABEL.match(text):
+                groups.append(_addresses_above(paragraphs))
+                paragraphs, labelled = [], True
+            elif gap or not paragraphs:
+                paragraphs.append([text])
+            else:
+                paragraphs[-1].append(text)
+        if labelled:  # authors without an e-mail after the last one that has one
+            groups.append(_addresses_above(paragraphs))
+    groups = [group for group in groups if group]
     out: list[tuple[str, str]] = []
-    for i, address in enumerate(found):
-        key = _keyed(out, address, "#end")
-        if i < len(names) and len(found) == len(names):
-            names[i].markers.append(key)
+    for i, group in enumerate(groups):
+        keys = [_keyed(out, address, "#end") for address in group]
+        if len(groups) == len(names):
+            names[i].markers.extend(keys)
     return out
+
+
+def _addresses_above(paragraphs: list[list[str]]) -> list[str]:
+    """The address paragraphs that end `paragraphs` (text, then an author's addresses), in
+    print order: from the last one up to the first that is no address."""
+    found: list[str] = []
+    for lines in reversed(paragraphs):
+        if re.fullmatch(r"\d{1,4}", " ".join(lines)):
+            continue  # a page number
+        address = _clean_affiliation(" ".join(lines))
+        if _LISTED_ENTRY.match(lines[0]) or not INSTITUTION.search(address) \
+                or len(address.split()) > 40:
+            break
+        found.insert(0, address)
+    return found
 
 
 _ADDRESS_END = re.compile(
@@ -1258,6 +1283,11 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
             break
         # A jump up into the next column ends the abstract, unless a sentence runs on there.
         ended = not out or bool(re.search(r"[.!?:)\]]\W*$", out[-1]))
+        # So does a blank of two lines or more under it: the text starts there without a
+        # heading (letters, communications).
+        if previous is not None and block.column == previous.column and words >= 30 \
+                and block.bbox[1] - previous.bbox[3] > 2.0 * size:
+            break
         if previous is not None and block.column != column and column != -1 \
                 and block.bbox[1] < previous.bbox[1] and words > 60 and ended:
             break
@@ -1360,8 +1390,18 @@ def _cite_this(doc: ParsedDocument) -> str:
     return ""
 
 
+_ISO_DATE = re.compile(
+    r"(?<![\d/.])(19[5-9]\d|20[0-4]\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?!\d)")
+
+
 def _date(text: str, day_required: bool = True) -> date | None:
     match = DATE.search(text)
+    iso = _ISO_DATE.search(text)
+    if iso and (not match or iso.start() < match.start()):  # "Accepted 2017-12-08"
+        try:
+            return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+        except ValueError:
+            return None
     if not match or (day_required and match.group(7)):
         return None
     if match.group(1):

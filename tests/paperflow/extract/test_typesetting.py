@@ -342,7 +342,7 @@ def _spaced_lines(page: pymupdf.Page, y: float, lines: list[str], pitch: float =
 def test_double_spaced_manuscript_paragraphs_and_unlabelled_abstract() -> None:
     """A double-spaced manuscript (every line its own block in the text layer): the unlabelled
     abstract under the address list is read as one paragraph and ends no affiliation."""
-    full = [PROSE[i:i + 88].strip() for i in range(0, 5 * 88, 88)]
+    full = [(PROSE * 2)[i:i + 88].strip() for i in range(0, 5 * 88, 88)]
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
@@ -715,3 +715,66 @@ def test_byline_word_before_the_names() -> None:
         _prose(page, 72, 300, 25)
         header = extract_header(_analysed(doc))
         assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"], lead
+
+
+def test_addresses_after_the_text_one_group_per_author() -> None:
+    """AMS style: after the references, each author's address paragraphs (two for the first,
+    none printed with an e-mail for the last) above an "E-mail address:" line."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", ""), ("Cy Diaz", "")])
+    page.insert_text((72, 160), "Abstract.", fontsize=9, fontname="hebo")
+    _prose(page, 120, 160, 6, size=9)
+    _prose(page, 72, 260, 20)
+    end = doc.new_page(width=595, height=842)
+    y = _prose(end, 72, 80, 8)
+    addresses = [("Department of Physics, University of Alder, Norway", None),
+                 ("Institute of Optics, Birch Institute of Technology, Canada", "ann@alder.no"),
+                 ("School of Chemistry, University of Cedar, 3000 Leuven, Belgium", "bo@cedar.be"),
+                 ("Laboratory of Materials, Elm Research Centre, Japan", None)]
+    y += 30
+    for address, email in addresses:
+        end.insert_text((90, y), address, fontsize=8, fontname="tiro")
+        y += 10
+        if email:
+            end.insert_text((90, y), f"E-mail address: {email}", fontsize=8, fontname="tiit")
+            y += 10
+        y += 12
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [a for a, _ in addresses]
+    linked = {a.name: [header.affiliations[i] for i in a.affiliation_indices]
+              for a in header.authors}
+    assert linked == {"Ann Lee": [addresses[0][0], addresses[1][0]],
+                      "Bo Chan": [addresses[2][0]], "Cy Diaz": [addresses[3][0]]}
+
+
+def test_labelled_abstract_ends_at_a_blank_before_unheaded_text() -> None:
+    """Letters and communications start the text under the abstract without a heading, after
+    a blank of a few lines; paragraphs of the text itself follow at the usual spacing."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    _runs(page, 72, 170, [("Abstract: ", 9, "hebo", 0), ("We study a family of estimators "
+                                                         "for urban traffic data.", 9, "helv", 0)])
+    y = _prose(page, 72, 181.7, 5, size=9)
+    for paragraph in range(2):  # the text: indented paragraphs, three blank lines below
+        y += 3 * 9 if paragraph == 0 else 2
+        page.insert_text((82, y), "Traffic counts were collected in four cities over a",
+                         fontsize=9)
+        y = _prose(page, 72, y + 11.7, 6, size=9)
+    abstract = extract_header(_analysed(doc)).abstract or ""
+    assert abstract.startswith("We study a family of estimators for urban traffic data.")
+    assert "Traffic counts" not in abstract
+    assert len(abstract.split()) >= 60, abstract
+
+
+def test_iso_date_after_an_editorial_label_gives_the_year() -> None:
+    """"Accepted in <journal> 2017-12-08" in the footer: the date written the ISO way."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 178, 30)
+    page.insert_text((72, 800), "Accepted in Quanta 2017-12-08, click the title to verify.",
+                     fontsize=7)
+    assert extract_header(_analysed(doc)).year == 2017
