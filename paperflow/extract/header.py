@@ -165,7 +165,11 @@ def extract_header(doc: ParsedDocument) -> Header:
     title_bottom = max((line.bbox[3] for line in title_lines), default=first.height * 0.05)
     zone_end = limit if anchor and anchor[0] is first else _first_paragraph_top(
         first, body, title_bottom)
-    zone = [row for row in rows_of(list(first.lines()))
+    held = anchor[1] if anchor and anchor[0] is first else None
+    running = {id(line) for block in first.blocks
+               if block is not held and _column_text_past(block, first, zone_end, body)
+               for line in block.lines}
+    zone = [row for row in rows_of([ln for ln in first.lines() if id(ln) not in running])
             if row.top >= title_bottom - 1 and row.bottom <= zone_end + 1]
     authors, affiliations = _authors_and_affiliations(zone, first, body)
     above = _name_rows_above(first, title_lines)
@@ -393,6 +397,14 @@ def _prose_start(block: Block) -> int | None:
         if apart and not is_prose(head.text):
             return k
     return None
+
+
+def _column_text_past(block: Block, page: Page, zone_end: float, body: float) -> bool:
+    """A paragraph of one column of a multi-column page that starts beside the header and runs
+    on below its end: running text whose first lines sit level with the last header lines
+    (the other column starts higher than the abstract), never a header line."""
+    return page.columns >= 2 and block.column >= 0 and block.bbox[1] < zone_end \
+        and block.bbox[3] > zone_end + body and len(block.lines) >= 2
 
 
 def _authors_and_affiliations(
@@ -707,10 +719,11 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
             lead = next((p.text for p in parts if not p.marker), "")
             # A full-width line that does not end mid-phrase, followed by another institution,
             # is a list of affiliations rather than one wrapped affiliation.
-            mid_phrase = previous.text.rstrip().endswith(",") or bool(
-                re.search(r"\s(of|and|for|the|de|del|di|der|des|für|du|at|in|&)$",
-                          previous.text.rstrip(), re.I))
-            if wide and not mid_phrase and INSTITUTION.search(lead):
+            mid_phrase = _mid_phrase(previous.text)
+            # In a list whose entries open with markers, an unmarked line goes on with the
+            # entry above unless that entry was closed (";" or ".").
+            marked_open = bool(found[-1][0]) and not previous.text.rstrip().endswith((";", "."))
+            if wide and not mid_phrase and INSTITUTION.search(lead) and not marked_open:
                 continuing = False
         marker, text = "", ""
         for piece in parts:
@@ -1074,18 +1087,42 @@ def _named_addresses(lines: list[Line], names: list[_Name],
         if found is None:
             continue
         owner, first = found
-        parts = [first]
+        # The list's right edge, from the lines around the entry (not a stamp in the margin).
+        right = max(ln.bbox[2] for ln in lines[max(0, i - 8):i + 8])
+        entries = [[first]]
         for prev, nxt in itertools.pairwise(lines[i:i + 4]):
             more = squash(nxt.text)
-            if _ADDRESS_END.search(parts[-1]) or owner_of(more) is not None \
+            if _ADDRESS_END.search(entries[-1][-1]) or owner_of(more) is not None \
                     or nxt.bbox[1] - prev.bbox[3] > 0.9 * nxt.size:
                 break
-            parts.append(more)
-        address = _clean_affiliation(_ADDRESS_END.sub("", " ".join(parts)))
-        if not INSTITUTION.search(address) or len(address.split()) > 40:
-            continue
-        owner.markers.append(_keyed(out, address, "#name"))
+            if _starts_new_address(prev, nxt, right):
+                entries.append([more])  # the line above ended short: a second address
+            else:
+                entries[-1].append(more)  # a wrapped line
+        for parts in entries:
+            address = _clean_affiliation(_ADDRESS_END.sub("", " ".join(parts)))
+            if INSTITUTION.search(address) and len(address.split()) <= 40:
+                owner.markers.append(_keyed(out, address, "#name"))
     return out
+
+
+def _starts_new_address(line: Line, following: Line, right: float) -> bool:
+    """The line under `line` starts another address rather than wrapping it: `line` was ended
+    on purpose (the next line's first word would have fitted in the room left before the text's
+    right edge `right`), or it ends a phrase and the next line opens with an institution."""
+    text = following.text.strip()
+    if not text:
+        return False
+    char = (following.bbox[2] - following.bbox[0]) / len(text)
+    if right - line.bbox[2] > (len(text.split()[0]) + 2) * char:
+        return True
+    return not _mid_phrase(line.text) and bool(INSTITUTION.search(text.split(",")[0]))
+
+
+def _mid_phrase(text: str) -> bool:
+    """A line that stops inside a phrase: after a comma, a hyphen or a joining word."""
+    return bool(re.search(r"[,-]$|\s(of|and|for|the|de|del|di|der|des|für|du|at|in|&)$",
+                          text.rstrip(), re.I))
 
 
 _FROM_STATEMENT = re.compile(r"^From (?:the )?(?=[A-Z])")

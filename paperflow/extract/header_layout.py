@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 from paperflow.pdf import Line, ParsedDocument, Span
 
-MARKER_SYMBOLS = "*†‡§¶∗⋆⋄□♯#‖♣♦♥♠✉☯¤\ufffd"
-"""Footnote symbols after names; ☯ (equal contribution) and ¤ (current address) as PLOS uses."""
-_MARKER_TEXT = re.compile(r"^[\s\d,;*†‡§¶∗⋄□♯#‖♣♦♥♠✉☯¤\ufffdα-ωa-z]{1,10}$")
+MARKER_SYMBOLS = "*†‡§¶∗⋆⋄□♯#‖∥⊥△▽∇♣♦♥♠✉☯¤\ufffd"
+"""Footnote symbols after names; ☯ (equal contribution) and ¤ (current address) as PLOS uses,
+∥ ⊥ △ ▽ ∇ as ACS journals continue the sequence after † ‡ ¶ §."""
+_MARKER_TEXT = re.compile(rf"^[\s\d,;{re.escape(MARKER_SYMBOLS)}α-ωa-z]{{1,10}}$")
 _SYMBOL_ONLY = re.compile(rf"^[\s,{re.escape(MARKER_SYMBOLS)}]+$")
 _COMBINING = {
     "\u0301": "\u0301", "\u00b4": "\u0301", "\u0300": "\u0300", "`": "\u0300",

@@ -408,7 +408,8 @@ def test_addresses_after_the_text_opening_with_the_authors_names() -> None:
     """SMF style: "Ann Lee, University of Alder, Norway • E-mail : ..." at the end."""
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
-    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", ""), ("Cy Diaz", ""), ("Di Eng", ""),
+                            ("Ed Fox", "")])
     page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
     _prose(page, 72, 178, 30)
     page = doc.new_page(width=595, height=842)
@@ -418,10 +419,27 @@ def test_addresses_after_the_text_opening_with_the_authors_names() -> None:
     page.insert_text((72, 430), "Bo Chan, School of Chemistry, Birch Institute, Canada",
                      fontsize=9)
     page.insert_text((80, 442), "E-mail : chan@birch.ca", fontsize=9)
+    # A second address on a line of its own (the line above ends short), then one that wraps.
+    page.insert_text((72, 472), "Cy Diaz, Institute of Optics, Cedar University, Japan",
+                     fontsize=9)
+    page.insert_text((80, 484), "Department of Physics, University of Alder, Norway", fontsize=9)
+    page.insert_text((72, 514), "Di Eng, Laboratory of Materials Science and Engineering, "
+                     "National Institute for Research on Layout, Typesetting", fontsize=9)
+    page.insert_text((80, 526), "and Printing, Elm, Chile", fontsize=9)
+    # The widest line of the list, ending a phrase; the next opens with an institution.
+    page.insert_text((72, 556), "Ed Fox, Institute of Optics and Photonics, Cedar University of "
+                     "Science and Technology, Kyoto, Japan", fontsize=9)
+    page.insert_text((80, 568), "School of Chemistry, Birch Institute, Canada", fontsize=9)
     header = extract_header(_analysed(doc))
-    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
-                                   "School of Chemistry, Birch Institute, Canada"]
-    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+    assert header.affiliations == [
+        "Department of Physics, University of Alder, Norway",
+        "School of Chemistry, Birch Institute, Canada",
+        "Institute of Optics, Cedar University, Japan",
+        "Laboratory of Materials Science and Engineering, National Institute for Research on "
+        "Layout, Typesetting and Printing, Elm, Chile",
+        "Institute of Optics and Photonics, Cedar University of Science and Technology, Kyoto, "
+        "Japan"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [0, 2], [3], [1, 4]]
 
 
 def test_english_abstract_preferred_to_one_in_another_language() -> None:
@@ -778,3 +796,53 @@ def test_iso_date_after_an_editorial_label_gives_the_year() -> None:
     page.insert_text((72, 800), "Accepted in Quanta 2017-12-08, click the title to verify.",
                      fontsize=7)
     assert extract_header(_analysed(doc)).year == 2017
+
+
+def test_marked_address_list_lines_and_symbols() -> None:
+    """Lettered addresses closed by ";": an unmarked line under an open entry wraps it, even when
+    it reads like a place; ACS's ∥ and ⊥ continue the marker sequence after † ‡ § ¶."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    # PyMuPDF's built-in CJK fallback font has the ∥ glyph that the base-14 fonts lack.
+    page.insert_font(fontname="cjk", fontbuffer=pymupdf.Font("cjk").buffer)
+    _title_and_names(page, [("Ann Lee", "a"), ("Bo Chan", "b"), ("Cy Diaz", "")])
+    after_names = 72 + sum(pymupdf.get_text_length(text, fontsize=size) for text, size in
+                           (("Ann Lee", 11), ("a", 7), (", Bo Chan", 11), ("b", 7),
+                            (", Cy Diaz", 11)))
+    page.insert_text((after_names, 116), "\u2225", fontsize=7, fontname="cjk")
+    _runs(page, 72, 150, [("a", 7, "helv", 3), ("Max Planck Institute for Layout Research, "
+                                                "3010 Melbourne, Australia;", 11, "helv", 0)])
+    _runs(page, 72, 164, [("b", 7, "helv", 3), ("Department of Earth Sciences, University of "
+                                                "Edinburgh, Kings Buildings, EH8 9YL", 11,
+                                                "helv", 0)])
+    page.insert_text((250, 178), "Edinburgh, UK", fontsize=11)
+    page.insert_text((72, 189), "\u2225", fontsize=7, fontname="cjk")
+    page.insert_text((79, 192), "School of Chemistry, Birch Institute, Canada", fontsize=11)
+    page.insert_text((72, 230), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 248, 20)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Max Planck Institute for Layout Research, 3010 Melbourne, Australia",
+        "Department of Earth Sciences, University of Edinburgh, Kings Buildings, EH8 9YL "
+        "Edinburgh, UK", "School of Chemistry, Birch Institute, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [2]]
+
+
+def test_column_text_level_with_the_header_is_no_affiliation() -> None:
+    """Two columns under a spanning header: the right column starts higher than the abstract's
+    head in the left one, so its first lines sit level with the last address line."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    _runs(page, 150, 140, [("1", 6, "helv", 3), ("Department of Physics, University of Alder, "
+                                                 "Norway", 9, "helv", 0)])
+    _runs(page, 150, 152, [("2", 6, "helv", 3), ("School of Chemistry, Birch Institute, Canada",
+                                                 9, "helv", 0)])
+    page.insert_text((60, 175), "Abstract: the method reads each page of the paper and", fontsize=9)
+    _prose(page, 60, 186, 30, width=52, size=9)
+    page.insert_text((320, 150), "framework outperforms the memory footprint in both syn-",
+                     fontsize=9)
+    _prose(page, 320, 161, 40, width=52, size=9)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
