@@ -662,6 +662,12 @@ def _tidy_name(name: str) -> str:
     return " ".join(words)
 
 
+_SURNAME_PARTICLES = frozenset({
+    "von", "van", "vander", "de", "der", "den", "da", "das", "do", "dos", "del", "della", "di",
+    "du", "la", "le", "ten", "ter", "bin", "ibn", "al", "el"})
+"""Lower-case words that open a surname: a name never ends with one."""
+
+
 def _merge_wrapped_names(names: list[_Name]) -> None:
     """Join a name cut at a row's end (a lone given name, or one ending in an initial) with
     the rest of it on the next row; then drop one-word leftovers, which are not names."""
@@ -669,7 +675,8 @@ def _merge_wrapped_names(names: list[_Name]) -> None:
     while i < len(names) - 1:
         here, nxt = names[i], names[i + 1]
         words = here.name.split()
-        cut = len(words) == 1 or bool(re.fullmatch(r"[A-Z]\.?", words[-1]))
+        cut = len(words) == 1 or bool(re.fullmatch(r"[A-Z]\.?", words[-1])) \
+            or words[-1] in _SURNAME_PARTICLES  # "Anne-Sophie von" / "Neumann"
         if cut and not here.markers and nxt.row > here.row:
             joiner = ". " if re.fullmatch(r"[A-Z]", words[-1]) else " "
             nxt.name = f"{here.name}{joiner}{nxt.name}"

@@ -18,10 +18,10 @@ _COMBINING = {
     "\u0308": "\u0308", "\u00a8": "\u0308", "\u0303": "\u0303", "\u02dc": "\u0303",
     "\u0302": "\u0302", "\u02c6": "\u0302", "\u030c": "\u030c", "\u02c7": "\u030c",
     "\u0306": "\u0306", "\u02d8": "\u0306", "\u030a": "\u030a", "\u02da": "\u030a",
-    "\u0327": "\u0327", "\u00b8": "\u0327",
+    "\u0327": "\u0327", "\u00b8": "\u0327", "\u0307": "\u0307", "\u02d9": "\u0307",
 }
 _ACCENT = re.compile(
-    r" ?([\u0300-\u036f\u00b4\u00a8\u02dc\u02c6\u02c7\u02d8\u02da\u00b8])([A-Za-zıȷ])"
+    r" ?([\u0300-\u036f\u00b4\u00a8\u02dc\u02c6\u02c7\u02d8\u02d9\u02da\u00b8])([A-Za-zıȷ])"
 )
 _GRAVE = re.compile(r"(?<=[a-z])`([aeiouAEIOU])")
 
@@ -32,7 +32,11 @@ def fix_accents(text: str) -> str:
     def compose(match: re.Match[str]) -> str:
         letter = {"ı": "i", "ȷ": "j"}.get(match.group(2), match.group(2))
         mark = _COMBINING.get(match.group(1), match.group(1))
-        return unicodedata.normalize("NFC", letter + mark)
+        before = match.string[match.start() - 1:match.start()]
+        # A capital after a space that follows a lower-case letter opens a word ("Anaïs ˙Zuk"):
+        # the space is real. Inside a word ("F ́ısica", "M ¨ULLER") TeX's kerning put it there.
+        keep = match.group(0).startswith(" ") and letter.isupper() and not before.isupper()
+        return (" " if keep else "") + unicodedata.normalize("NFC", letter + mark)
 
     text = _ACCENT.sub(compose, text)
     return _GRAVE.sub(lambda m: unicodedata.normalize("NFC", m.group(1) + "\u0300"), text)

@@ -131,3 +131,7 @@ def test_metadata_title_used_only_when_printed() -> None:
 def test_fix_accents_composes_tex_marks() -> None:
     assert fix_accents("Departamento de F \u00b4\u0131sica") == "Departamento de Física"
     assert fix_accents("G \u0308oteborg, Vall`es") == "Göteborg, Vallès"
+    # A word that opens with an accented capital keeps the space before it; inside a word in
+    # capitals the space is TeX's kerning.
+    assert fix_accents("Noémie and Anaïs \u0307Zukowski") == "Noémie and Anaïs Żukowski"
+    assert fix_accents("Anaïs \u02d9Zukowski, M \u00a8ULLER") == "Anaïs Żukowski, MÜLLER"

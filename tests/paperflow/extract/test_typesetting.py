@@ -846,3 +846,17 @@ def test_column_text_level_with_the_header_is_no_affiliation() -> None:
     header = extract_header(_analysed(doc))
     assert header.affiliations == ["Department of Physics, University of Alder, Norway",
                                    "School of Chemistry, Birch Institute, Canada"]
+
+
+def test_name_wrapped_after_a_surname_particle() -> None:
+    """A centred author line cut after "von": the surname on the next line is the same name."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    page.insert_text((72, 120), "Ann Lee, Bo Chan & Anne-Sophie von", fontsize=11)
+    page.insert_text((150, 134), "Neumann", fontsize=11)
+    page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 188, 30)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Anne-Sophie von Neumann"]
