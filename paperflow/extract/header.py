@@ -1014,6 +1014,7 @@ def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, s
     groups: list[list[str]] = []
     for page in doc.pages[-2:]:
         paragraphs: list[list[str]] = []
+        in_caps: list[bool] = []
         labelled = False
         previous: Line | None = None
         for line in page.lines():
@@ -1024,13 +1025,20 @@ def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, s
                 continue  # where the author is now, not the affiliation the paper gives
             if _ADDRESS_LABEL.match(text):
                 groups.append(_addresses_above(paragraphs))
-                paragraphs, labelled = [], True
+                paragraphs, in_caps, labelled = [], [], True
             elif gap or not paragraphs:
                 paragraphs.append([text])
+                in_caps.append(_small_caps(line))
             else:
                 paragraphs[-1].append(text)
         if labelled:  # authors without an e-mail after the last one that has one
             groups.append(_addresses_above(paragraphs))
+        elif page is doc.pages[-1]:
+            # No e-mail at all: the addresses that close the paper, set in small capitals.
+            tail = len(paragraphs)
+            while tail and in_caps[tail - 1]:
+                tail -= 1
+            groups.append(_addresses_above(paragraphs[tail:]))
     groups = [group for group in groups if group]
     out: list[tuple[str, str]] = []
     for i, group in enumerate(groups):
@@ -1038,6 +1046,16 @@ def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, s
         if len(groups) == len(names):
             names[i].markers.extend(keys)
     return out
+
+
+_SMALL_CAPS_FONT = re.compile(r"caps|csc|smcp|[-_+]sc(?:\b|\d)", re.I)
+
+
+def _small_caps(line: Line) -> bool:
+    """The line is set in a small-capitals font (by the font's name: CMCSC10, LMRomanCaps10,
+    Minion-SC...)."""
+    return bool(line.spans) and all(_SMALL_CAPS_FONT.search(span.font) for span in line.spans
+                                    if span.text.strip())
 
 
 def _addresses_above(paragraphs: list[list[str]]) -> list[str]:
@@ -1493,8 +1511,9 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
             return int(YEAR.findall(text)[-1]), None
     for text in texts:
         # "Copyright c 2009": a circled c drawn around a plain "c" comes out as the letter.
-        match = re.search(r"(©|copyright)\s*(?:©\s*|c\u20dd?\s*|\(c\)\s*)?(\d{4})", text,
-                          re.I)
+        # "© The Author(s) 2007": the holder may come before the year.
+        match = re.search(r"(©|copyright)\s*(?:©\s*|c\u20dd?\s*|\(c\)\s*)?"
+                          r"(?:the authors?(?:\(s\))?,?\s*)?(\d{4})", text, re.I)
         if match:
             return int(match.group(2)), None
     for pattern in (r"accepted|received", r"dated"):
@@ -1504,8 +1523,9 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
     when = _dated(texts + page.margin_text, r"submitted|draft version|preprint", day=False)
     if when:
         return when.year, None
-    for text in texts[:40]:
-        # A line that is only a date, as \date{} prints it under the authors.
+    for text in texts[:40] + edge_lines:
+        # A line that is only a date, as \date{} prints it under the authors or a preprint's
+        # footer beside "Preprint submitted to ...".
         when = _date(text, day_required=False)
         if when and len(text) <= 30:
             return when.year, when

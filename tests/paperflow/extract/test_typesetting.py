@@ -860,3 +860,52 @@ def test_name_wrapped_after_a_surname_particle() -> None:
     _prose(page, 72, 188, 30)
     header = extract_header(_analysed(doc))
     assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Anne-Sophie von Neumann"]
+
+
+def test_address_closing_the_paper_in_small_capitals() -> None:
+    """AMS style with no e-mail at all: the one address after the references is known by its
+    small capitals (the font's name: CMCSC8), not by a label; in the text face it is not."""
+    for small_caps in (True, False):
+        doc = pymupdf.open()
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                         fontname="hebo")
+        page.insert_text((72, 120), "ANN LEE", fontsize=11)
+        page.insert_text((72, 160), "Abstract.", fontsize=9, fontname="hebo")
+        _prose(page, 120, 160, 6, size=9)
+        _prose(page, 72, 260, 20)
+        end = doc.new_page(width=595, height=842)
+        end.insert_text((72, 80), "References", fontsize=11, fontname="hebo")
+        y = 100.0
+        for i in range(1, 6):
+            end.insert_text((72, y), f"[{i}] B. Chan, Layout rules, Journal of Layout {i} "
+                            f"(2001), {i}1-{i}9.", fontsize=8)
+            y += 11
+        end.insert_font(fontname="scaps", fontbuffer=pymupdf.Font("tiro").buffer)
+        end.insert_text((90, y + 25), "Institute of Statistics, University of Alder, Norway",
+                        fontsize=8, fontname="scaps")
+        for xref in range(1, doc.xref_length()):
+            kind = doc.xref_get_key(xref, "Type")[1]
+            if small_caps and kind == "/Font" and "Nimbus" in doc.xref_get_key(xref,
+                                                                               "BaseFont")[1]:
+                doc.xref_set_key(xref, "BaseFont", "/CMCSC8")
+        header = extract_header(_analysed(doc))
+        expected = ["Institute of Statistics, University of Alder, Norway"] if small_caps else []
+        assert header.affiliations == expected
+
+
+def test_year_from_a_preprint_footer_date_or_a_copyright_holder_line() -> None:
+    """Elsevier's "Preprint submitted to X" footer with the date far to its right (its own
+    line in the text layer), and OUP's "© The Author 2007. Published by ...": the year."""
+    for footer, year in ((("Preprint submitted to Layout Letters", "November 20, 2016"), 2016),
+                         (("\u00a9 The Author 2007. Published by Layout Press. All rights "
+                           "reserved.", ""), 2007)):
+        doc = pymupdf.open()
+        page = doc.new_page(width=595, height=842)
+        _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+        page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+        _prose(page, 72, 178, 40)
+        page.insert_text((72, 790), footer[0], fontsize=8)
+        if footer[1]:
+            page.insert_text((440, 790), footer[1], fontsize=8)
+        assert extract_header(_analysed(doc)).year == year, footer
