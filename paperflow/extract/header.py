@@ -1380,13 +1380,17 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                     if STOP_HEAD.match(follow.text) or abs(follow.size - size) > 1.5:
                         break
                     parts.append(follow.text)
-                if not parts[0].strip() and len(parts) == 1 and b + 1 < len(page.blocks):
-                    parts = [ln.text for ln in page.blocks[b + 1].lines]
+                below = _block_below(page, b) + 1  # a label alone: the block under it
+                if not parts[0].strip() and len(parts) == 1 and below < len(page.blocks):
+                    parts = [ln.text for ln in page.blocks[below].lines]
                 elif b + 1 < len(page.blocks) and not parts[-1].rstrip().endswith("."):
                     # A keyword line that wraps into a block of its own right under it.
                     last = block.lines[-1]
                     nxt = page.blocks[b + 1]
-                    if nxt.lines and 0 <= nxt.bbox[1] - last.bbox[3] < 0.8 * size \
+                    # A line ending with a separator goes on for sure: allow the blank of a
+                    # double-spaced preprint.
+                    reach = 1.6 if re.search(r"[,;·•]\s*$", parts[-1]) else 0.8
+                    if nxt.lines and 0 <= nxt.bbox[1] - last.bbox[3] < reach * size \
                             and abs(nxt.size - size) <= 0.5 and len(nxt.lines) <= 2 \
                             and not STOP_HEAD.match(nxt.lines[0].text) \
                             and not NUMBERED_HEAD.match(nxt.lines[0].text):

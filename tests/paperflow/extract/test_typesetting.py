@@ -909,3 +909,37 @@ def test_year_from_a_preprint_footer_date_or_a_copyright_holder_line() -> None:
         if footer[1]:
             page.insert_text((440, 790), footer[1], fontsize=8)
         assert extract_header(_analysed(doc)).year == year, footer
+
+
+def test_keyword_line_ending_with_a_comma_goes_on_past_a_double_spaced_blank() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    y = _spaced_lines(page, 180, [PROSE[:80], PROSE[80:160]], pitch=24)
+    page.insert_text((72, y), "Keywords: signal processing, compressed sensing, Bayesian "
+                     "inference,", fontsize=11)
+    page.insert_text((72, y + 24), "protein structure", fontsize=11)
+    page.insert_text((72, y + 72), "1. Introduction", fontsize=11, fontname="hebo")
+    _spaced_lines(page, y + 96, [PROSE[:80]] * 10, pitch=24)
+    assert extract_header(_analysed(doc)).keywords == [
+        "signal processing", "compressed sensing", "Bayesian inference", "protein structure"]
+
+
+def test_keyword_label_alone_reads_the_block_under_it_not_the_next_in_order() -> None:
+    """A "KEYWORDS" label whose page order puts the other column's paragraph next (reading
+    order gone wrong where one column turns into two): the keywords are the block under it."""
+    from paperflow.extract.header import Vocabulary, _keywords
+    from paperflow.pdf import Block, Line, Page, Span
+
+    def block(text: str, box: tuple[float, float, float, float]) -> Block:
+        return Block([Line([Span(text, box, 9.0, "Helvetica", 0)], box)], box)
+
+    label = block("KEYWORDS", (54, 515, 129, 525))
+    other = block("In this work we analyse a new framework (2024); Nakamura et al. (1992).",
+                  (317, 515, 560, 589))
+    words = block("graph neural networks, program synthesis, turbulence", (54, 531, 296, 549))
+    page = Page(1, 612, 792, [label, other, words])
+    doc = ParsedDocument(1, [page])
+    assert _keywords([page], Vocabulary(doc)) == ["graph neural networks", "program synthesis",
+                                                  "turbulence"]
