@@ -659,7 +659,11 @@ def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], i
     edges = [(g[0] + g[1]) / 2 for g in gutters]
     for block in blocks:
         x0, _, x1, _ = block.bbox
-        crossing = any(x0 < g0 - 2 and x1 > g1 + 2 for g0, g1 in gutters)
+        # Set astride the middle of a gutter is outside every column: a centred heading
+        # ("Abstract" under a two-column author grid) spans the columns even when it is
+        # narrower than the gutter. (A hanging label just over an edge is not astride it.)
+        crossing = any(x0 < g0 - 2 and x1 > g1 + 2 for g0, g1 in gutters) or any(
+            min(edge - x0, x1 - edge) >= max(0.25 * (x1 - x0), 2) for edge in edges)
         if crossing:
             block.column = -1
         else:

@@ -943,3 +943,64 @@ def test_keyword_label_alone_reads_the_block_under_it_not_the_next_in_order() ->
     doc = ParsedDocument(1, [page])
     assert _keywords([page], Vocabulary(doc)) == ["graph neural networks", "program synthesis",
                                                   "turbulence"]
+
+
+def test_centred_heading_astride_the_gutter_of_an_author_grid_spans_it() -> None:
+    """Two columns of author blocks, then "Abstract" centred under them (narrower than the
+    gap between the blocks): the abstract is read after both columns of authors."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((120, 110), "A Study of Layout Rules for Papers", fontsize=16,
+                     fontname="hebo")
+    # The left blocks end just left of the page's centre, the right ones start past it.
+    for right, x, top, (names, place, country) in (
+            (300, None, 160, ("Ann Lee and Bo Chan", "Faculty of Physics", "Alder University")),
+            (None, 330, 160, ("Cy Diaz and Di Eng", "School of Chemistry", "Birch Institute")),
+            (300, None, 215, ("Ed Fox", "Department of Optics", "Cedar University")),
+            (None, 330, 215, ("Flo Gee", "Laboratory of Materials", "Elm Institute"))):
+        for y, text, font in ((top, names, "tiro"), (top + 15, place, "tiit"),
+                              (top + 30, country, "tiit")):
+            width = pymupdf.get_text_length(text, fontname=font, fontsize=12)
+            page.insert_text((x if x is not None else right - width, y), text, fontsize=12,
+                             fontname=font)
+    width = pymupdf.get_text_length("Abstract", fontname="tibo", fontsize=12)
+    page.insert_text((306 - width / 2, 285), "Abstract", fontsize=12, fontname="tibo")
+    y = _prose(page, 72, 305, 6, width=95)
+    page.insert_text((72, y + 20), "1. Introduction", fontsize=12, fontname="tibo")
+    _prose(page, 72, y + 40, 20, width=95)
+    analysed = _analysed(doc)
+    order = [block.text for block in analysed.pages[0].blocks]
+    heading = next(i for i, text in enumerate(order) if text == "Abstract")
+    assert analysed.pages[0].blocks[heading].column == -1
+    assert all(i < heading for i, text in enumerate(order) if "Institute" in text
+               or "University" in text), order
+    header = extract_header(analysed)
+    assert header.abstract is not None and header.abstract.startswith("the method reads")
+    assert "Chemistry" not in header.abstract
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Diaz", "Di Eng",
+                                                "Ed Fox", "Flo Gee"]
+
+
+def test_hanging_labels_just_over_a_gutter_edge_stay_in_their_column() -> None:
+    """The last page of a two-column reference list: the left column full, the right one with
+    three entries whose first lines (hanging labels) start left of their continuation lines, a
+    little over the gutter as the continuation lines measure it. They stay in the right column,
+    read after the left one."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    first = "A. Author, B. Writer and C. Reader, \u201cLayout rules for reading"
+    rest = ["papers in their columns,\u201d Journal of Layout Studies, vol.", "12, pp. 1-20, 2001."]
+    y = 74.0
+    for i in range(1, 13):
+        entries = [(71, i)] + ([(311, i + 12)] if i <= 3 else [])
+        for x, number in entries:
+            page.insert_text((x, y), f"[{number}] {first}", fontsize=8)
+            page.insert_text((x + 20, y + 10), rest[0], fontsize=8)
+            page.insert_text((x + 20, y + 20), rest[1], fontsize=8)
+            if x == 71:  # longer entries on the left: the right column's labels are few
+                page.insert_text((x + 20, y + 30), rest[0], fontsize=8)
+                page.insert_text((x + 20, y + 40), rest[1], fontsize=8)
+        y += 54
+    order = [b.text for b in parse_layout(doc.tobytes()).pages[0].blocks]
+    starts = [int(text[1:text.index("]")]) for text in order if text.startswith("[")]
+    assert starts == sorted(starts), starts
