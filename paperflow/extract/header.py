@@ -881,8 +881,19 @@ def _footnote_lines(page: Page, body: float) -> list[Line]:
                 for line in block.lines]
     if labelled:
         return labelled
+    # The page's own running text may be larger than the paper's most common size (a short
+    # paper whose small-type references outweigh its text).
+    size = max(body, _dominant_size(page))
     return [line for block in page.blocks for line in block.lines
-            if line.bbox[1] > page.height * 0.7 and line.size < body * 0.98]
+            if line.bbox[1] > page.height * 0.7 and line.size < size * 0.98]
+
+
+def _dominant_size(page: Page) -> float:
+    """The font size that sets most of the page's characters."""
+    weights: dict[float, int] = {}
+    for line in page.lines():
+        weights[line.size] = weights.get(line.size, 0) + len(line.text)
+    return max(weights, key=lambda k: weights[k]) if weights else 0.0
 
 
 def _footnote_affiliations(page: Page, body: float,
@@ -980,7 +991,8 @@ def _with_affiliations(lines: list[Line], names: list[_Name]) -> list[tuple[str,
     """
     text = squash(" ".join(line.text for line in lines))
     out: list[tuple[str, str]] = []
-    for sentence in re.split(r"(?<=[A-Za-z]{2}\.)\s+(?=[A-Z])", text):
+    # A sentence starts with a capital, ASCII or not ("... Netherlands. Ł. Hübner is with").
+    for sentence in re.split(r"(?<=[A-Za-z]{2}\.)\s+(?=[^\W\d_a-z])", text):
         match = _IS_WITH.search(sentence)
         if not match:
             continue
@@ -1305,6 +1317,10 @@ def _until_link(lines: list[Line]) -> list[str]:
             break
         if KEYWORD_HEAD.match(text) or STOP_HEAD.match(text):
             break
+        start = keyword_label_start(line)
+        if start:  # the keywords run in after the abstract's last sentence
+            out.append(line.text[:start].strip())
+            break
         out.append(text)
     return out
 
@@ -1367,14 +1383,32 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
 # --- keywords ----------------------------------------------------------------------------------
 
 
+def keyword_label_start(line: Line) -> int | None:
+    """Where a keyword label starts in the line's text: 0 when the line opens with it, or the
+    offset of a bold label run in after the sentence that ends the abstract ("... regime.
+    Keywords: ..."); None when the line has no label."""
+    if KEYWORD_HEAD.match(line.text):
+        return 0
+    offset = 0
+    text = "".join(span.text for span in line.spans)
+    lead = len(text) - len(text.lstrip())
+    for index, span in enumerate(line.spans):
+        if index and span.is_bold and KEYWORD_HEAD.match(span.text.strip()) \
+                and re.search(r"[.!?]\s*$", text[:offset]):
+            return offset - lead + len(span.text) - len(span.text.lstrip())
+        offset += len(span.text)
+    return None
+
+
 def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
     for page in pages:
         for b, block in enumerate(page.blocks):
             for i, line in enumerate(block.lines):
-                match = KEYWORD_HEAD.match(line.text)
+                start = keyword_label_start(line)
+                match = KEYWORD_HEAD.match(line.text[start:]) if start is not None else None
                 if not match:
                     continue
-                parts = [line.text[match.end():]]
+                parts = [line.text[start + match.end():]]
                 size = line.size
                 for follow in block.lines[i + 1:]:
                     if STOP_HEAD.match(follow.text) or abs(follow.size - size) > 1.5:

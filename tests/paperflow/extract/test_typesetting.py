@@ -1004,3 +1004,49 @@ def test_hanging_labels_just_over_a_gutter_edge_stay_in_their_column() -> None:
     order = [b.text for b in parse_layout(doc.tobytes()).pages[0].blocks]
     starts = [int(text[1:text.index("]")]) for text in order if text.startswith("[")]
     assert starts == sorted(starts), starts
+
+
+def test_keyword_label_run_in_after_the_abstracts_last_sentence() -> None:
+    """"... in the low-temperature regime.    Keywords:" on one line, the keywords under it."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    y = _prose(page, 72, 178, 5)
+    _runs(page, 72, y, [("rate in the low-temperature regime.", 10, "helv", 0),
+                        ("      Keywords:", 10, "hebo", 0)])
+    page.insert_text((72, y + 13), "finite element method, spectroscopy, topological in-",
+                     fontsize=10)
+    page.insert_text((72, y + 26), "sulators", fontsize=10)
+    page.insert_text((72, y + 60), "1. Introduction", fontsize=11, fontname="hebo")
+    _prose(page, 72, y + 80, 30)
+    header = extract_header(_analysed(doc))
+    assert header.keywords == ["finite element method", "spectroscopy", "topological insulators"]
+    assert header.abstract is not None
+    assert header.abstract.endswith("rate in the low-temperature regime.")
+
+
+def test_is_with_footnotes_of_a_short_paper_with_a_long_small_type_reference_list() -> None:
+    """IEEE: "X and Y are with ..." footnotes at 8 pt under 10 pt text, on a paper whose 8 pt
+    references outweigh its text (the paper's most common size is the footnotes' size); a
+    footnote sentence may start with a capital that is not ASCII ("É. Kim is with ...")."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", ""), ("Émile Kim", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=10, fontname="hebo")
+    _prose(page, 72, 178, 36)
+    page.insert_text((72, 700), "Ann Lee and Bo Chan are with the Department of Physics, "
+                     "University of Alder, Norway. \u00c9. Kim is with", fontsize=8)
+    page.insert_text((72, 710), "the School of Chemistry, Birch Institute, Canada.", fontsize=8)
+    for _ in range(3):
+        refs = doc.new_page(width=612, height=792)
+        for i in range(70):
+            refs.insert_text((72, 60 + 10 * i), f"[{i}] A. Author, B. Writer, and C. Reader, "
+                             "Layout rules, Journal of Layout, vol. 1, pp. 1-9, 2001.",
+                             fontsize=8)
+    analysed = _analysed(doc)
+    assert analysed.body_font_size == 8.0  # the references' size, not the text's
+    header = extract_header(analysed)
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [0], [1]]
