@@ -553,21 +553,31 @@ def _names_with_places(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, st
     """Author lines that carry their own affiliation after the name in capitals."""
     names: list[_Name] = []
     affiliations: list[tuple[str, str]] = []
+    entries: list[tuple[_Name, str, int]] = []
     for index, row in enumerate(zone):
         for line in row.lines:
-            match = _NAME_THEN_PLACE.match(line_text(line, drop_markers=True))
+            text = line_text(line, drop_markers=True)
+            match = _NAME_THEN_PLACE.match(text)
             if not match or not INSTITUTION.search(match.group("place")) \
                     or len(match.group("name").split()) < 2:
+                if entries and entries[-1][2] == index - 1 and len(text.split()) <= 8 \
+                        and not text.rstrip().endswith("."):
+                    # The entry's place wraps onto a line of its own ("... and Institute for
+                    # Advanced" / "Chemistry, Germany").
+                    name, place, _ = entries[-1]
+                    entries[-1] = (name, f"{place} {text}", index)
                 continue
             name = _Name(_tidy_name(squash(match.group("name"))), [], line.bbox[0], index)
-            for place in re.split(r"\s+and\s+(?=[A-Z])", match.group("place")):
-                text = _clean_affiliation(place)
-                i = next((k for k, (_, t) in enumerate(affiliations)
-                          if compact(t) == compact(text)), len(affiliations))
-                if i == len(affiliations):
-                    affiliations.append(("", text))
-                name.markers.append(f"#{i}")
-            names.append(name)
+            entries.append((name, match.group("place"), index))
+    for name, place_text, _ in entries:
+        for place in re.split(r"\s+and\s+(?=[A-Z])", place_text):
+            text = _clean_affiliation(place)
+            i = next((k for k, (_, t) in enumerate(affiliations)
+                      if compact(t) == compact(text)), len(affiliations))
+            if i == len(affiliations):
+                affiliations.append(("", text))
+            name.markers.append(f"#{i}")
+        names.append(name)
     return (names, affiliations) if names else None
 
 
@@ -706,6 +716,11 @@ def _email_for(name: str, emails: list[str]) -> str | None:
     return None
 
 
+_PLACE_ONLY = re.compile(r"^(?:[A-Z0-9][\w.-]*\s+)?[A-Z][^\W\d_]+(?:[ -][A-Z][^\W\d_]+)*,"
+                         r"\s*[A-Z][^\W\d_]+(?:\s[A-Z][^\W\d_]+)*\.?$")
+"""A line that is only a city and a country ("Edinburgh, UK", "3000 Leuven, Belgium")."""
+
+
 def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tuple[str, str]]:
     """Affiliation strings with their markers; markers start a new one, wrapped lines join."""
     found: list[tuple[str, str]] = []
@@ -730,7 +745,11 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
             # In a list whose entries open with markers, an unmarked line goes on with the
             # entry above unless that entry was closed (";" or ".").
             marked_open = bool(found[-1][0]) and not previous.text.rstrip().endswith((";", "."))
-            if wide and not mid_phrase and INSTITUTION.search(lead) and not marked_open:
+            # "Edinburgh, UK" (a city and a country, no institution): the tail of a wrap.
+            place_only = bool(_PLACE_ONLY.match(lead.strip())) \
+                and not INSTITUTION.search(lead.split(",")[0])
+            if wide and not mid_phrase and INSTITUTION.search(lead) and not marked_open \
+                    and not place_only:
                 continuing = False
         marker, text = "", ""
         for piece in parts:
@@ -745,8 +764,11 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
             if continuing:
                 _extend(found, text, wrapped=previous is not None
                         and previous.bbox[2] - previous.bbox[0] >= 0.7 * widest)
-            else:
+            elif marker or not re.match(r"\s*[a-z]{2}", text):
                 found.append((marker, text))
+            # else: an unmarked line that opens with a lower-case word is no address of its
+            # own (the end of a sentence of the other column, level with the header); a lone
+            # lower-case letter is a marker set at full size ("a Laboratory of ...")
         previous, prev_row = line, row
     out: list[tuple[str, str]] = []
     for marker, text in found:

@@ -53,15 +53,18 @@ def compact(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def is_marker_span(span: Span, line_size: float) -> bool:
-    """A superscript or small affiliation/footnote marker ("1,2", "†", "α")."""
+def is_marker_span(span: Span, line_size: float, baseline: float | None = None) -> bool:
+    """A superscript or small affiliation/footnote marker ("1,2", "†", "α"); with the line's
+    `baseline` (the bottom of its full-size text), also a slightly smaller one set above it."""
     text = span.text.strip()
     if not text:
         return False
     small = span.size < 0.82 * line_size
+    raised = baseline is not None and span.size < 0.95 * line_size \
+        and baseline - span.bbox[3] > 0.2 * line_size
     if _SYMBOL_ONLY.match(text):
         return True
-    return (span.is_superscript or small) and bool(_MARKER_TEXT.match(text))
+    return (span.is_superscript or small or raised) and bool(_MARKER_TEXT.match(text))
 
 
 @dataclass
@@ -75,9 +78,12 @@ class Piece:
 def pieces(line: Line) -> list[Piece]:
     """Split a line into text runs and marker runs (markers: superscripts, small or symbols)."""
     size = line.size
+    full = [span.bbox[3] for span in line.spans
+            if span.text.strip() and abs(span.size - size) < 0.1]
+    baseline = max(full) if full else None
     out: list[Piece] = []
     for span in line.spans:
-        marker = is_marker_span(span, size)
+        marker = is_marker_span(span, size, baseline)
         if not marker and span.text.strip():
             # Symbols printed inline at full size ("SHARMA†") are markers too.
             parts = re.split(rf"([{re.escape(MARKER_SYMBOLS)}]+)", span.text)

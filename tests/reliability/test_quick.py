@@ -50,6 +50,16 @@ def _asked_about(llm: ScriptedLLM, marker: str) -> list[Recorded]:
     return [r for r in llm.chat_requests() if marker in r.user_text]
 
 
+def _settled_but_the_held_llm_groups(stack: Stack, run_id: str) -> bool:
+    """Every task of the run has ended except the LLM text groups, whose requests the scripted
+    server holds (the figure-captions group asks nothing of a paper without figures)."""
+    held = [run for run in task_runs(stack, [run_id])
+            if (run.get("state") or {}).get("type") not in {"COMPLETED", "FAILED", "CRASHED"}
+            and not (run["name"].startswith("llm-")
+                     and not run["name"].startswith("llm-figure-captions"))]
+    return not held
+
+
 def _schemas(requests: list[Recorded]) -> Counter[str]:
     return Counter(r.schema_name or "?" for r in requests)
 
@@ -74,6 +84,10 @@ def test_worker_killed_mid_paper_then_restarted(fault_stack: Stack, llm: Scripte
     with RssSampler(stack) as rss:
         killed_run = submit(stack, paper.source)
         wait_for(lambda: _asked_about(llm, marker), 240, "the run's first LLM request")
+        # As below: not in the instant between a task's Completed state and its commit.
+        wait_for(lambda: _settled_but_the_held_llm_groups(stack, killed_run), 120,
+                 "the run's tasks other than the held LLM groups to end")
+        time.sleep(2)
         worker = stack.running("worker")
         assert worker is not None
         killed = kill_tree(worker)
@@ -157,6 +171,12 @@ def test_killed_flow_run_process_is_reported_and_rerun(fault_stack: Stack,
     with receive_webhooks(WEBHOOK_SECRET) as receiver, RssSampler(stack) as rss:
         crashed = submit(stack, paper.source, webhook_url=receiver.url)
         wait_for(lambda: _asked_about(llm, marker), 240, "the run's first LLM request")
+        # Killed while it waits on the LLM, not in the instant a task is Completed but not yet
+        # committed: Prefect sets a task's Completed state, then commits its result record, so
+        # a kill between the two loses that one result (it is computed again on the re-run).
+        wait_for(lambda: _settled_but_the_held_llm_groups(stack, crashed), 120,
+                 "the run's tasks other than the held LLM groups to end")
+        time.sleep(2)
         process = flow_run_process(stack, crashed)
         assert process is not None, "no flow-run process of the run under the worker"
         killed = kill_tree(process)

@@ -1050,3 +1050,61 @@ def test_is_with_footnotes_of_a_short_paper_with_a_long_small_type_reference_lis
     assert header.affiliations == ["Department of Physics, University of Alder, Norway",
                                    "School of Chemistry, Birch Institute, Canada"]
     assert [a.affiliation_indices for a in header.authors] == [[0], [0], [1]]
+
+
+def test_address_lines_wrapped_into_a_city_and_country_and_raised_letter_markers() -> None:
+    """Kluwer style (name, then its address under it): a full-width address line wrapped into
+    "Edinburgh, UK" is one address. SPIE style: letter markers set a little smaller and raised
+    (no superscript flag in the text layer) are markers, not part of the address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    page.insert_text((72, 120), "Ann Lee", fontsize=11)
+    page.insert_text((72, 133), "Department of Electrical Engineering, University of Alder "
+                     "Research, EH8 9YL", fontsize=9, fontname="tiit")
+    page.insert_text((72, 144), "Edinburgh, UK", fontsize=9, fontname="tiit")
+    page.insert_text((72, 162), "Bo Chan", fontsize=11)
+    page.insert_text((72, 175), "School of Chemistry, Birch Institute of Technology, Canada",
+                     fontsize=9, fontname="tiit")
+    page.insert_text((72, 210), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 228, 30)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Department of Electrical Engineering, University of Alder Research, EH8 9YL "
+        "Edinburgh, UK", "School of Chemistry, Birch Institute of Technology, Canada"]
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "a"), ("Bo Chan", "b")])
+    for y, letter, address in ((150, "a", "Department of Physics, University of Alder, Norway;"),
+                               (165, "b", "School of Chemistry, Birch Institute, Canada")):
+        page.insert_text((72, y - 3), letter, fontsize=10)  # 10 pt on a 12 pt line, raised
+        page.insert_text((78, y), address, fontsize=12)
+    page.insert_text((72, 200), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 218, 30)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_name_led_author_lines_whose_second_place_wraps() -> None:
+    """ACM style "NAME, Place and Other Place": the other place may wrap onto a line alone."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    page.insert_text((72, 120), "ANN LEE, Birch University, Canada", fontsize=9)
+    page.insert_text((72, 132), "BO CHAN, Birch University, Canada and Institute for Advanced",
+                     fontsize=9)
+    page.insert_text((72, 144), "Chemistry, Germany", fontsize=9)
+    page.insert_text((72, 156), "CY DIAZ, Institute for Advanced Chemistry, Germany", fontsize=9)
+    page.insert_text((72, 190), "We propose rules for reading the first page of a paper from how"
+                     " it is set, and we test them on papers they were not written for.",
+                     fontsize=9)
+    _prose(page, 72, 202, 30)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Birch University, Canada",
+                                   "Institute for Advanced Chemistry, Germany"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [0, 1], [1]]
