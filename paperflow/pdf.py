@@ -669,6 +669,14 @@ def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], i
         else:
             center = (x0 + x1) / 2
             block.column = sum(1 for edge in edges if center > edge)
+    # A column holding one centred block only is no column: the block is a heading centred
+    # between two columns of author blocks (names on the left, e-mails on the right).
+    left, right = min(b.bbox[0] for b in blocks), max(b.bbox[2] for b in blocks)
+    for column in {b.column for b in blocks if b.column >= 0}:
+        alone = [b for b in blocks if b.column == column]
+        if len(alone) == 1 and abs((alone[0].bbox[0] + alone[0].bbox[2]) / 2
+                                   - (left + right) / 2) < 0.03 * (right - left):
+            alone[0].column = -1
     cuts = _whitespace_cuts(blocks)
     ordered: list[Block] = []
     band: list[Block] = []

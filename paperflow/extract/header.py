@@ -1391,6 +1391,11 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
         if previous is not None and block.column != column and column != -1 \
                 and block.bbox[1] < previous.bbox[1] and words > 60 and ended:
             break
+        # So does a block beside the last one, to its right, when the labels missed the
+        # columns (every block "column 0" under a grid of author blocks).
+        if previous is not None and block.bbox[0] >= previous.bbox[2] - 2 and words > 60 \
+                and ended and out:
+            break
         kept = _until_link(block.lines)
         out.extend(kept)
         if len(kept) < len(block.lines):

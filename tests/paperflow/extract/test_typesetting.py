@@ -1108,3 +1108,49 @@ def test_name_led_author_lines_whose_second_place_wraps() -> None:
     assert header.affiliations == ["Birch University, Canada",
                                    "Institute for Advanced Chemistry, Germany"]
     assert [a.affiliation_indices for a in header.authors] == [[0], [0, 1], [1]]
+
+
+def test_heading_centred_between_a_names_column_and_an_emails_column() -> None:
+    """PMLR style: names and addresses on the left, e-mails on the right, "Abstract" centred
+    under them: a column that holds only that heading is no column, the heading spans."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((90, 48), "Proceedings of Layout Research vol 1:1-7, 2013", fontsize=8)
+    page.insert_text((357, 48), "Conference on Layout 2013", fontsize=8)
+    page.insert_text((150, 100), "A Study of Layout Rules for Papers", fontsize=14,
+                     fontname="hebo")
+    for i, (name, email) in enumerate((("Ann Lee", "lee@alder.no"), ("Bo Chan", "chan@birch.ca"),
+                                       ("Cy Diaz", "diaz@cedar.jp"), ("Di Eng", "eng@elm.cl"))):
+        y = 140 + 53 * i
+        page.insert_text((90, y), name, fontsize=10)
+        page.insert_text((90, y + 12), "Laboratory of Computer Science", fontsize=10)
+        page.insert_text((90, y + 24), "Centre for Layout Research", fontsize=10)
+        page.insert_text((460, y), email, fontsize=10)
+    width = pymupdf.get_text_length("Abstract", fontname="hebo", fontsize=12)
+    page.insert_text((306 - width / 2, 380), "Abstract", fontsize=12, fontname="hebo")
+    y = _prose(page, 110, 398, 8, width=80)
+    page.insert_text((90, y + 20), "1. Introduction", fontsize=12, fontname="hebo")
+    _prose(page, 90, y + 40, 20, width=90)
+    analysed = _analysed(doc)
+    [heading] = [b for b in analysed.pages[0].blocks if b.text == "Abstract"]
+    assert heading.column == -1
+    abstract = extract_header(analysed).abstract or ""
+    assert abstract.startswith("the method reads each page") and "@" not in abstract
+
+
+def test_abstract_stops_at_a_paragraph_up_and_to_the_right_when_columns_were_missed() -> None:
+    """A page whose columns the layout did not find (a three-wide author grid over two text
+    columns): every block is "column 0", so the abstract stops at the next block when it sits
+    beside it, higher up, after a finished sentence."""
+    from paperflow.extract.header import _collect_paragraphs
+    from paperflow.pdf import Block, Line, Page, Span
+
+    def block(text: str, box: tuple[float, float, float, float]) -> Block:
+        return Block([Line([Span(text, box, 9.0, "Helvetica", 0)], box)], box)
+
+    words = " ".join(["the method reads each page of the paper"] * 8) + "."
+    abstract = block(words, (53, 348, 296, 443))
+    right = block("We study an efficient algorithm for climate models on three data sets.",
+                  (318, 389, 560, 495))
+    page = Page(1, 612, 792, [block("ABSTRACT", (54, 333, 124, 342)), abstract, right])
+    assert _collect_paragraphs(page, 1, 9.0, 0, 0) == [words]
