@@ -51,6 +51,7 @@ class _Row:
     size: float
     bold: bool
     text: str
+    x1: float = 0.0
 
 
 def extract_references(doc: ParsedDocument) -> list[Reference]:
@@ -95,7 +96,7 @@ def _rows(doc: ParsedDocument) -> list[_Row]:
             if in_margin and margin_key(text) in repeated:
                 continue
             rows.append(_Row(page.number, column, line.bbox[0], y0, line.size,
-                             is_bold_line(line), text))
+                             is_bold_line(line), text, line.bbox[2]))
     return rows
 
 
@@ -285,6 +286,10 @@ def _author_year_entries(rows: list[_Row], ref_size: float) -> list[str]:
             break
         section.append(row)
     lefts = _column_lefts(section, ref_size)
+    rights: dict[tuple[int, int], float] = {}
+    for row in section:
+        key = (row.page, row.column)
+        rights[key] = max(rights.get(key, 0.0), row.x1)
     entries: list[list[_Row]] = []
     closed = True
     for row in section:
@@ -301,6 +306,7 @@ def _author_year_entries(rows: list[_Row], ref_size: float) -> list[str]:
             starts = _looks_like_entry_start(row.text) and (
                 prev is None or prev.page != row.page or prev.column != row.column
                 or row.y0 - prev.y0 > 1.35 * min(pitch, 1.3 * ref_size)
+                or _ended_short(prev, row, rights[(prev.page, prev.column)])
             )
         if starts:
             entries.append([row])
@@ -310,6 +316,15 @@ def _author_year_entries(rows: list[_Row], ref_size: float) -> list[str]:
         else:
             closed = True
     return [_join(entry) for entry in entries if len(" ".join(r.text for r in entry)) > 15]
+
+
+def _ended_short(prev: _Row, row: _Row, right: float) -> bool:
+    """The entry above ended on its line: the first word of `row` would have fitted in the room
+    `prev` left before the column's right edge (one entry per line, no indent, no spacing)."""
+    if not row.text or row.x1 <= row.x0:
+        return False
+    char = (row.x1 - row.x0) / len(row.text)
+    return right - prev.x1 > (len(row.text.split(" ", 1)[0]) + 2) * char
 
 
 def _column_lefts(rows: list[_Row], ref_size: float) -> dict[tuple[int, int], tuple[float, bool]]:

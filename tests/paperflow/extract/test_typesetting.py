@@ -1154,3 +1154,33 @@ def test_abstract_stops_at_a_paragraph_up_and_to_the_right_when_columns_were_mis
                   (318, 389, 560, 495))
     page = Page(1, 612, 792, [block("ABSTRACT", (54, 333, 124, 342)), abstract, right])
     assert _collect_paragraphs(page, 1, 9.0, 0, 0) == [words]
+
+
+def test_author_year_list_one_entry_per_line_without_indent_or_spacing() -> None:
+    """Entries set flush left, single-spaced, no hanging indent: an entry ends where its line
+    ends short (the next entry's first word would have fitted); a long one wraps to the edge."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 72), "Conclusion", fontsize=11, fontname="hebo")
+    _prose(page, 72, 90, 10)
+    page.insert_text((72, 250), "References", fontsize=11, fontname="hebo")
+    entries = ["A. Núñez and I. Jensen, 1983, Journal of Layout Research, 74, 466",
+               "B. Thompson, S. Hübner, K. Tanaka, and Y. Novák, 1982, Layout Physics, 102, 167",
+               "C. Ben-David, 1999, Transactions on Layout, 21, 553",
+               "D. Schröder and A. de la Fuente, 1989, Physical Review of Layout and Typesetting "
+               "Rules for Papers, Volume 74",
+               "E. Nakamura, A. Chen, and C. Clarke, 2016, Journal of Layout Research, 58, 787",
+               "F. Lefèvre, 1985, Layout Letters, 38, 304"]
+    y = 268.0
+    for entry in entries:
+        text = entry
+        while text:  # wrap at the right edge (x = 452)
+            cut = len(text)
+            while pymupdf.get_text_length(text[:cut], fontsize=9) > 380:
+                cut = text.rfind(" ", 0, cut)
+            page.insert_text((72, y), text[:cut], fontsize=9)
+            text = text[cut:].strip()
+            y += 10.5
+    found = reference_entries(_analysed(doc))
+    assert len(found) == len(entries), found
+    assert found[3].endswith("Volume 74")
