@@ -153,6 +153,10 @@ def _headless_start(rows: list[_Row], body_size: float) -> int | None:
             if not match or match.group(1) != "1":
                 continue
             length = _chain_length(rows[i:], marker, row.size)
+            if name == "bracket" and 2 <= length <= best_len and best is None \
+                    and _short_list_at_end(rows[i:], marker, row.size, length):
+                best = i  # a short "[1]"-list (letters) closing the paper
+                continue
             if length <= best_len:
                 continue
             if name == "bracket" or row.size < 0.95 * body_size or (
@@ -175,6 +179,16 @@ def _list_of_references(rows: list[_Row], marker: re.Pattern[str], size: float,
     last = max(i for i, row in enumerate(rows)
                if (m := marker.match(row.text)) and int(m.group(1)) == length)
     return cited >= 0.8 * len(entries) and len(rows) - last <= 12 + len(rows) // 20
+
+
+def _short_list_at_end(rows: list[_Row], marker: re.Pattern[str], size: float,
+                       length: int) -> bool:
+    """A list of two to four "[n]" entries that ends the paper, each citing a year."""
+    entries = _numbered_entries(rows, marker, size)
+    last = max(i for i, row in enumerate(rows)
+               if (m := marker.match(row.text)) and int(m.group(1)) == length)
+    return len(entries) == length and all(_YEAR_RE.search(entry) for entry in entries) \
+        and len(rows) - last <= 8
 
 
 def _chain_length(rows: list[_Row], marker: re.Pattern[str], size: float) -> int:

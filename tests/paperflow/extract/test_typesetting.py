@@ -1184,3 +1184,25 @@ def test_author_year_list_one_entry_per_line_without_indent_or_spacing() -> None
     found = reference_entries(_analysed(doc))
     assert len(found) == len(entries), found
     assert found[3].endswith("Volume 74")
+
+
+def test_short_bracketed_list_without_heading_closes_the_paper() -> None:
+    """A letter (APS reprint style): three "[n]" references right after the text, no heading;
+    a "[1]"-"[2]" pair cited inside the text is no list."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 72), "Introduction", fontsize=11, fontname="hebo")
+    y = _prose(page, 72, 90, 12)
+    page.insert_text((72, y), "[1] and [2] show that the rules hold; we extend them here.",
+                     fontsize=10)
+    y = _prose(page, 72, y + 13, 12)
+    for i, entry in enumerate(["Z. Brandão, \u201cLayout rules,\u201d Journal of Layout, vol. 54, "
+                               "pp. 615-620, 2020.",
+                               "H. Patel, \u201cReading papers,\u201d Layout Review B, vol. 21, "
+                               "pp. 801-825, 2006.",
+                               "R. Clarke, \u201cColumns,\u201d Annals of Layout, vol. 104, "
+                               "pp. 126-154, 1989."], 1):
+        page.insert_text((72, y + 10), f"[{i}] {entry}", fontsize=8)
+        y += 11
+    found = reference_entries(_analysed(doc))
+    assert [entry[:4] for entry in found] == ["[1] ", "[2] ", "[3] "], found
