@@ -18,11 +18,12 @@ from paperflow.pipeline import extract_paper
 from tests.corpus.test_generate import _load_generator
 
 SEED = 7
-FLOORS = {"title": 95.0, "authors": 95.0, "abstract": 95.0, "affiliations": 92.0,
-          "keywords": 88.0, "references": 90.0, "year": 90.0}
-"""Soft F1 (percent); measured 100 / 100 / 100 / 95.0 / 93.9 / 100 / 100 (title, authors,
-abstract, affiliations, keywords, references, year) with one paper of each of the 20 templates
-of this seed."""
+FLOORS = {"title": 95.0, "authors": 95.0, "abstract": 95.0, "affiliations": 97.0,
+          "keywords": 97.0, "references": 90.0, "year": 90.0}
+"""Soft F1 (percent); measured 100 on every field (title, authors, abstract, affiliations,
+keywords, references, year) with one paper of each of the 20 templates of this seed
+(affiliations 95.0 and keywords 93.9 before the address and keyword rules that raised these
+floors)."""
 
 
 @pytest.fixture(scope="module")
