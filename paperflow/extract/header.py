@@ -1410,6 +1410,15 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
 # --- keywords ----------------------------------------------------------------------------------
 
 
+def _ended_full(line: Line, following: Line, right: float) -> bool:
+    """`line` was filled: the first word of `following` would not have fitted after it."""
+    text = following.text.strip()
+    if not text:
+        return False
+    char = (following.bbox[2] - following.bbox[0]) / len(text)
+    return right - line.bbox[2] <= (len(text.split()[0]) + 1) * char
+
+
 def keyword_label_start(line: Line) -> int | None:
     """Where a keyword label starts in the line's text: 0 when the line opens with it, or the
     offset of a bold label run in after the sentence that ends the abstract ("... regime.
@@ -1442,15 +1451,22 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                         break
                     parts.append(follow.text)
                 below = _block_below(page, b) + 1  # a label alone: the block under it
+                held = b  # the block whose last line the keywords end on
                 if not parts[0].strip() and len(parts) == 1 and below < len(page.blocks):
                     parts = [ln.text for ln in page.blocks[below].lines]
-                elif b + 1 < len(page.blocks) and not parts[-1].rstrip().endswith("."):
+                    held = below
+                    size = page.blocks[below].size
+                if held + 1 < len(page.blocks) and not parts[-1].rstrip().endswith("."):
                     # A keyword line that wraps into a block of its own right under it.
-                    last = block.lines[-1]
-                    nxt = page.blocks[b + 1]
-                    # A line ending with a separator goes on for sure: allow the blank of a
-                    # double-spaced preprint.
-                    reach = 1.6 if re.search(r"[,;·•]\s*$", parts[-1]) else 0.8
+                    last = page.blocks[held].lines[-1]
+                    nxt = page.blocks[held + 1]
+                    # A line ending with a separator, or filled to the column's edge (its
+                    # last keyword wraps), goes on for sure: allow a double-spaced blank.
+                    column = page.blocks[held].column
+                    edge = max(other.bbox[2] for other in page.blocks if other.column == column)
+                    goes_on = re.search(r"[,;·•]\s*$", parts[-1]) or (
+                        nxt.lines and _ended_full(last, nxt.lines[0], edge))
+                    reach = 1.6 if goes_on else 0.8
                     if nxt.lines and 0 <= nxt.bbox[1] - last.bbox[3] < reach * size \
                             and abs(nxt.size - size) <= 0.5 and len(nxt.lines) <= 2 \
                             and not STOP_HEAD.match(nxt.lines[0].text) \

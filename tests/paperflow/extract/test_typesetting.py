@@ -1206,3 +1206,25 @@ def test_short_bracketed_list_without_heading_closes_the_paper() -> None:
         y += 11
     found = reference_entries(_analysed(doc))
     assert [entry[:4] for entry in found] == ["[1] ", "[2] ", "[3] "], found
+
+
+def test_keywords_under_a_label_alone_whose_last_keyword_wraps_past_a_double_spaced_blank() -> None:
+    """A double-spaced manuscript: "Keywords" alone, the keyword line filled to the column's
+    edge, its last keyword's second word on the next line after a blank."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    y = _spaced_lines(page, 185, [(PROSE * 2)[i:i + 90].strip() for i in range(0, 270, 90)],
+                      pitch=24)
+    page.insert_text((72, y + 10), "Keywords", fontsize=14, fontname="hebo")
+    line = "dark matter, causal inference, protein structure, thin films, high-performance"
+    size = 11 * (468 / pymupdf.get_text_length(line, fontsize=11))  # set to the full measure
+    page.insert_text((72, y + 40), line, fontsize=size)
+    page.insert_text((72, y + 64), "computing", fontsize=size)
+    page.insert_text((72, y + 110), "Introduction", fontsize=14, fontname="hebo")
+    _spaced_lines(page, y + 140, [(PROSE * 2)[i:i + 90].strip() for i in range(0, 450, 90)],
+                  pitch=24)
+    assert extract_header(_analysed(doc)).keywords == [
+        "dark matter", "causal inference", "protein structure", "thin films",
+        "high-performance computing"]
