@@ -435,6 +435,8 @@ def _authors_and_affiliations(
             if SKIP_ZONE.match(text) or URL.search(text) or BOILERPLATE.search(text) \
                     or not re.search(r"[A-Za-z]{2}", text):
                 continue
+            if len(text) <= 30 and _date(text, day_required=False):
+                continue  # the paper's date under the addresses (\date{...})
             line_style = style(line)
             institution = bool(INSTITUTION.search(text))
             if author_style is None and not institution and _name_like(line):

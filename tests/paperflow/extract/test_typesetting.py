@@ -1228,3 +1228,17 @@ def test_keywords_under_a_label_alone_whose_last_keyword_wraps_past_a_double_spa
     assert extract_header(_analysed(doc)).keywords == [
         "dark matter", "causal inference", "protein structure", "thin films",
         "high-performance computing"]
+
+
+def test_date_line_under_the_addresses_is_no_part_of_them() -> None:
+    """\\date{} printed right under the last address (article + authblk): not an address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1")])
+    _runs(page, 72, 140, [("1", 6, "helv", 3), ("Universidad de Alder, Brazil", 10, "helv", 0)])
+    page.insert_text((72, 153), "October 16, 2022", fontsize=10)
+    page.insert_text((72, 190), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 208, 30)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Universidad de Alder, Brazil"]
+    assert header.year == 2022
