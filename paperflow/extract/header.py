@@ -1168,16 +1168,17 @@ def _named_addresses(lines: list[Line], names: list[_Name],
 
 
 def _starts_new_address(line: Line, following: Line, right: float) -> bool:
-    """The line under `line` starts another address rather than wrapping it: `line` was ended
-    on purpose (the next line's first word would have fitted in the room left before the text's
-    right edge `right`), or it ends a phrase and the next line opens with an institution."""
+    """The line under `line` starts another address rather than wrapping it: `line` does not
+    stop inside a phrase, and it was ended on purpose (the next line's first word would have
+    fitted in the room left before the text's right edge `right`) or the next line opens with
+    an institution."""
     text = following.text.strip()
-    if not text:
-        return False
+    if not text or _mid_phrase(line.text):
+        return False  # an address never ends on a comma or a joining word
     char = (following.bbox[2] - following.bbox[0]) / len(text)
     if right - line.bbox[2] > (len(text.split()[0]) + 2) * char:
         return True
-    return not _mid_phrase(line.text) and bool(INSTITUTION.search(text.split(",")[0]))
+    return bool(INSTITUTION.search(text.split(",")[0]))
 
 
 def _mid_phrase(text: str) -> bool:

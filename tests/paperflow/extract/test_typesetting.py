@@ -409,7 +409,7 @@ def test_addresses_after_the_text_opening_with_the_authors_names() -> None:
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", ""), ("Cy Diaz", ""), ("Di Eng", ""),
-                            ("Ed Fox", "")])
+                            ("Ed Fox", ""), ("Fa Gil", "")])
     page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
     _prose(page, 72, 178, 30)
     page = doc.new_page(width=595, height=842)
@@ -430,6 +430,10 @@ def test_addresses_after_the_text_opening_with_the_authors_names() -> None:
     page.insert_text((72, 556), "Ed Fox, Institute of Optics and Photonics, Cedar University of "
                      "Science and Technology, Kyoto, Japan", fontsize=9)
     page.insert_text((80, 568), "School of Chemistry, Birch Institute, Canada", fontsize=9)
+    # Ragged right may break early: a line that stops on a comma still wraps.
+    page.insert_text((72, 598), "Fa Gil, Institute of Optics, Cedar University, Kyoto,",
+                     fontsize=9)
+    page.insert_text((80, 610), "Japan", fontsize=9)
     header = extract_header(_analysed(doc))
     assert header.affiliations == [
         "Department of Physics, University of Alder, Norway",
@@ -438,8 +442,9 @@ def test_addresses_after_the_text_opening_with_the_authors_names() -> None:
         "Laboratory of Materials Science and Engineering, National Institute for Research on "
         "Layout, Typesetting and Printing, Elm, Chile",
         "Institute of Optics and Photonics, Cedar University of Science and Technology, Kyoto, "
-        "Japan"]
-    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [0, 2], [3], [1, 4]]
+        "Japan", "Institute of Optics, Cedar University, Kyoto, Japan"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [0, 2], [3], [1, 4],
+                                                               [5]]
 
 
 def test_english_abstract_preferred_to_one_in_another_language() -> None:
