@@ -181,6 +181,15 @@ _ONE_LETTER = re.compile(r"(?<![^\W\d_])[^\W\d_](?![^\W\d_])")
 _SINGLE_LETTER_TOKEN = re.compile(r"(?<!\S)[^\W\d_](?!\S)")
 
 
+def first_word_fits(room: float, text: str, width: float, spare: int = 2) -> bool:
+    """Whether the first word of a line of `text`, set `width` wide, fits in `room` (with
+    `spare` characters for the space): the line above it ended on purpose, it was not full."""
+    text = text.strip()
+    if not text or width <= 0:
+        return False
+    return room > (len(text.split()[0]) + spare) * width / len(text)
+
+
 def vocabulary(doc: ParsedDocument) -> set[str]:
     """Lower-case words of three letters or more printed whole somewhere in the document."""
     words: set[str] = set()

@@ -27,7 +27,7 @@ from paperflow.extract.header_layout import (
     squash,
     style,
 )
-from paperflow.layout import BOILERPLATE
+from paperflow.layout import BOILERPLATE, first_word_fits
 from paperflow.models import Author
 from paperflow.pdf import Block, Line, Page, ParsedDocument, join_lines
 
@@ -1175,10 +1175,8 @@ def _starts_new_address(line: Line, following: Line, right: float) -> bool:
     text = following.text.strip()
     if not text or _mid_phrase(line.text):
         return False  # an address never ends on a comma or a joining word
-    char = (following.bbox[2] - following.bbox[0]) / len(text)
-    if right - line.bbox[2] > (len(text.split()[0]) + 2) * char:
-        return True
-    return bool(INSTITUTION.search(text.split(",")[0]))
+    return first_word_fits(right - line.bbox[2], text, following.bbox[2] - following.bbox[0]) \
+        or bool(INSTITUTION.search(text.split(",")[0]))
 
 
 def _mid_phrase(text: str) -> bool:
@@ -1413,15 +1411,6 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
 # --- keywords ----------------------------------------------------------------------------------
 
 
-def _ended_full(line: Line, following: Line, right: float) -> bool:
-    """`line` was filled: the first word of `following` would not have fitted after it."""
-    text = following.text.strip()
-    if not text:
-        return False
-    char = (following.bbox[2] - following.bbox[0]) / len(text)
-    return right - line.bbox[2] <= (len(text.split()[0]) + 1) * char
-
-
 def keyword_label_start(line: Line) -> int | None:
     """Where a keyword label starts in the line's text: 0 when the line opens with it, or the
     offset of a bold label run in after the sentence that ends the abstract ("... regime.
@@ -1468,7 +1457,9 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                     column = page.blocks[held].column
                     edge = max(other.bbox[2] for other in page.blocks if other.column == column)
                     goes_on = re.search(r"[,;·•]\s*$", parts[-1]) or (
-                        nxt.lines and _ended_full(last, nxt.lines[0], edge))
+                        nxt.lines and nxt.lines[0].text.strip() and not first_word_fits(
+                            edge - last.bbox[2], nxt.lines[0].text,
+                            nxt.lines[0].bbox[2] - nxt.lines[0].bbox[0], spare=1))
                     reach = 1.6 if goes_on else 0.8
                     if nxt.lines and 0 <= nxt.bbox[1] - last.bbox[3] < reach * size \
                             and abs(nxt.size - size) <= 0.5 and len(nxt.lines) <= 2 \

@@ -13,6 +13,7 @@ from paperflow.identifiers import ARXIV_IN_TEXT, ARXIV_OLD_IN_TEXT, DOI, URL, fi
 from paperflow.layout import (
     PAGE_NUMBER,
     REFERENCES_HEADING,
+    first_word_fits,
     is_bold_line,
     margin_key,
     running_texts,
@@ -176,8 +177,7 @@ def _list_of_references(rows: list[_Row], marker: re.Pattern[str], size: float,
     cited = sum(1 for entry in entries
                 if _looks_like_entry_start(marker.sub("", entry, count=1))
                 and _YEAR_RE.search(entry))
-    last = max(i for i, row in enumerate(rows)
-               if (m := marker.match(row.text)) and int(m.group(1)) == length)
+    last = _row_of_entry(rows, marker, length)
     return cited >= 0.8 * len(entries) and len(rows) - last <= 12 + len(rows) // 20
 
 
@@ -185,10 +185,15 @@ def _short_list_at_end(rows: list[_Row], marker: re.Pattern[str], size: float,
                        length: int) -> bool:
     """A list of two to four "[n]" entries that ends the paper, each citing a year."""
     entries = _numbered_entries(rows, marker, size)
-    last = max(i for i, row in enumerate(rows)
-               if (m := marker.match(row.text)) and int(m.group(1)) == length)
+    last = _row_of_entry(rows, marker, length)
     return len(entries) == length and all(_YEAR_RE.search(entry) for entry in entries) \
         and len(rows) - last <= 8
+
+
+def _row_of_entry(rows: list[_Row], marker: re.Pattern[str], number: int) -> int:
+    """The index of the last row that opens entry `number`."""
+    return max(i for i, row in enumerate(rows)
+               if (m := marker.match(row.text)) and int(m.group(1)) == number)
 
 
 def _chain_length(rows: list[_Row], marker: re.Pattern[str], size: float) -> int:
@@ -320,7 +325,9 @@ def _author_year_entries(rows: list[_Row], ref_size: float) -> list[str]:
             starts = _looks_like_entry_start(row.text) and (
                 prev is None or prev.page != row.page or prev.column != row.column
                 or row.y0 - prev.y0 > 1.35 * min(pitch, 1.3 * ref_size)
-                or _ended_short(prev, row, rights[(prev.page, prev.column)])
+                # The entry above ended short: one entry per line, no indent, no spacing.
+                or first_word_fits(rights[(prev.page, prev.column)] - prev.x1, row.text,
+                                   row.x1 - row.x0)
             )
         if starts:
             entries.append([row])
@@ -330,15 +337,6 @@ def _author_year_entries(rows: list[_Row], ref_size: float) -> list[str]:
         else:
             closed = True
     return [_join(entry) for entry in entries if len(" ".join(r.text for r in entry)) > 15]
-
-
-def _ended_short(prev: _Row, row: _Row, right: float) -> bool:
-    """The entry above ended on its line: the first word of `row` would have fitted in the room
-    `prev` left before the column's right edge (one entry per line, no indent, no spacing)."""
-    if not row.text or row.x1 <= row.x0:
-        return False
-    char = (row.x1 - row.x0) / len(row.text)
-    return right - prev.x1 > (len(row.text.split(" ", 1)[0]) + 2) * char
 
 
 def _column_lefts(rows: list[_Row], ref_size: float) -> dict[tuple[int, int], tuple[float, bool]]:
