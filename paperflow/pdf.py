@@ -28,6 +28,8 @@ PDF_MAGIC = b"%PDF-"
 SUPERSCRIPT_FLAG = 1
 ITALIC_FLAG = 2
 BOLD_FLAG = 16
+OCR_FONT = "OCR"
+"""The font name of spans read by OCR (`paperflow.ocr`): their sizes are estimates."""
 _TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 
 _BOLD_FONT = re.compile(r"[.\-_,+]B(?:[IO]|old)?$|bd\b|bold|black|heavy|semibold|demi",

@@ -21,6 +21,7 @@ from paperflow.extract.header_layout import (
     Vocabulary,
     compact,
     fix_accents,
+    is_ocr_line,
     line_text,
     pieces,
     rows_of,
@@ -29,7 +30,7 @@ from paperflow.extract.header_layout import (
 )
 from paperflow.layout import BOILERPLATE, first_word_fits
 from paperflow.models import Author
-from paperflow.pdf import Block, Line, Page, ParsedDocument, join_lines
+from paperflow.pdf import Block, Line, Page, ParsedDocument, Span, join_lines
 
 
 @dataclass
@@ -260,8 +261,7 @@ def _header_view(page: Page) -> Page:
     blocks = [block for block in page.blocks if block.role not in _OUTSIDE_HEADER]
     if len(blocks) == len(page.blocks):
         return page
-    return Page(page.number, page.width, page.height, blocks, page.columns, page.image_count,
-                page.margin_text)
+    return replace(page, blocks=blocks)
 
 
 def _sidebar_lines(page: Page) -> list[Line]:
@@ -292,21 +292,44 @@ def _excluded_title_line(line: Line, page: Page) -> bool:
     return line.bbox[3] < page.height * 0.06 and line.size < 12
 
 
+OCR_SIZE_SHARE = 0.08
+"""On a page read by OCR, sizes are estimates from letter heights: lines within this share of
+each other's size may be one size (a title's two lines were estimated at 17 and 18 pt)."""
+
+
 def _title_lines(page: Page, body: float, limit: float) -> list[Line]:
-    """The lines of the largest text above `limit`, before any author e-mail address."""
+    """The lines of the largest text above `limit`, before any author e-mail address.
+
+    On a page read by OCR, the text of logos and equations is read too: a group of lines with
+    fewer than three words is set aside (a journal's logo, an equation whose subscripts
+    inflated its estimated size) and the next largest text is tried.
+    """
     lines = [line for line in page.lines() if line.bbox[1] < limit]
     emails = [line.bbox[1] for line in lines if EMAIL.search(line.text)]
     if emails:
         lines = [line for line in lines if line.bbox[1] < min(emails)]
     candidates = [line for line in lines if not _excluded_title_line(line, page)]
-    if not candidates:
-        return []
+    scanned = page.text_source == "ocr"
+    while candidates:
+        group = _largest_text(candidates, body, scanned)
+        if not scanned or sum(len(_WORD.findall(line.text)) for line in group) >= 3:
+            return group
+        candidates = [line for line in candidates if line not in group]
+    return []
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _largest_text(candidates: list[Line], body: float, scanned: bool) -> list[Line]:
+    """The largest line and the lines next to it in its size and weight."""
     best = max(candidates, key=lambda ln: (round(ln.size * 2) / 2, _bold(ln), -ln.bbox[1]))
     size, bold = round(best.size * 2) / 2, _bold(best)
     if size < body * 0.95:
         return []
+    tolerance = max(0.6, OCR_SIZE_SHARE * best.size) if scanned else 0.6
     same = sorted(
-        (ln for ln in candidates if abs(ln.size - best.size) < 0.6 and _bold(ln) == bold),
+        (ln for ln in candidates if abs(ln.size - best.size) < tolerance and _bold(ln) == bold),
         key=lambda ln: ln.bbox[1],
     )
     group = [best]
@@ -441,7 +464,8 @@ def _authors_and_affiliations(
             institution = bool(INSTITUTION.search(text))
             if author_style is None and not institution and _name_like(line):
                 author_style = line_style
-            if author_style is not None and _same_style(line_style, author_style) \
+            if author_style is not None and \
+                    _same_style(line_style, author_style, page.text_source == "ocr") \
                     and not institution and _name_like(line):
                 authors_here.append(line)
             elif author_style is not None and line_style[0] > author_style[0] + 1.5:
@@ -478,7 +502,8 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
         return None
     first = min(candidates, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
     name_style = style(first)
-    names_lines = [ln for ln in candidates if _same_style(style(ln), name_style)]
+    names_lines = [ln for ln in candidates
+                   if _same_style(style(ln), name_style, is_ocr_line(ln))]
     grid_rows: list[list[Line]] = []
     for line in sorted(names_lines, key=lambda ln: ln.bbox[1]):
         if grid_rows and abs(grid_rows[-1][0].bbox[1] - line.bbox[1]) < 0.5 * line.size:
@@ -583,8 +608,11 @@ def _names_with_places(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, st
     return (names, affiliations) if names else None
 
 
-def _same_style(a: tuple[float, bool, bool], b: tuple[float, bool, bool]) -> bool:
-    return abs(a[0] - b[0]) <= 0.5 and a[1] == b[1] and a[2] == b[2]
+def _same_style(a: tuple[float, bool, bool], b: tuple[float, bool, bool],
+                scanned: bool = False) -> bool:
+    """Same size (to half a point; within `OCR_SIZE_SHARE` when `scanned`), weight and slant."""
+    tolerance = max(0.5, OCR_SIZE_SHARE * max(a[0], b[0])) if scanned else 0.5
+    return abs(a[0] - b[0]) <= tolerance and a[1] == b[1] and a[2] == b[2]
 
 
 def _name_like(line: Line) -> bool:
@@ -626,7 +654,45 @@ def _without_emails(line: Line) -> Line:
     return Line(spans or [replace(line.spans[0], text="")], line.bbox)
 
 
+NAME_GAP_EM = 0.6
+"""A gap this wide (in ems) between two words of a byline, and over twice the line's usual word
+gap, parts two names set apart by space alone (or by markers OCR could not read)."""
+_JOINED = re.compile(r"(?:[,;&]|\band|\bAND)$")
+
+
+def _at_wide_gaps(line: Line) -> list[Line]:
+    """The line cut where a gap far wider than its word gaps parts two words with nothing
+    between them (no comma, "and" or marker): names set apart by space alone."""
+    words = [span for span in line.spans if span.text.strip()]
+    gaps = [b.bbox[0] - a.bbox[2] for a, b in itertools.pairwise(words)]
+    if len(gaps) < 3:
+        return [line]
+    usual = sorted(gaps)[len(gaps) // 2]
+    wide = max(NAME_GAP_EM * line.size, 2 * usual)
+    parts: list[list[Span]] = [[]]
+    last: Span | None = None
+    for span in line.spans:
+        if span.text.strip():
+            if last is not None and span.bbox[0] - last.bbox[2] > wide \
+                    and not last.is_superscript \
+                    and not _JOINED.search("".join(s.text for s in parts[-1]).rstrip()):
+                parts.append([])
+            last = span
+        parts[-1].append(span)
+    if len(parts) == 1:
+        return [line]
+    return [Line(part, (part[0].bbox[0], min(s.bbox[1] for s in part), part[-1].bbox[2],
+                        max(s.bbox[3] for s in part))) for part in parts]
+
+
+_NOT_IN_NAMES = re.compile(r"[\d^()=/<>{}\[\]]")
+"""Characters of formulas and garbage text layers, never of a name (markers are split off)."""
+_TRAILING_MARKER = re.compile(r"(?:\s+[\d?!*†‡§¶#,.]+)+$")
+_INITIAL_END = re.compile(r"(?:^|[\s.-])[A-Z]\.$")
+
+
 def _split_names(lines: list[Line], row: int) -> list[_Name]:
+    lines = [part for line in lines for part in _at_wide_gaps(line)]
     out: list[_Name] = []
     current = ""
     markers: list[str] = []
@@ -636,10 +702,13 @@ def _split_names(lines: list[Line], row: int) -> list[_Name]:
         nonlocal current, markers
         current = MEMBERSHIP.sub("", current)
         for part in re.split(r",|;|&|\||\band\b|\bAND\b", current):  # "|" between names: Wiley
-            name = squash(part).strip(" .")
+            # A marker left inline after a space ("Boggon 1?"): OCR found it at the baseline.
+            name = _TRAILING_MARKER.sub("", squash(part).strip())
+            if not _INITIAL_END.search(name):  # "H.-J." and "Ann B." keep their last period
+                name = name.strip(" .")
             # A lone capitalised token after a comma is a degree ("MD", "MPH"), not a name.
             if name and not DEGREE.match(name) and not re.fullmatch(r"[A-Z]{2,5}", name) \
-                    and re.search(r"[A-Za-z]", name):
+                    and re.search(r"[A-Za-z]", name) and not _NOT_IN_NAMES.search(name):
                 out.append(_Name(_tidy_name(name), [], x, row))
         if out and markers:
             out[-1].markers.extend(markers)
@@ -664,8 +733,12 @@ def _marker_keys(text: str) -> list[str]:
     return [key for key in re.findall(r"\d+|[^\s\d,]", text) if key not in "&"]
 
 
+_TRAILING_MARKS = "'’‘\"“”`~^"
+"""Marks a name never ends with: an affiliation marker OCR read as a quote or a tilde."""
+
+
 def _tidy_name(name: str) -> str:
-    name = fix_accents(name)
+    name = fix_accents(name).rstrip(_TRAILING_MARKS)
     words = name.split()
     if any(w[:1].isupper() and not w.isupper() for w in words) or all(
             w.isupper() for w in words if len(w) > 2):
@@ -681,16 +754,18 @@ _SURNAME_PARTICLES = frozenset({
 
 
 def _merge_wrapped_names(names: list[_Name]) -> None:
-    """Join a name cut at a row's end (a lone given name, or one ending in an initial) with
-    the rest of it on the next row; then drop one-word leftovers, which are not names."""
+    """Join a name cut at a row's end (a lone given name, one ending in an initial, a particle
+    or a hyphen) with the rest of it on the next row; then drop one-word leftovers, which are
+    not names."""
     i = 0
     while i < len(names) - 1:
         here, nxt = names[i], names[i + 1]
         words = here.name.split()
+        hyphenated = len(words[-1]) > 2 and words[-1].endswith("-")  # "Müller-" / "Lüdenscheidt"
         cut = len(words) == 1 or bool(re.fullmatch(r"[A-Z]\.?", words[-1])) \
-            or words[-1] in _SURNAME_PARTICLES  # "Anne-Sophie von" / "Neumann"
+            or words[-1] in _SURNAME_PARTICLES or hyphenated  # "Anne-Sophie von" / "Neumann"
         if cut and not here.markers and nxt.row > here.row:
-            joiner = ". " if re.fullmatch(r"[A-Z]", words[-1]) else " "
+            joiner = ". " if re.fullmatch(r"[A-Z]", words[-1]) else "" if hyphenated else " "
             nxt.name = f"{here.name}{joiner}{nxt.name}"
             names.pop(i)
             continue
@@ -1325,8 +1400,25 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
         lines.extend(line_text(line, drop_markers=True) for line in block.lines[first_line:])
         lines.extend(_collect_paragraphs(page, start + 1, size, block.column,
                                          len(" ".join(lines).split())))
+    lines.extend(_run_on(pages, page, lines, size))
     text = squash(vocab.join(lines))
     return text or None
+
+
+def _run_on(pages: list[Page], page: Page, lines: list[str], size: float) -> list[str]:
+    """The abstract's last sentence carried over to the next page: when the abstract so far
+    ends the page's text (a page number at most below it) in mid-sentence."""
+    if not lines or re.search(r"[.!?]\W*$", lines[-1]):
+        return []
+    after = next((p for p in pages if p.number == page.number + 1), None)
+    text_blocks = [b for b in page.blocks
+                   if b.text.strip() and not re.fullmatch(r"[\divx]+", b.text.strip(), re.I)]
+    if after is None or not text_blocks:
+        return []
+    last = squash(text_blocks[-1].lines[-1].text)
+    if not last or not squash(lines[-1]).endswith(last[-20:]):
+        return []
+    return _collect_paragraphs(after, 0, size, -1, len(" ".join(lines).split()))
 
 
 def _until_link(lines: list[Line]) -> list[str]:

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from paperflow.pdf import Line, ParsedDocument, Span
+from paperflow.pdf import OCR_FONT, Line, ParsedDocument, Span
 
 MARKER_SYMBOLS = "*†‡§¶∗⋆⋄□♯#‖∥⊥△▽∇♣♦♥♠✉☯¤\ufffd"
 """Footnote symbols after names; ☯ (equal contribution) and ¤ (current address) as PLOS uses,
@@ -105,6 +105,11 @@ def _append(out: list[Piece], text: str, marker: bool) -> None:
         out[-1].text += text
     else:
         out.append(Piece(text, marker))
+
+
+def is_ocr_line(line: Line) -> bool:
+    """Whether the line was read by OCR (its sizes are estimates)."""
+    return bool(line.spans) and line.spans[0].font == OCR_FONT
 
 
 def style(line: Line) -> tuple[float, bool, bool]:

@@ -357,6 +357,12 @@ def _column_lefts(rows: list[_Row], ref_size: float) -> dict[tuple[int, int], tu
     typical = statistics.median(indents) if indents else 0.0
     # A hanging indent shows on wrapped entries only: a few consistent indents are enough.
     indented = bool(indents) and typical > 0 and all(abs(i - typical) <= 2 for i in indents)
+    if indented:
+        # A column holding one wrapped entry has more indented lines than entry starts: its
+        # left edge is the line set the list's indent to the left of the others.
+        for key, xs in groups.items():
+            if abs(lefts[key] - min(xs) - typical) <= 2:
+                lefts[key] = min(xs)
     return {key: (left, indented) for key, left in lefts.items()}
 
 

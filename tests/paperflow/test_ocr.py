@@ -102,7 +102,11 @@ def test_a_scanned_paper_is_read_by_ocr_with_its_source_and_confidence() -> None
     assert not any("OCR" in w for w in native.warnings)
 
 
-PAPERS = ["V07_acl2020_specter", "V21_bmchsr2014_malawi", "V27_natcommun2023_limk"]
+# The last four lost their title (V03, V28) or names (V12, V26) when OCR sizes came from
+# Tesseract's row heights and names were parted only by commas.
+PAPERS = ["V07_acl2020_specter", "V21_bmchsr2014_malawi", "V27_natcommun2023_limk",
+          "V03_jss2007_timp", "V12_papermage2023", "V26_nar2024_intercalators",
+          "V28_biorxiv2024_nanopore"]
 
 
 @pytest.mark.parametrize("paper", PAPERS)

@@ -7,6 +7,7 @@ list, ...) with PyMuPDF, so the rule is tested as a rule, not as one paper's qui
 from __future__ import annotations
 
 import pymupdf
+import pytest
 
 from paperflow.extract.header import extract_header
 from paperflow.extract.references import reference_entries
@@ -853,18 +854,33 @@ def test_column_text_level_with_the_header_is_no_affiliation() -> None:
                                    "School of Chemistry, Birch Institute, Canada"]
 
 
-def test_name_wrapped_after_a_surname_particle() -> None:
-    """A centred author line cut after "von": the surname on the next line is the same name."""
+@pytest.mark.parametrize(("lines", "names"), [
+    # A centred author line cut after "von": the surname on the next line is the same name.
+    ([(72, "Ann Lee, Bo Chan & Anne-Sophie von"), (150, "Neumann")],
+     ["Ann Lee", "Bo Chan", "Anne-Sophie von Neumann"]),
+    # Cut inside a double-barrelled surname, and after "H.-J." (which keeps its periods).
+    ([(72, "Ann Lee, Bo Chan & Lukasz Müller-"), (72, "Lüdenscheidt, Pedro Silva and H.-J."),
+      (72, "Thompson")],
+     ["Ann Lee", "Bo Chan", "Lukasz Müller-Lüdenscheidt", "Pedro Silva", "H.-J. Thompson"]),
+    # An equation's line from a garbage text layer (digits, carets, parentheses) is no name.
+    ([(72, "Ann Lee and Bo Chan"), (72, "- 3r^oitf^i, (0 ^(0 + 6q^i (0/^2(0")],
+     ["Ann Lee", "Bo Chan"]),
+])
+def test_name_wrapped_to_the_next_line(lines: list[tuple[float, str]],
+                                       names: list[str]) -> None:
+    """A byline cut inside a name: the name's two parts are one name; and what no name is."""
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
                      fontname="hebo")
-    page.insert_text((72, 120), "Ann Lee, Bo Chan & Anne-Sophie von", fontsize=11)
-    page.insert_text((150, 134), "Neumann", fontsize=11)
-    page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
-    _prose(page, 72, 188, 30)
+    y = 120.0
+    for x, text in lines:
+        page.insert_text((x, y), text, fontsize=11)
+        y += 16
+    page.insert_text((72, y + 30), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, y + 48, 30)
     header = extract_header(_analysed(doc))
-    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Anne-Sophie von Neumann"]
+    assert [a.name for a in header.authors] == names
 
 
 def test_address_closing_the_paper_in_small_capitals() -> None:
@@ -1161,14 +1177,20 @@ def test_abstract_stops_at_a_paragraph_up_and_to_the_right_when_columns_were_mis
     assert _collect_paragraphs(page, 1, 9.0, 0, 0) == [words]
 
 
-def test_author_year_list_one_entry_per_line_without_indent_or_spacing() -> None:
-    """Entries set flush left, single-spaced, no hanging indent: an entry ends where its line
-    ends short (the next entry's first word would have fitted); a long one wraps to the edge."""
-    doc = pymupdf.open()
+def _conclusion_then_references(doc: pymupdf.Document) -> pymupdf.Page:
+    """A page of text and a "References" heading at y = 250, the list to go under it."""
     page = doc.new_page(width=595, height=842)
     page.insert_text((72, 72), "Conclusion", fontsize=11, fontname="hebo")
     _prose(page, 72, 90, 10)
     page.insert_text((72, 250), "References", fontsize=11, fontname="hebo")
+    return page
+
+
+def test_author_year_list_one_entry_per_line_without_indent_or_spacing() -> None:
+    """Entries set flush left, single-spaced, no hanging indent: an entry ends where its line
+    ends short (the next entry's first word would have fitted); a long one wraps to the edge."""
+    doc = pymupdf.open()
+    page = _conclusion_then_references(doc)
     entries = ["A. Núñez and I. Jensen, 1983, Journal of Layout Research, 74, 466",
                "B. Thompson, S. Hübner, K. Tanaka, and Y. Novák, 1982, Layout Physics, 102, 167",
                "C. Ben-David, 1999, Transactions on Layout, 21, 553",
@@ -1247,3 +1269,49 @@ def test_date_line_under_the_addresses_is_no_part_of_them() -> None:
     header = extract_header(_analysed(doc))
     assert header.affiliations == ["Universidad de Alder, Brazil"]
     assert header.year == 2022
+
+
+def test_abstract_sentence_running_on_to_the_next_page() -> None:
+    """A long double-spaced abstract whose last sentence goes on at the top of page 2."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 600), "Abstract", fontsize=11, fontname="hebo")
+    words = (PROSE + " ") * 3
+    lines = [words[i * 80:(i + 1) * 80].strip() for i in range(9)]
+    y = 630.0
+    for line in lines[:7]:
+        page.insert_text((72, y), line, fontsize=10)
+        y += 22
+    page.insert_text((290, 810), "1", fontsize=10)  # the page number
+    second = doc.new_page(width=595, height=842)
+    second.insert_text((72, 76), lines[7], fontsize=10)
+    second.insert_text((72, 98), "that we close here.", fontsize=10)
+    second.insert_text((72, 150), "1 Introduction", fontsize=14, fontname="hebo")
+    _prose(second, 72, 175, 30)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is not None
+    assert header.abstract.endswith("that we close here."), header.abstract[-80:]
+
+
+def test_hanging_indent_list_page_holding_one_wrapped_entry() -> None:
+    """An author-year list with hanging indents whose last page holds a single three-line
+    entry: two indented lines under one flush one are still one entry."""
+    doc = pymupdf.open()
+    page = _conclusion_then_references(doc)
+    entry = ["A. Núñez and I. Jensen, \u201cLayout Rules for Reading the Papers of",
+             "Many Journals and Their Columns,\u201d Journal of Layout Research,",
+             "vol. 74, pp. 466-470, 1983."]
+    y = 268.0
+    for _ in range(10):
+        page.insert_text((72, y), entry[0], fontsize=9)
+        page.insert_text((86, y + 11), entry[1], fontsize=9)
+        page.insert_text((86, y + 22), entry[2], fontsize=9)
+        y += 36
+    last = doc.new_page(width=595, height=842)
+    last.insert_text((72, 76), entry[0].replace("A. Núñez", "Z. Brandão"), fontsize=9)
+    last.insert_text((86, 87), entry[1], fontsize=9)
+    last.insert_text((86, 98), entry[2], fontsize=9)
+    found = reference_entries(_analysed(doc))
+    assert len(found) == 11, found[-3:]
+    assert found[-1].startswith("Z. Brandão") and found[-1].endswith("1983."), found[-1]
