@@ -1378,9 +1378,9 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
         if not content and not rest:
             start = _block_below(page, start)
         size = _content_size(content) or _content_size(_following_lines(page, start)) or body
-        kept = _until_link(content)
+        kept, ended = _until_link(content)
         lines.extend(kept)
-        if len(kept) == len(content):  # the abstract's block did not end it
+        if not ended:  # the abstract's block did not end it
             lines.extend(_collect_paragraphs(page, start + 1, size, block.column,
                                              len(" ".join(lines).split())))
     else:
@@ -1397,9 +1397,11 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
             return None
         block = page.blocks[start]
         size = block.size
-        lines.extend(line_text(line, drop_markers=True) for line in block.lines[first_line:])
-        lines.extend(_collect_paragraphs(page, start + 1, size, block.column,
-                                         len(" ".join(lines).split())))
+        kept, ended = _until_link(block.lines[first_line:])
+        lines.extend(kept)
+        if not ended:  # the block did not end it
+            lines.extend(_collect_paragraphs(page, start + 1, size, block.column,
+                                             len(" ".join(lines).split())))
     lines.extend(_run_on(pages, page, lines, size))
     text = squash(vocab.join(lines))
     return text or None
@@ -1421,23 +1423,35 @@ def _run_on(pages: list[Page], page: Page, lines: list[str], size: float) -> lis
     return _collect_paragraphs(after, 0, size, -1, len(" ".join(lines).split()))
 
 
-def _until_link(lines: list[Line]) -> list[str]:
-    """Line texts up to a line that is only a link (a code URL printed under the abstract), or
-    a keywords line or section heading the text layer put in the abstract's block."""
+_COPYRIGHT_NOTICE = re.compile(r"(?:©|\(c\)|\bCopyright\b)\s*(?:(?:19|20)\d\d\b|the authors?\b)",
+                               re.I)
+
+
+def _until_link(lines: list[Line]) -> tuple[list[str], bool]:
+    """Line texts up to a line that is only a link (a code URL printed under the abstract), a
+    copyright notice, or a keywords line or section heading the text layer put in the
+    abstract's block; and whether one of these ended the text."""
     out: list[str] = []
     for line in lines:
         text = line_text(line, drop_markers=True)
         bare = text.strip(" \ufffd*†0123456789")
         if out and not out[-1].endswith(":") and LINK_ONLY.fullmatch(bare):
-            break
+            return out, True
         if KEYWORD_HEAD.match(text) or STOP_HEAD.match(text):
-            break
+            return out, True
+        notice = _COPYRIGHT_NOTICE.search(text)
+        if notice and (out or notice.start() > 0):
+            # "... confirm this conclusion. © 2011 American Institute of Physics.": the
+            # publisher's notice closes the abstract.
+            if text[:notice.start()].strip():
+                out.append(text[:notice.start()].strip())
+            return out, True
         start = keyword_label_start(line)
         if start:  # the keywords run in after the abstract's last sentence
             out.append(line.text[:start].strip())
-            break
+            return out, True
         out.append(text)
-    return out
+    return out, False
 
 
 def _block_below(page: Page, index: int) -> int:
@@ -1489,9 +1503,9 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
         if previous is not None and block.bbox[0] >= previous.bbox[2] - 2 and words > 60 \
                 and ended and out:
             break
-        kept = _until_link(block.lines)
+        kept, ended = _until_link(block.lines)
         out.extend(kept)
-        if len(kept) < len(block.lines):
+        if ended:
             break
         words += len(text.split())
         previous = block

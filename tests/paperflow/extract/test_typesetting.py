@@ -1315,3 +1315,18 @@ def test_hanging_indent_list_page_holding_one_wrapped_entry() -> None:
     found = reference_entries(_analysed(doc))
     assert len(found) == 11, found[-3:]
     assert found[-1].startswith("Z. Brandão") and found[-1].endswith("1983."), found[-1]
+
+
+def test_publishers_notice_closes_an_unlabelled_abstract() -> None:
+    """A letter (AIP style): an unlabelled abstract whose last line ends with the publisher's
+    notice, the text starting under it with no heading."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    y = _prose(page, 90, 170, 6, width=85)
+    page.insert_text((90, y), "rules that hold. \u00a9 2011 Layout Institute of Physics.",
+                     fontsize=10)
+    _prose(page, 72, y + 30, 30)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is not None
+    assert header.abstract.endswith("rules that hold."), header.abstract[-80:]
