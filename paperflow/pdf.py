@@ -659,13 +659,19 @@ def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], i
             block.column = 0
         return sorted(blocks, key=lambda b: (round(b.bbox[1], 0), b.bbox[0])), 1
     edges = [(g[0] + g[1]) / 2 for g in gutters]
+    middles = ((min(b.bbox[0] for b in blocks) + max(b.bbox[2] for b in blocks)) / 2,
+               page_width / 2)
     for block in blocks:
         x0, _, x1, _ = block.bbox
         # Set astride the middle of a gutter is outside every column: a centred heading
         # ("Abstract" under a two-column author grid) spans the columns even when it is
         # narrower than the gutter. (A hanging label just over an edge is not astride it.)
+        # So is a block centred on the page or its text over a gutter (ragged lines can
+        # make a gutter wide and lopsided).
         crossing = any(x0 < g0 - 2 and x1 > g1 + 2 for g0, g1 in gutters) or any(
-            min(edge - x0, x1 - edge) >= max(0.25 * (x1 - x0), 2) for edge in edges)
+            min(edge - x0, x1 - edge) >= max(0.25 * (x1 - x0), 2) for edge in edges) or (
+            any(abs((x0 + x1) / 2 - middle) < 0.015 * page_width for middle in middles)
+            and any(x0 < g1 and x1 > g0 for g0, g1 in gutters))
         if crossing:
             block.column = -1
         else:

@@ -1330,3 +1330,24 @@ def test_publishers_notice_closes_an_unlabelled_abstract() -> None:
     header = extract_header(_analysed(doc))
     assert header.abstract is not None
     assert header.abstract.endswith("rules that hold."), header.abstract[-80:]
+
+
+def test_heading_centred_over_two_ragged_columns_starts_them() -> None:
+    """A page of one-column text, then "REFERENCES" centred on the page over a two-column
+    list whose ragged lines leave a wide gutter: the list is read after the heading, left
+    column first."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _prose(page, 51, 72, 30, width=110)
+    heading = "REFERENCES"
+    width = pymupdf.get_text_length(heading, fontname="hebo", fontsize=10)
+    page.insert_text((306 - width / 2, 500), heading, fontsize=10, fontname="hebo")
+    entries = [f"{name}, {1970 + 7 * i}, Journal of Layout, {i + 3}, {100 + i}"
+               for i, name in enumerate(["A. Lee", "B. Chan", "C. Ortiz and D. Novák-Smith",
+                                         "E. Smith", "F. Jones", "G. Brown", "H. Kim",
+                                         "I. Costa", "J. de la Cruz", "K. Ito"])]
+    for i, entry in enumerate(entries):  # one left line reaches into the gutter
+        x, y = (51, 520 + 16 * i) if i < 5 else (321, 520 + 16 * (i - 5))
+        page.insert_text((x, y), entry, fontsize=9)
+    found = reference_entries(_analysed(doc))
+    assert [entry.split(",")[0] for entry in found] == [e.split(",")[0] for e in entries]
