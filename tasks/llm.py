@@ -35,7 +35,7 @@ from paperflow.settings import get_settings
 from paperflow.storage import get_storage
 from tasks.locks import locked_cache_policy
 from tasks.policy import cache_expiration, retry_unless_permanent
-from tasks.results import json_result_options
+from tasks.results import json_result_options, write_result_now
 from tasks.secrets import read_secret
 
 VERSION = "1"
@@ -130,7 +130,10 @@ async def _run(work: Callable[[LLMClient], Awaitable[FieldGroup]],
         if limited else contextlib.nullcontext()
     async with slot, LLMClient(get_llm_settings()) as client:
         group = await work(client)
-        return GroupOutcome(group, list(client.calls))
+        outcome = GroupOutcome(group, list(client.calls))
+    # A run killed from here on keeps the answer: no second request on its re-run.
+    await write_result_now(outcome)
+    return outcome
 
 
 def _options(group: str) -> dict[str, Any]:

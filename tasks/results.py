@@ -12,8 +12,11 @@ import json
 import logging
 from typing import Any, ClassVar
 
+import prefect.types._datetime
 from prefect._internal.compatibility.async_dispatch import async_dispatch
+from prefect.context import TaskRunContext
 from prefect.serializers import Serializer
+from prefect.transactions import get_transaction
 from prefect_aws.s3 import S3Bucket
 from pydantic import Field
 
@@ -112,3 +115,27 @@ def flow_result_options() -> dict[str, Any]:
     types from outside the project.
     """
     return {"result_serializer": "json"}
+
+
+async def write_result_now(value: Any) -> None:
+    """Write the running task's result record from inside the task, before it returns.
+
+    Prefect sets a task Completed before its transaction writes the result record: a process
+    killed in between (OOM killer, SIGKILL) loses the result although the run shows the task
+    done, and the re-run computes it again. For an LLM group that is a second request.
+    Written here, the record is in the store before the task returns; the engine writes the
+    same record again when it commits. A failed early write is logged and left to the engine.
+    """
+    txn = get_transaction()
+    context = TaskRunContext.get()
+    if txn is None or context is None or not txn.key or txn.store is None:
+        return
+    lifetime = context.task.cache_expiration
+    expiration = prefect.types._datetime.now("UTC") + lifetime if lifetime else None
+    try:
+        # The transaction holds the key's lock under its own holder id.
+        await txn.store.awrite(obj=value, key=txn.key, expiration=expiration,
+                               holder=getattr(txn, "_holder", None))
+    except Exception as exc:  # the engine's own commit still writes it
+        logger.warning("Could not write the result of %s early (%s); it is written when the "
+                       "task's transaction commits.", context.task.name, exc)

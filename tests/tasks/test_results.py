@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from pathlib import Path
 
 import pytest
-from prefect import flow
+from prefect import flow, task
 from prefect._internal.result_records import ResultRecord, ResultRecordMetadata
 from prefect.serializers import PickleSerializer, Serializer
 from prefect.settings import get_current_settings
+from prefect.transactions import AsyncTransaction, Transaction
 
 from paperflow import codec
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import PaperKey
 from tasks.extraction import analyse_layout, parse_pdf
+from tasks.locks import locked_cache_policy
 from tasks.policy import Timed
 from tasks.results import (
     SERIALIZER_TYPE,
     ForeignResultError,
     ResultJSONSerializer,
     check_record,
+    json_result_options,
+    write_result_now,
 )
 from tests.pdfs import make_paper
 
@@ -76,3 +82,50 @@ def test_a_cached_tasks_persisted_result_is_typed_json() -> None:
         check_record(path.name, path.read_bytes())
         if path.name.startswith("analyse"):
             assert codec.loads(stored["result"]) == analysed
+
+
+def test_a_result_written_from_inside_the_task_survives_a_kill_before_the_commit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect sets a task Completed before its transaction writes the result record. With the
+    commit never happening (the process killed right after Completed), a task that wrote its
+    record itself is a cache hit on the re-run; one that did not is computed again."""
+    calls = {"early": 0, "late": 0}
+    token = uuid.uuid4().hex
+
+    def cache_key(context: object, parameters: dict[str, object]) -> str:
+        return f"write-early-test-{parameters['name']}-{token}"
+
+    @task(cache_policy=locked_cache_policy(cache_key), persist_result=True,
+          **json_result_options())
+    async def answer(name: str) -> dict[str, str]:
+        calls[name] += 1
+        value = {"answer": name}
+        if name == "early":
+            await write_result_now(value)
+        return value
+
+    @flow
+    async def ask() -> list[dict[str, str]]:
+        return [await answer("early"), await answer("late")]
+
+    commit = Transaction.commit
+    async_commit = AsyncTransaction.commit
+
+    def killed(self: Transaction | AsyncTransaction) -> bool:
+        # No record written; the lock freed as a dead holder's lock is taken over.
+        if self.store is not None and self.key and self.store.is_lock_holder(
+                self.key, self._holder):
+            self.store.release_lock(self.key, holder=self._holder)
+        return False
+
+    async def killed_async(self: AsyncTransaction) -> bool:
+        return killed(self)
+
+    monkeypatch.setattr(Transaction, "commit", killed)
+    monkeypatch.setattr(AsyncTransaction, "commit", killed_async)
+    assert asyncio.run(ask()) == [{"answer": "early"}, {"answer": "late"}]
+    monkeypatch.setattr(Transaction, "commit", commit)
+    monkeypatch.setattr(AsyncTransaction, "commit", async_commit)
+
+    assert asyncio.run(ask()) == [{"answer": "early"}, {"answer": "late"}]
+    assert calls == {"early": 1, "late": 2}
