@@ -687,6 +687,8 @@ def _at_wide_gaps(line: Line) -> list[Line]:
 
 _NOT_IN_NAMES = re.compile(r"[\d^()=/<>{}\[\]]")
 """Characters of formulas and garbage text layers, never of a name (markers are split off)."""
+_ASIDE = re.compile(r"\([^()\d]*[^\W\d_][^()\d]*\)")
+"""A parenthesis of words in a name ("William (Bill) Smith", "Wei Zhang (张伟)")."""
 _TRAILING_MARKER = re.compile(r"(?:\s+[\d?!*†‡§¶#,.]+)+$")
 _INITIAL_END = re.compile(r"(?:^|[\s.-])[A-Z]\.$")
 
@@ -708,7 +710,8 @@ def _split_names(lines: list[Line], row: int) -> list[_Name]:
                 name = name.strip(" .")
             # A lone capitalised token after a comma is a degree ("MD", "MPH"), not a name.
             if name and not DEGREE.match(name) and not re.fullmatch(r"[A-Z]{2,5}", name) \
-                    and re.search(r"[A-Za-z]", name) and not _NOT_IN_NAMES.search(name):
+                    and re.search(r"[A-Za-z]", name) \
+                    and not _NOT_IN_NAMES.search(_ASIDE.sub("", name)):
                 out.append(_Name(_tidy_name(name), [], x, row))
         if out and markers:
             out[-1].markers.extend(markers)

@@ -865,6 +865,8 @@ def test_column_text_level_with_the_header_is_no_affiliation() -> None:
     # An equation's line from a garbage text layer (digits, carets, parentheses) is no name.
     ([(72, "Ann Lee and Bo Chan"), (72, "- 3r^oitf^i, (0 ^(0 + 6q^i (0/^2(0")],
      ["Ann Lee", "Bo Chan"]),
+    # ... while a name with words in parentheses is still a name.
+    ([(72, "Ann Lee and William (Bill) Smith")], ["Ann Lee", "William (Bill) Smith"]),
 ])
 def test_name_wrapped_to_the_next_line(lines: list[tuple[float, str]],
                                        names: list[str]) -> None:
