@@ -442,6 +442,7 @@ def _authors_and_affiliations(
     emails: list[str] = []
     aff_lines: list[tuple[int, Line]] = []
     author_rows: list[tuple[int, list[Line]]] = []
+    previous: Line | None = None
     for index, row in enumerate(zone):
         if _CONTACT_LABEL.match(row.text):
             break  # a contact block (the corresponding author's name and address) follows
@@ -462,6 +463,13 @@ def _authors_and_affiliations(
                 continue  # the paper's date under the addresses (\date{...})
             line_style = style(line)
             institution = bool(INSTITUTION.search(text))
+            if aff_lines and aff_lines[-1][1] is previous and _mid_phrase(previous.text):
+                # An address stopped on a comma or "The": this line goes on with it
+                # ("... 3004-516 Coimbra," / "Portugal;"), however name-like it looks.
+                aff_lines.append((index, line))
+                previous = line
+                continue
+            previous = line
             if author_style is None and not institution and _name_like(line):
                 author_style = line_style
             if author_style is not None and \

@@ -1353,3 +1353,34 @@ def test_heading_centred_over_two_ragged_columns_starts_them() -> None:
         page.insert_text((x, y), entry, fontsize=9)
     found = reference_entries(_analysed(doc))
     assert [entry.split(",")[0] for entry in found] == [e.split(",")[0] for e in entries]
+
+
+def test_centred_address_whose_country_wraps_onto_a_line_alone() -> None:
+    """SPIE style: centred addresses; one stopped on a comma wraps its country ("Portugal;")
+    onto a centred line alone, which goes on with the address and is no author's name."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((120, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    _runs(page, 150, 125, [("Ann Lee", 12, "tiro", 0), ("a", 8, "tiro", 4),
+                           (", Bo Chan", 12, "tiro", 0), ("b", 8, "tiro", 4)])
+    lines = [("a", "Faculty of Mathematics, Universidad de Alder, 3004-516 Alder,"),
+             ("", "Portugal;"),
+             ("b", "Department of Neuroscience, Birch Institute of Technology, Delft, The"),
+             ("", "Netherlands;")]
+    y = 150.0
+    for marker, text in lines:
+        width = pymupdf.get_text_length(text, fontname="tiro", fontsize=12)
+        x = (595 - width) / 2
+        if marker:
+            _runs(page, x - 5, y, [(marker, 8, "tiro", 4)])
+        page.insert_text((x, y), text, fontsize=12, fontname="tiro")
+        y += 16
+    page.insert_text((270, y + 20), "ABSTRACT", fontsize=11, fontname="hebo")
+    _prose(page, 72, y + 40, 30)
+    header = extract_header(_analysed(doc))
+    assert [author.name for author in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == [
+        "Faculty of Mathematics, Universidad de Alder, 3004-516 Alder, Portugal",
+        "Department of Neuroscience, Birch Institute of Technology, Delft, The Netherlands"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
