@@ -103,24 +103,51 @@ def sidebar_blocks(page: Page) -> set[int]:
         edges = sorted({round(b.bbox[0] if side == "left" else b.bbox[2]) for _, b in blocks})
         for edge in edges:
             if side == "left":
-                strip = [(i, b) for i, b in blocks if b.bbox[2] <= edge]
-                main = [(i, b) for i, b in blocks if b.bbox[0] >= edge]
+                strip = [(i, b) for i, b in blocks if b.bbox[2] < edge - 1]
+                main = [(i, b) for i, b in blocks if b.bbox[0] > edge - 1]
             else:
-                strip = [(i, b) for i, b in blocks if b.bbox[0] >= edge]
-                main = [(i, b) for i, b in blocks if b.bbox[2] <= edge]
+                strip = [(i, b) for i, b in blocks if b.bbox[0] > edge + 1]
+                main = [(i, b) for i, b in blocks if b.bbox[2] < edge + 1]
             if not strip or not main:
                 continue
-            if _is_sidebar([b for _, b in strip], [b for _, b in main], blocks, page):
-                return {i for i, _ in strip}
+            main_size = Counter(round(b.size, 1) for _, b in main for _ in b.lines)
+            small = [(i, b) for i, b in strip if b.size <= main_size.most_common(1)[0][0] + 0.1]
+            others = [b for i, b in blocks if (i, b) not in small and (i, b) not in main]
+            for run in _vertical_runs(small, others):
+                partial = len(run) < len(strip)
+                if _is_sidebar([b for _, b in run], [b for _, b in main], blocks, page, partial):
+                    return {i for i, _ in run}
     return set()
 
 
+def _vertical_runs(strip: list[tuple[int, Block]],
+                   others: list[Block]) -> list[list[tuple[int, Block]]]:
+    """The strip's blocks in runs, top to bottom, parted where another block (one crossing
+    into the strip, or a heading larger than the text) lies between two of them: a sidebar may
+    stand beside one part of the page only (a banner above the title is in the strip's column
+    too, but the title below it ends that run)."""
+    runs: list[list[tuple[int, Block]]] = []
+    for index, block in sorted(strip, key=lambda item: item[1].bbox[1]):
+        if runs:
+            above = runs[-1][-1][1].bbox[3]
+            if not any(other.bbox[1] >= above - 1 and other.bbox[3] <= block.bbox[1] + 1
+                       for other in others):
+                runs[-1].append((index, block))
+                continue
+        runs.append([(index, block)])
+    return runs
+
+
 def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, Block]],
-                page: Page) -> bool:
+                page: Page, partial: bool = False) -> bool:
+    """`partial`: the strip stands beside one part of the page only. Its type must then be
+    smaller than the paragraphs beside it (a sidebar of dates and licences; not an "Article
+    info" column of keywords set like the abstract beside it), and it may be longer."""
     width = max(b.bbox[2] for b in strip) - min(b.bbox[0] for b in strip)
     if width >= 0.3 * page.width or sum(len(b.lines) for b in strip) < 4:
         return False
-    if sum(len(b.text) for b in strip) >= 0.4 * sum(len(b.text) for b in main):
+    share = 0.6 if partial else 0.4
+    if sum(len(b.text) for b in strip) >= share * sum(len(b.text) for b in main):
         return False
     top = min(b.bbox[1] for b in strip)
     bottom = max(b.bbox[3] for b in strip)
@@ -129,8 +156,10 @@ def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, B
         return False  # a line crosses beside the strip
     strip_size = max(b.size for b in strip)
     main_size = Counter(round(b.size, 1) for b in main for _ in b.lines).most_common(1)[0][0]
-    return (strip_size <= main_size + 0.1
-            and any(b.bbox[3] > top and b.bbox[1] < bottom and _is_paragraph(b) for b in main))
+    beside = [b for b in main if b.bbox[3] > top and b.bbox[1] < bottom and _is_paragraph(b)]
+    if partial and beside:
+        main_size = min(b.size for b in beside) - 0.5
+    return strip_size <= main_size + 0.1 and bool(beside)
 
 
 def _is_paragraph(block: Block) -> bool:

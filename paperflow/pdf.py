@@ -685,6 +685,7 @@ def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], i
         if len(alone) == 1 and abs((alone[0].bbox[0] + alone[0].bbox[2]) / 2
                                    - (left + right) / 2) < 0.03 * (right - left):
             alone[0].column = -1
+    _headings_over_spanning_text(blocks)
     cuts = _whitespace_cuts(blocks)
     ordered: list[Block] = []
     band: list[Block] = []
@@ -705,6 +706,26 @@ def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], i
             band.append(block)
     close_band()
     return ordered, len(gutters) + 1
+
+
+def _headings_over_spanning_text(blocks: list[Block]) -> None:
+    """A one-line heading in a column, right above text that spans the columns, with nothing
+    of another column beside it, heads that text: it is read after the columns, not inside
+    the first one ("Author details" set under balanced columns, over a full-width list)."""
+    for block in blocks:
+        if block.column < 0 or len(block.lines) != 1 or len(block.text) > 80:
+            continue
+        height = block.bbox[3] - block.bbox[1]
+        under = [b for b in blocks if b is not block and b.bbox[1] >= block.bbox[3] - 1
+                 and b.bbox[0] < block.bbox[2] and b.bbox[2] > block.bbox[0]]
+        if not under:
+            continue
+        nxt = min(under, key=lambda b: b.bbox[1])
+        if nxt.column != -1 or nxt.bbox[1] - block.bbox[3] > 2.5 * height:
+            continue
+        if not any(b.column >= 0 and b.column != block.column and b.bbox[3] > block.bbox[1]
+                   and b.bbox[1] < nxt.bbox[1] for b in blocks):
+            block.column = -1
 
 
 def _whitespace_cuts(blocks: list[Block]) -> list[float]:

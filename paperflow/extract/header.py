@@ -697,6 +697,9 @@ _NOT_IN_NAMES = re.compile(r"[\d^()=/<>{}\[\]]")
 """Characters of formulas and garbage text layers, never of a name (markers are split off)."""
 _ASIDE = re.compile(r"\([^()\d]*[^\W\d_][^()\d]*\)")
 """A parenthesis of words in a name ("William (Bill) Smith", "Wei Zhang (张伟)")."""
+_NAME_SEPARATORS = re.compile(r"[,;&|·•∙⋅]|\band\b|\bAND\b")
+"""What parts names in a byline: commas, "and", and the bars and middle dots some journals set
+between names ("Ann Lee1 · Bo Chan2")."""
 _TRAILING_MARKER = re.compile(r"(?:\s+[\d?!*†‡§¶#,.]+)+$")
 _INITIAL_END = re.compile(r"(?:^|[\s.-])[A-Z]\.$")
 
@@ -711,7 +714,7 @@ def _split_names(lines: list[Line], row: int) -> list[_Name]:
     def flush() -> None:
         nonlocal current, markers
         current = MEMBERSHIP.sub("", current)
-        for part in re.split(r",|;|&|\||\band\b|\bAND\b", current):  # "|" between names: Wiley
+        for part in _NAME_SEPARATORS.split(current):
             # A marker left inline after a space ("Boggon 1?"): OCR found it at the baseline.
             name = _TRAILING_MARKER.sub("", squash(part).strip())
             if not _INITIAL_END.search(name):  # "H.-J." and "Ann B." keep their last period
@@ -1303,16 +1306,27 @@ def _unresolved_markers(names: list[_Name], affiliations: list[tuple[str, str]])
             if not key.startswith("#") and key not in known}
 
 
+_DETAILS_HEADING = re.compile(
+    r"^(?:authors?['’]? details|author affiliations|authors and affiliations)\b[:.]?\s*", re.I)
+"""The heading of the affiliation list some journals print after the text."""
+
+
 def _author_details(doc: ParsedDocument) -> list[tuple[str, str]]:
-    """The 'Author details' list some journals print at the end with every affiliation."""
+    """The 'Author details' list some journals print at the end with every affiliation: the
+    heading runs in or stands alone over the list, each address led by its raised number."""
     for page in doc.pages[-4:]:
-        for block in page.blocks:
-            if not block.lines or not re.match(r"author details\b", block.lines[0].text, re.I):
+        for k, block in enumerate(page.blocks):
+            if not block.lines or not _DETAILS_HEADING.match(block.lines[0].text):
                 continue
+            lines = list(block.lines)
+            if len(lines) == 1 and not _DETAILS_HEADING.sub("", lines[0].text).strip():
+                lines += page.blocks[k + 1].lines if k + 1 < len(page.blocks) else []
             found: list[tuple[str, str]] = []
             marker = ""
             text = ""
-            for line in block.lines:
+            for n, line in enumerate(lines):
+                if n and SKIP_ZONE.match(line.text.strip()):
+                    break  # the editorial history under the list ("Received: ...")
                 for piece in pieces(line):
                     if piece.marker and re.fullmatch(r"\d{1,2}", piece.text.strip()):
                         if text.strip():
@@ -1323,7 +1337,7 @@ def _author_details(doc: ParsedDocument) -> list[tuple[str, str]]:
                 text += " "
             if text.strip():
                 found.append((marker, text))
-            out = [(m, _clean_affiliation(re.sub(r"^author details", "", t, flags=re.I)))
+            out = [(m, _clean_affiliation(_DETAILS_HEADING.sub("", t.strip())))
                    for m, t in found if m]
             return [(m, t) for m, t in out if t]
     return []
@@ -1556,7 +1570,8 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                 parts = [line.text[start + match.end():]]
                 size = line.size
                 for follow in block.lines[i + 1:]:
-                    if STOP_HEAD.match(follow.text) or abs(follow.size - size) > 1.5:
+                    if STOP_HEAD.match(follow.text) or abs(follow.size - size) > 1.5 \
+                            or _note_line(follow.text):
                         break
                     parts.append(follow.text)
                 below = _block_below(page, b) + 1  # a label alone: the block under it
@@ -1581,7 +1596,8 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                     if nxt.lines and 0 <= nxt.bbox[1] - last.bbox[3] < reach * size \
                             and abs(nxt.size - size) <= 0.5 and len(nxt.lines) <= 2 \
                             and not STOP_HEAD.match(nxt.lines[0].text) \
-                            and not NUMBERED_HEAD.match(nxt.lines[0].text):
+                            and not NUMBERED_HEAD.match(nxt.lines[0].text) \
+                            and not _note(nxt):
                         parts += [ln.text for ln in nxt.lines]
                 text = fix_accents(squash(vocab.join(parts)))
                 # Separators: commas, semicolons, middle dots and bullets (which some text
@@ -1597,6 +1613,17 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                 if words:
                     return words
     return []
+
+
+def _note(block: Block) -> bool:
+    return _note_line(block.lines[0].text) or bool(EMAIL.search(block.text))
+
+
+def _note_line(text: str) -> bool:
+    """A note, not more keywords: it opens with a marker symbol or gives an e-mail address
+    ("*Corresponding author. E-mail: ...")."""
+    opening = text.strip()[:1]
+    return bool(opening and opening in MARKER_SYMBOLS) or bool(EMAIL.search(text))
 
 
 # --- bibliographic facts -----------------------------------------------------------------------

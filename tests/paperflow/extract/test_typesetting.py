@@ -1384,3 +1384,126 @@ def test_centred_address_whose_country_wraps_onto_a_line_alone() -> None:
         "Faculty of Mathematics, Universidad de Alder, 3004-516 Alder, Portugal",
         "Department of Neuroscience, Birch Institute of Technology, Delft, The Netherlands"]
     assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_names_parted_by_middle_dots() -> None:
+    """Some journals set "Ann Lee1 · Bo Chan2": the dot parts names; a given name cut at the
+    line's end ("Cy" / "Diaz3") joins its surname on the next line."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    _runs(page, 72, 120, [("Ann Lee", 11, "tiro", 0), ("1,*", 7, "tiro", 4),
+                          (" · Bo Chan", 11, "tiro", 0), ("2", 7, "tiro", 4),
+                          (" · Cy", 11, "tiro", 0)])
+    _runs(page, 72, 134, [("Diaz", 11, "tiro", 0), ("1", 7, "tiro", 4)])
+    _runs(page, 72, 160, [("1", 6, "tiro", 3), ("Department of Physics, Alder University, Canada",
+                                                 8, "tiro", 0)])
+    _runs(page, 72, 170, [("2", 6, "tiro", 3), ("School of Chemistry, Birch Institute, Norway",
+                                                 8, "tiro", 0)])
+    page.insert_text((72, 200), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 218, 30)
+    header = extract_header(_analysed(doc))
+    assert [author.name for author in header.authors] == ["Ann Lee", "Bo Chan", "Cy Diaz"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [0]]
+
+
+def _sidebar_page(doc: pymupdf.Document, side_size: float) -> None:
+    """A banner and the title across the page; below, a column of article facts in type of
+    `side_size` beside a structured abstract in 10 pt; then the text across the page."""
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((48, 55), "RESEARCH ARTICLE", fontsize=8, fontname="hebo")
+    page.insert_text((48, 85), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    _runs(page, 48, 110, [("Ann Lee", 10.5, "tiro", 0), ("1", 7, "tiro", 3)])
+    _runs(page, 48, 125, [("1", 6, "tiro", 3), ("Department of Physics, Alder University, "
+                                                "Canada", 8, "tiro", 0)])
+    facts = [["OPEN ACCESS"], ["Citation: Lee A (2023) A", "Study of Layout Rules for",
+                               "Papers. Open J Sci 19(4):", "e6666927."],
+             ["Received: 25 August 2023"], ["Published: 19 October 2023"],
+             ["Copyright: © 2023 Lee.", "This is an open access", "article distributed under",
+              "the terms of the licence."]]
+    y = 160.0
+    for group in facts:  # paragraphs apart, in blocks of their own beside the abstract's
+        for fact in group:
+            page.insert_text((48, y), fact, fontsize=side_size)
+            y += 1.35 * side_size
+        y += 2.2 * side_size
+    page.insert_text((193, 170), "Abstract", fontsize=11, fontname="hebo")
+    y = 188.0
+    for label in ("Background", "Methods", "Results"):
+        page.insert_text((193, y), f"{label}: the method reads each page of the paper and",
+                         fontsize=10)
+        _prose(page, 193, y + 13, 2, width=60)
+        y += 13 * 3 + 6
+    page.insert_text((48, 390), "1. Introduction", fontsize=11, fontname="hebo")
+    _prose(page, 48, 408, 25)
+
+
+def test_article_facts_beside_part_of_the_page_are_a_sidebar() -> None:
+    """A column of small type beside the abstract only (a banner and the title run across the
+    page above it) is a sidebar: the abstract beside it is read whole. The same column set as
+    large as the abstract ("Article info" beside "Abstract") is a column of the page."""
+    doc = pymupdf.open()
+    _sidebar_page(doc, 7.2)
+    header = extract_header(_analysed(doc))
+    assert header.abstract.startswith("Background: the method")
+    assert "Results: the method" in header.abstract
+    assert "Received" not in header.abstract
+
+    doc = pymupdf.open()
+    _sidebar_page(doc, 10)
+    parsed = _analysed(doc)
+    assert "sidebar" not in {block.role for block in parsed.pages[0].blocks}
+
+
+def test_author_details_list_after_balanced_columns() -> None:
+    """Affiliations only at the end, under an "Author details" heading set under the last
+    column and over a full-width list of addresses run together, each led by a raised number;
+    the editorial dates under the list are no part of it."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 178, 20)
+    page = doc.new_page(width=595, height=842)
+    _prose(page, 48, 60, 22, width=45)
+    _prose(page, 308, 60, 20, width=45)
+    page.insert_text((48, 360), "Author details", fontsize=11, fontname="hebo")
+    _runs(page, 48, 380, [("1", 5.4, "tiro", 3.4),
+                          ("Department of Physics, Alder University, Canada. ", 8, "tiro", 0),
+                          ("2", 5.4, "tiro", 3.4),
+                          ("School of Chemistry, Birch Institute, Kraków,", 8, "tiro", 0)])
+    _runs(page, 48, 390, [("Poland.", 8, "tiro", 0)])
+    page.insert_text((48, 400), "Received: 25 April 2011 Accepted: 10 December 2011",
+                     fontsize=8)
+    page.insert_text((48, 425), "References", fontsize=11, fontname="hebo")
+    _numbered_list(page, 445, [f"A. Author. A title of a paper. J. Examples {n}, 1 (2001)."
+                               for n in range(1, 6)])
+    parsed = _analysed(doc)
+    order = [block.text for block in parsed.pages[1].blocks]
+    heading = next(i for i, text in enumerate(order) if text.startswith("Author details"))
+    assert all(not text.startswith("the method") for text in order[heading:]), order
+    header = extract_header(parsed)
+    assert header.affiliations == ["Department of Physics, Alder University, Canada",
+                                   "School of Chemistry, Birch Institute, Kraków, Poland"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_keyword_line_filled_to_the_edge_stops_at_a_note_under_it() -> None:
+    """A keyword line that reaches the column's edge may wrap past a double-spaced blank, but
+    not into the corresponding-author note under it."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    y = _prose(page, 72, 185, 6, size=10)
+    page.insert_text((72, y + 12), "Key words: statistical mechanics, Monte Carlo methods, "
+                     "distributed systems, signal processing", fontsize=10)
+    page.insert_text((72, y + 38), "*Corresponding author. E-mail: lee@example.org",
+                     fontsize=10)
+    page.insert_text((72, y + 70), "1. Introduction", fontsize=11, fontname="hebo")
+    _prose(page, 72, y + 88, 20)
+    header = extract_header(_analysed(doc))
+    assert header.keywords == ["statistical mechanics", "Monte Carlo methods",
+                               "distributed systems", "signal processing"]
