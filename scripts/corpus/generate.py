@@ -1594,21 +1594,32 @@ def generate_one(out: Path, template: str, seed: int, n: int) -> tuple[str, str 
         gt_path.unlink(missing_ok=True)
         return paper_id, error
     paper.layout += f", {pages}pp"
-    record = ground_truth(paper, paper_id)
-    pdf = (out / f"{paper_id}.pdf").read_bytes()
+    write_ground_truth(gt_path, ground_truth(paper, paper_id), out / f"{paper_id}.pdf")
+    return paper_id, None
+
+
+def write_ground_truth(gt_path: Path, record: dict[str, Any], pdf_path: Path) -> None:
+    """The record, with the size and digest of the PDF it describes, as `<id>.gt.json`."""
+    pdf = pdf_path.read_bytes()
     record["bytes"] = len(pdf)
     record["sha256"] = hashlib.sha256(pdf).hexdigest()
     gt_path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return paper_id, None
+
+
+def run_jobs(out: Path, names: Sequence[str], per_name: int,
+             one: Callable[[str, int], tuple[str, str | None]],
+             workers: int = 2) -> dict[str, str | None]:
+    """`one(name, n)` for n = 1..per_name of every name, `workers` at a time: id -> error."""
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(name, n) for name in names for n in range(1, per_name + 1)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(pool.map(lambda job: one(*job), jobs))
 
 
 def generate(out: Path, templates: Sequence[str], per_template: int, seed: int,
              workers: int = 2) -> dict[str, str | None]:
-    out.mkdir(parents=True, exist_ok=True)
-    jobs = [(tpl, n) for tpl in templates for n in range(1, per_template + 1)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(lambda job: generate_one(out, job[0], seed, job[1]), jobs)
-        return dict(results)
+    return run_jobs(out, templates, per_template,
+                    lambda tpl, n: generate_one(out, tpl, seed, n), workers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,400 @@
+"""Generate papers typeset by a web browser (HTML + CSS printed by Chromium), with ground truth.
+
+The LaTeX corpus (generate.py) covers TeX's typesetting only. Journals that typeset from XML
+through HTML/CSS or word processors set the same parts differently: markers are plain raised
+text with no TeX font, the article's metadata sits in a sidebar beside the header, labels run
+in ("Abstract:"), affiliations are printed at the end of the paper ("Author details"), the
+abstract is called "Summary", names are separated by middle dots... Each style below follows one
+such convention of web-typeset journals; none copies a publisher's page. The papers' contents
+come from generate.make_paper (random names, places and sentences), so the ground truth is
+exact.
+
+Usage: python scripts/corpus/html_papers.py --out out/html --per-style 3 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generate
+from generate import MONTHS, Paper, _dates, _email, _numbered
+
+FONTS = ["DejaVu Serif", "DejaVu Sans", "Bitstream Charter", "Liberation Serif", "Liberation Sans",
+         "TeX Gyre Heros", "TeX Gyre Termes"]
+EQUAL = "†"
+
+
+def e(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _page(paper: Paper, rng: random.Random, css: str, body: str) -> str:
+    font = rng.choice(FONTS)
+    size = rng.choice([9.5, 10, 10.5, 11])
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>{e(paper.title)}</title><style>
+@page {{ size: A4; margin: 18mm 17mm 20mm 17mm; }}
+body {{ font-family: "{font}", serif; font-size: {size}pt; line-height: 1.32; margin: 0; }}
+p {{ margin: 0 0 0.5em 0; text-align: justify; }}
+h1 {{ font-size: 1.75em; line-height: 1.2; margin: 0.3em 0 0.5em 0; }}
+h2 {{ font-size: 1.1em; margin: 1em 0 0.4em 0; break-after: avoid; }}
+sup {{ font-size: 0.68em; line-height: 0; }}
+.refs li {{ margin-bottom: 0.25em; text-align: left; }}
+{css}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def _markers(paper: Paper, label: dict[int, int], letters: bool = False) -> list[str]:
+    out = []
+    for member in paper.membership:
+        marks = [chr(96 + label[i]) if letters else str(label[i]) for i in member]
+        out.append(",".join(marks))
+    return out
+
+
+def _names(paper: Paper, marks: list[str], corresponding: int = 0, equal: bool = False,
+           separator: str = ", ", final: str = " and ") -> str:
+    items = []
+    for k, (person, mark) in enumerate(zip(paper.authors, marks, strict=True)):
+        extra = mark
+        if equal and k < 2 and len(paper.authors) > 2:
+            extra += "," + EQUAL if extra else EQUAL
+        if k == corresponding:
+            extra += ",*" if extra else "*"
+        items.append(f"{e(person.name)}<sup>{e(extra)}</sup>" if extra else e(person.name))
+    if len(items) == 1:
+        return items[0]
+    if final:
+        return separator.join(items[:-1]) + final + items[-1]
+    return separator.join(items)
+
+
+def _affiliation_list(paper: Paper, label: dict[int, int], letters: bool = False,
+                      cls: str = "affs") -> str:
+    rows = []
+    for index, number in label.items():
+        mark = chr(96 + number) if letters else str(number)
+        rows.append(f"<div><sup>{mark}</sup>{e(paper.affiliations[index].line)}</div>")
+    return f'<div class="{cls}">' + "\n".join(rows) + "</div>"
+
+
+def _body(paper: Paper, columns: int = 1) -> str:
+    parts = []
+    for number, (name, paragraphs) in enumerate(paper.sections, 1):
+        if name:
+            parts.append(f"<h2>{number}. {e(name)}</h2>")
+        parts += [f"<p>{e(text)}</p>" for text in paragraphs]
+    style = f' style="column-count:{columns};column-gap:7mm"' if columns > 1 else ""
+    return f"<div class=\"body\"{style}>" + "\n".join(parts) + "</div>"
+
+
+def _reference_text(ref: dict) -> str:
+    names = ", ".join(person.short for person in ref["authors"])
+    return (f"{names}. {ref['title']}. {ref['journal']} {ref['year']}; {ref['volume']}: "
+            f"{ref['pages'].replace('--', '–')}.")
+
+
+def _references(paper: Paper, heading: str = "References", numbered: str = "list") -> str:
+    if numbered == "list":
+        items = "\n".join(f"<li>{e(_reference_text(ref))}</li>" for ref in paper.references)
+        listing = f'<ol class="refs">{items}</ol>'
+    elif numbered == "brackets":
+        items = "\n".join(f'<p class="ref">[{k}] {e(_reference_text(ref))}</p>'
+                          for k, ref in enumerate(paper.references, 1))
+        listing = f'<div class="refs">{items}</div>'
+    else:  # author-year, hanging indent
+        refs = sorted(paper.references, key=lambda ref: ref["authors"][0].family)
+        items = "\n".join(f'<p class="ref" style="padding-left:1.5em;text-indent:-1.5em">'
+                          f"{e(_reference_text(ref))}</p>" for ref in refs)
+        listing = f'<div class="refs">{items}</div>'
+    return f"<h2>{heading}</h2>\n{listing}"
+
+
+def _abstract_paragraphs(paper: Paper, run_in: str = "") -> str:
+    """The abstract as paragraphs: a structured one a label per paragraph, bold, run in."""
+    if paper.abstract[0][0]:
+        return "\n".join(f"<p><b>{e(label)}:</b> {e(text)}</p>" for label, text in paper.abstract)
+    lead = f"<b>{e(run_in)}</b> " if run_in else ""
+    return f"<p>{lead}{e(paper.abstract[0][1])}</p>"
+
+
+def _correspondence(paper: Paper, rng: random.Random, corresponding: int = 0) -> str:
+    return f"* Correspondence: {_email(paper.authors[corresponding], rng)}"
+
+
+def sidebar(paper: Paper, rng: random.Random) -> str:
+    """Metadata sidebar left of a header column; run-in "Abstract:" and "Keywords:" labels."""
+    paper.layout = "html sidebar, numbered affiliations, run-in abstract and keyword labels"
+    year = rng.randint(2015, 2025)
+    paper.year = year
+    received, accepted, published = _dates(rng, year, 3)
+    label = _numbered(paper)
+    editor = generate._person(rng)
+    first = paper.authors[0]
+    keywords = ""
+    if paper.keywords:
+        keywords = f"<p><b>Keywords:</b> {e('; '.join(paper.keywords))}</p>"
+    side = f"""<div class="side">
+<p><b>Citation:</b> {e(first.family)}, {e(first.short.split(' ')[0])}; et al. {e(paper.title)}.
+<i>Journal of Applied Studies</i> <b>{year}</b>, {rng.randint(1, 20)}, {rng.randint(100, 999)}.</p>
+<p>Academic Editor: {e(editor.name)}</p>
+<p>Received: {received}<br>Accepted: {accepted}<br>Published: {published}</p>
+<p><b>Copyright:</b> © {year} by the authors. Submitted for possible open access publication
+under the terms of the Creative Commons Attribution license.</p></div>"""
+    main = f"""<div class="main"><div class="kind">Article</div>
+<h1>{e(paper.title)}</h1>
+<p class="names">{_names(paper, _markers(paper, label), equal=rng.random() < 0.4)}</p>
+{_affiliation_list(paper, label)}
+<div class="affs">{_correspondence(paper, rng)}</div>
+{_abstract_paragraphs(paper, "Abstract:")}
+{keywords}</div>"""
+    css = """.head { display: flex; gap: 6mm; } .side { width: 42mm; font-size: 0.72em;
+color: #333; order: 0; padding-top: 25mm; } .main { flex: 1; } .kind { font-size: 0.8em; }
+.names { font-weight: bold; font-size: 1.05em; } .affs { font-size: 0.8em; margin-bottom: 0.5em; }
+.affs div { margin-bottom: 0.1em; } .body { margin-left: 48mm; }"""
+    return _page(paper, rng, css, f"""<div class="head">{side}{main}</div>
+{_body(paper)}
+<div style="margin-left:48mm">{_references(paper, numbered='list')}</div>""")
+
+
+def banner(paper: Paper, rng: random.Random) -> str:
+    """A banner, names with equal-contribution symbols, then beside a metadata column an
+    "Abstract" heading; an "Author summary" follows (not part of the abstract)."""
+    paper.layout = "html banner, left column of article metadata beside the abstract"
+    year = rng.randint(2010, 2025)
+    paper.year = year
+    label = _numbered(paper)
+    paper.keywords = None
+    received, published = _dates(rng, year, 2)
+    side = f"""<div class="side"><p><b>OPEN ACCESS</b></p>
+<p><b>Citation:</b> {e(paper.authors[0].family)} {'et al. ' if len(paper.authors) > 1 else ''}
+({year}) {e(paper.title)}. Open J Sci {rng.randint(1, 19)}(4): e{rng.randint(1000000, 9999999)}.
+</p><p><b>Received:</b> {received}</p><p><b>Published:</b> {published}</p>
+<p><b>Copyright:</b> © {year} {e(paper.authors[0].family)} et al. This is an open access
+article distributed under the terms of the Creative Commons Attribution License.</p></div>"""
+    summary = " ".join(generate._sentence(rng) for _ in range(3))
+    body = f"""<div class="banner">RESEARCH ARTICLE</div>
+<h1>{e(paper.title)}</h1>
+<p class="names">{_names(paper, _markers(paper, label), equal=rng.random() < 0.5)}</p>
+{_affiliation_list(paper, label)}
+<div class="affs">{EQUAL} These authors contributed equally to this work.<br>
+* {_email(paper.authors[0], rng)}</div>
+<div class="cols">{side}<div class="main"><h2>Abstract</h2>
+{_abstract_paragraphs(paper)}
+<h2>Author summary</h2><p>{e(summary)}</p></div></div>
+{_body(paper)}
+{_references(paper, numbered='list')}"""
+    css = """.banner { font-size: 0.8em; letter-spacing: 0.1em; font-weight: bold;
+border-bottom: 2px solid #555; } h1 { font-family: "DejaVu Sans"; }
+.names { font-size: 1.05em; } .affs { font-size: 0.8em; margin: 0.6em 0; }
+.cols { display: flex; gap: 6mm; margin-top: 6mm; } .side { width: 45mm; font-size: 0.72em; }
+.main { flex: 1; }"""
+    return _page(paper, rng, css, body)
+
+
+def end_details(paper: Paper, rng: random.Random) -> str:
+    """Affiliations printed at the end ("Author details"); the first page only says where."""
+    paper.layout = "html, affiliations in Author details at the end, structured abstract"
+    year = rng.randint(2008, 2025)
+    paper.year = year
+    label = _numbered(paper)
+    keywords = ""
+    if paper.keywords:
+        keywords = f"<p><b>Keywords:</b> {e(', '.join(paper.keywords))}</p>"
+    details = " ".join(f"<sup>{number}</sup>{e(paper.affiliations[index].line)}."
+                       for index, number in label.items())
+    received, accepted = _dates(rng, year, 2)
+    cited = f"{e(paper.authors[0].family)}{' et al.' if len(paper.authors) > 1 else ''}"
+    body = f"""<div class="journal">{cited} Lewis and Clark Methods Journal ({year})
+{rng.randint(1, 30)}:{rng.randint(1, 400)}</div>
+<div class="kind">RESEARCH <span style="float:right">Open Access</span></div>
+<h1>{e(paper.title)}</h1>
+<p class="names">{_names(paper, _markers(paper, label))}</p>
+<div class="box"><h2>Abstract</h2>{_abstract_paragraphs(paper)}{keywords}</div>
+<div class="foot">*Correspondence: {_email(paper.authors[0], rng)}<br>
+<sup>1</sup>{e(paper.affiliations[next(iter(label))].line)}<br>
+Full list of author information is available at the end of the article</div>
+{_body(paper, columns=2)}
+<h2>Author details</h2><p class="details">{details}</p>
+<p class="details">Received: {received} Accepted: {accepted}</p>
+{_references(paper, numbered='brackets')}"""
+    css = """.journal { font-style: italic; } .kind { font-weight: bold; font-size: 0.85em;
+border-bottom: 1px solid #999; margin-bottom: 3mm; } .names { font-weight: bold; }
+.box { background: #eef; padding: 3mm; margin-bottom: 4mm; }
+.foot { font-size: 0.75em; border-top: 1px solid #999; margin-bottom: 4mm; }
+.details { font-size: 0.8em; } .refs p { font-size: 0.85em; margin: 0 0 0.2em 0; }"""
+    return _page(paper, rng, css, body)
+
+
+def summary(paper: Paper, rng: random.Random) -> str:
+    """Lettered affiliations, a correspondence line, the abstract under "SUMMARY" in a box
+    beside a graphical-abstract placeholder, and a keyword block headed "KEYWORDS"."""
+    paper.layout = "html, lettered affiliations, SUMMARY heading, KEYWORDS block"
+    label = _numbered(paper)
+    paper.abstract = [("", paper.abstract_text)]
+    paper.extra["doi"] = f"10.9999/j.example.{rng.randint(2000, 2024)}.{rng.randint(1, 9999):04d}"
+    keywords = ""
+    if paper.keywords:
+        keywords = "<h3>KEYWORDS</h3><p>" + "; ".join(e(k) for k in paper.keywords) + "</p>"
+    body = f"""<div class="kind">Article</div>
+<h1>{e(paper.title)}</h1>
+<p class="names">{_names(paper, _markers(paper, label, letters=True), corresponding=0)}</p>
+{_affiliation_list(paper, label, letters=True)}
+<div class="affs">*Correspondence: {_email(paper.authors[0], rng)}<br>
+https://doi.org/{paper.extra["doi"]}</div>
+<div class="cols"><div class="ga">GRAPHICAL ABSTRACT</div><div class="main">
+<h3>SUMMARY</h3>{_abstract_paragraphs(paper)}{keywords}</div></div>
+{_body(paper, columns=2)}
+{_references(paper, heading='REFERENCES', numbered='authoryear')}"""
+    css = """.kind { color: #a33; font-weight: bold; } h1 { font-family: "DejaVu Sans"; }
+.names { font-family: "DejaVu Sans"; font-size: 0.95em; } .affs { font-size: 0.78em; }
+.cols { display: flex; gap: 6mm; margin: 5mm 0; } .ga { width: 70mm; height: 60mm;
+border: 1px solid #999; font-size: 0.7em; } .main { flex: 1; } h3 { font-size: 0.9em;
+letter-spacing: 0.05em; margin: 0 0 0.3em 0; }"""
+    return _page(paper, rng, css, body)
+
+
+def manuscript(paper: Paper, rng: random.Random) -> str:
+    """A word-processor manuscript: centred title and names with letter markers, centred
+    italic addresses, "Abstract" heading, double line spacing, "Key words:" in italics."""
+    paper.layout = "html manuscript, centred, double-spaced, lettered italic addresses"
+    label = _numbered(paper)
+    keywords = ""
+    if paper.keywords:
+        keywords = f"<p><i>Key words:</i> {e(', '.join(paper.keywords))}</p>"
+    addresses = "\n".join(f"<div><sup>{chr(96 + number)}</sup>{e(paper.affiliations[i].line)}"
+                          "</div>" for i, number in label.items())
+    year = rng.randint(2012, 2025)
+    paper.year = year if rng.random() < 0.5 else None
+    date = f"<p class=c>Submitted {_dates(rng, year)[0]}</p>" if paper.year else ""
+    body = f"""<h1 class=c>{e(paper.title)}</h1>
+<p class=c>{_names(paper, _markers(paper, label, letters=True), corresponding=-1)}</p>
+<div class="c addr">{addresses}</div>{date}
+<h2>Abstract</h2>{_abstract_paragraphs(paper)}{keywords}
+<p>*Corresponding author. E-mail address: {_email(paper.authors[-1], rng)}</p>
+{_body(paper)}
+{_references(paper, numbered='brackets')}"""
+    css = """body { line-height: 2; } .c { text-align: center; } h1 { font-size: 1.35em; }
+.addr { font-style: italic; }"""
+    return _page(paper, rng, css, body)
+
+
+def middots(paper: Paper, rng: random.Random) -> str:
+    """Names separated by middle dots with numbered markers, affiliations as first-page notes
+    under a rule, the abstract as a bold unheaded paragraph, two-column body."""
+    paper.layout = "html, names parted by middle dots, affiliations as first-page notes"
+    label = _numbered(paper)
+    year = rng.randint(2005, 2025)
+    paper.year = year
+    keywords = ""
+    if paper.keywords:
+        keywords = f"<p><b>Keywords</b> {e(' · '.join(paper.keywords))}</p>"
+    notes = "\n".join(f"<div><sup>{number}</sup> {e(paper.affiliations[i].line)}</div>"
+                      for i, number in label.items())
+    month = MONTHS[rng.randrange(12)]
+    # The first page: header, abstract, the text's first paragraph(s) and, at its foot, the
+    # addresses as notes; the rest of the text starts on page 2.
+    name, paragraphs = paper.sections[0]
+    lead = 1 if len(paper.authors) > 6 or paper.extra["structured"] else 2
+    opening = f"<h2>1. {e(name)}</h2>" + "".join(f"<p>{e(p)}</p>" for p in paragraphs[:lead])
+    paper.sections[0] = ("", paragraphs[lead:])  # goes on after the page break, no heading
+    body = f"""<div class="first"><div class="run">Received: {rng.randint(1, 28)} {month} {year}
+/ Published online: {rng.randint(1, 28)} {month} {year}<br>© The Author(s) {year}</div>
+<h1>{e(paper.title)}</h1>
+<p class="names">{_names(paper, _markers(paper, label), separator=' · ', final='')}</p>
+<div class="abs">{_abstract_paragraphs(paper)}</div>{keywords}
+<div class="opening">{opening}</div>
+<div class="notes">{notes}<div>{_email(paper.authors[0], rng)}</div></div></div>
+{_body(paper, columns=2)}
+{_references(paper, numbered='list')}"""
+    css = """.first { position: relative; height: 252mm; } .run { font-size: 0.75em; }
+.names { font-size: 1.1em; } .abs p { font-weight: bold; } .opening { column-count: 2;
+column-gap: 7mm; } .notes { font-size: 0.75em; border-top: 1px solid #000; width: 75mm;
+position: absolute; bottom: 0; left: 0; } .body { break-before: page; }"""
+    return _page(paper, rng, css, body)
+
+
+STYLES: dict[str, Callable[[Paper, random.Random], str]] = {
+    "sidebar": sidebar, "banner": banner, "end_details": end_details, "summary": summary,
+    "manuscript": manuscript, "middots": middots,
+}
+
+
+def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 120.0) -> str | None:
+    """Chromium prints the page; returns an error message or None."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return "chromium not found: run scripts/ensure_chromium.sh"
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+               f"--user-data-dir={profile}", f"--print-to-pdf={pdf_path}",
+               html_path.resolve().as_uri()]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return f"chromium timed out after {timeout:.0f} s"
+    if proc.returncode != 0 or not pdf_path.exists():
+        return f"chromium exit {proc.returncode}: {proc.stderr.decode()[-300:]}"
+    return None
+
+
+def generate_one(out: Path, style: str, seed: int, n: int) -> tuple[str, str | None]:
+    paper_id = f"{style}_{n}"
+    rng = random.Random(f"html-{seed}-{style}-{n}")
+    paper = generate.make_paper(style, rng, max_authors=12)
+    paper.utf8 = True
+    source = STYLES[style](paper, rng)
+    html_path = out / f"{paper_id}.html"
+    html_path.write_text(source, encoding="utf-8")
+    pdf_path = out / f"{paper_id}.pdf"
+    error = print_pdf(html_path, pdf_path)
+    if error:
+        return paper_id, error
+    record = generate.ground_truth(paper, paper_id)
+    record["gt_quality"] = "generated from the HTML source"
+    record["gt"]["doi"] = paper.extra.get("doi")
+    record["gt"]["notes"] = f"Generated ({paper.layout}); printed by Chromium."
+    generate.write_ground_truth(out / f"{paper_id}.gt.json", record, pdf_path)
+    return paper_id, None
+
+
+def generate_all(out: Path, styles: Sequence[str], per_style: int, seed: int,
+                 workers: int = 2) -> dict[str, str | None]:
+    return generate.run_jobs(out, styles, per_style,
+                             lambda style, n: generate_one(out, style, seed, n), workers)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="out/html", help="output folder")
+    parser.add_argument("--per-style", type=int, default=3, help="papers per style")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--styles", nargs="*", choices=sorted(STYLES), help="default: all")
+    parser.add_argument("--workers", type=int, default=2, help="parallel Chromium runs")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    results = generate_all(Path(args.out), args.styles or list(STYLES), args.per_style,
+                           args.seed, args.workers)
+    failures = {pid: err for pid, err in results.items() if err}
+    print(f"{len(results) - len(failures)} of {len(results)} papers printed into {args.out} "
+          f"in {time.perf_counter() - start:.1f} s")
+    for pid, err in failures.items():
+        print(f"  FAILED {pid}: {err}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
