@@ -154,7 +154,9 @@ def extract_header(doc: ParsedDocument) -> Header:
         header.title = _plausible_meta_title(doc.metadata.get("title", ""))
         return header
     body = doc.body_font_size
+    cover: Page | None = None
     if _is_cover_page(pages, body):
+        cover = next(page for page in doc.pages if page.number == pages[0].number)
         pages, sidebars = pages[1:], sidebars[1:]
     first = pages[0]
     anchor = _abstract_anchor(pages[:2])
@@ -187,6 +189,8 @@ def extract_header(doc: ParsedDocument) -> Header:
     if not affiliations and not extra and sidebars:
         extra += _marked_affiliations(sidebars[0], authors, sidebar=True)
     if not affiliations and not extra:
+        extra += _marked_small_block(first, body, authors)
+    if not affiliations and not extra:
         extra += (_named_end_addresses(doc, authors) or _end_addresses(doc, authors)
                   or _from_statement(doc))
     for marker, text in extra:
@@ -196,10 +200,12 @@ def extract_header(doc: ParsedDocument) -> Header:
     header.authors = _link_affiliations(authors, affiliations)
     vocab = Vocabulary(doc)
     header.abstract = _abstract(pages[:2], anchor, body, zone, title_bottom, vocab)
-    header.keywords = _keywords(pages[:2], vocab)
+    header.keywords = _keywords(pages[:2], vocab) or _unlabelled_keywords(first, title_bottom)
     header.keywords_printed = bool(header.keywords)
     printed = next(page for page in doc.pages if page.number == first.number)
     _bibliography(doc, printed, title_bottom, header)
+    if header.year is None and cover is not None:  # the cover's citation may date it
+        header.year, header.publish_date = _year(cover, [], header.venue)
     return header
 
 
@@ -207,8 +213,8 @@ def _is_cover_page(pages: list[Page], body: float) -> bool:
     """Whether the first page is a cover or summary sheet (repository, publisher or download
     cover; a graphical-abstract page) and the article starts on the next page, which has no
     abstract of its own on the first: the next page opens, in its top third, with type larger
-    than anything on a short first page, or with the first page's title printed again as large
-    above an abstract of its own."""
+    than anything on a short first page, or with the first page's title printed again above
+    an abstract of its own."""
     if len(pages) < 2 or pages[1].number != pages[0].number + 1:
         return False
     cover, article = pages[0], pages[1]
@@ -224,9 +230,9 @@ def _is_cover_page(pages: list[Page], body: float) -> bool:
         return True
     if article_size < body * 1.2 or not _labelled_abstract([article]):
         return False
+    # The cover repeats the article's title, at whatever size its own style sets it.
     title = compact(" ".join(line.text for line in opening if line.size >= article_size - 0.5))
-    cover_text = compact(" ".join(line.text for line in cover.lines()
-                                  if line.size >= article_size - 0.5))
+    cover_text = compact(" ".join(line.text for line in cover.lines()))
     return len(title) >= 20 and title in cover_text
 
 
@@ -1009,6 +1015,21 @@ def _dominant_size(page: Page) -> float:
     return max(weights, key=lambda k: weights[k]) if weights else 0.0
 
 
+def _marked_small_block(page: Page, body: float, names: list[_Name]) -> list[tuple[str, str]]:
+    """Marked addresses in a block of small type elsewhere on the first page (under the
+    abstract, say), taken only when their markers are every marker the names carry."""
+    wanted = {key for name in names for key in name.markers if not key.startswith("#")}
+    if not wanted:
+        return []
+    for block in page.blocks:
+        if block.size >= body * 0.98:
+            continue
+        found = _marked_affiliations(block.lines, names)
+        if wanted <= {key for marker, _ in found for key in _marker_keys(marker)}:
+            return found
+    return []
+
+
 def _footnote_affiliations(page: Page, body: float,
                            names: list[_Name]) -> list[tuple[str, str]]:
     """Affiliations printed as first-page footnotes: marked entries, "X is with Y" lines, or
@@ -1066,12 +1087,15 @@ def _marked_affiliations(lines: list[Line], names: list[_Name],
         elif mark:
             found.append([mark.group(1), text[mark.end():]])
             open_entry = True
+        elif open_entry and previous is not None and line.bbox[1] - previous.bbox[3] < \
+                0.8 * max(line.size, 1.0) and not EMAIL.search(text) \
+                and (not sidebar or found[-1][0] or not INSTITUTION.search(text)):
+            # Under a marked entry an unmarked line goes on with it, even one naming an
+            # institution ("1School of Biology, Nairobi" / "Institute of Technology,").
+            found[-1][1] += " " + text
         elif sidebar and INSTITUTION.search(text) and len(text.split()) <= 25:
             found.append(["", text])
             open_entry = True
-        elif open_entry and previous is not None and line.bbox[1] - previous.bbox[3] < \
-                0.8 * max(line.size, 1.0) and not EMAIL.search(text):
-            found[-1][1] += " " + text
         else:
             open_entry = False
         previous = line
@@ -1452,17 +1476,25 @@ _COPYRIGHT_NOTICE = re.compile(r"(?:©|\(c\)|\bCopyright\b)\s*(?:(?:19|20)\d\d\b
                                re.I)
 
 
+def _abstract_label(lines: list[Line], k: int) -> bool:
+    """Line k is a structured abstract's label on a line of its own ("BACKGROUND", "METHODS"):
+    a word or three set smaller than the text that follows it in the same block. A section
+    heading is never smaller than the text."""
+    return k + 1 < len(lines) and len(lines[k].text.split()) <= 3 \
+        and lines[k].size < lines[k + 1].size - 0.3
+
+
 def _until_link(lines: list[Line]) -> tuple[list[str], bool]:
     """Line texts up to a line that is only a link (a code URL printed under the abstract), a
     copyright notice, or a keywords line or section heading the text layer put in the
     abstract's block; and whether one of these ended the text."""
     out: list[str] = []
-    for line in lines:
+    for k, line in enumerate(lines):
         text = line_text(line, drop_markers=True)
         bare = text.strip(" \ufffd*†0123456789")
         if out and not out[-1].endswith(":") and LINK_ONLY.fullmatch(bare):
             return out, True
-        if KEYWORD_HEAD.match(text) or STOP_HEAD.match(text):
+        if KEYWORD_HEAD.match(text) or (STOP_HEAD.match(text) and not _abstract_label(lines, k)):
             return out, True
         notice = _COPYRIGHT_NOTICE.search(text)
         if notice and (out or notice.start() > 0):
@@ -1471,6 +1503,8 @@ def _until_link(lines: list[Line]) -> tuple[list[str], bool]:
             if text[:notice.start()].strip():
                 out.append(text[:notice.start()].strip())
             return out, True
+        if _abstract_label(lines, k) and text[:1].isupper() and not text.endswith(":"):
+            text += ":"  # "BACKGROUND" over its text reads "BACKGROUND: ..."
         start = keyword_label_start(line)
         if start:  # the keywords run in after the abstract's last sentence
             out.append(line.text[:start].strip())
@@ -1490,7 +1524,12 @@ def _block_below(page: Page, index: int) -> int:
 
 
 def _following_lines(page: Page, start: int) -> list[Line]:
-    return [line for block in page.blocks[start + 1:start + 3] for line in block.lines]
+    """The lines of the first block of text after `start` (of the next two: a short label may
+    come first); not of both, whose sizes could tie (the abstract, then small addresses)."""
+    for block in page.blocks[start + 1:start + 3]:
+        if any(len(line.text) > 20 for line in block.lines):
+            return block.lines
+    return []
 
 
 def _content_size(lines: list[Line]) -> float | None:
@@ -1507,11 +1546,13 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
         if not text.strip():
             continue
         first = block.lines[0].text
-        if STOP_HEAD.match(first) or NUMBERED_HEAD.match(first) or KEYWORD_HEAD.match(first):
+        if (STOP_HEAD.match(first) and not _abstract_label(block.lines, 0)) \
+                or NUMBERED_HEAD.match(first) \
+                or KEYWORD_HEAD.match(first):
             break
         if re.fullmatch(r"[\divx]+", text.strip(), re.I) or URL.match(text.strip(" \ufffd")):
             break
-        if abs(block.size - size) > 0.7:
+        if abs((_content_size(block.lines) or block.size) - size) > 0.7:
             break
         # A jump up into the next column ends the abstract, unless a sentence runs on there.
         ended = not out or bool(re.search(r"[.!?:)\]]\W*$", out[-1]))
@@ -1612,6 +1653,25 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                 words = [w for w in words if w and len(w) < 80]
                 if words:
                     return words
+    return []
+
+
+_BAR_SEPARATOR = re.compile(r"\s[|·•]\s")
+
+
+def _unlabelled_keywords(page: Page, title_bottom: float) -> list[str]:
+    """Keywords printed with no label, as some journals set them under the abstract: a line or
+    two of three or more short phrases parted by vertical bars or middle dots, no digits and
+    no sentence in them."""
+    for block in page.blocks:
+        if block.bbox[1] < title_bottom or block.bbox[1] > page.height * 0.6 \
+                or len(block.lines) > 2 or block.role not in ("body", ""):
+            continue
+        text = squash(join_lines([line.text for line in block.lines]))
+        parts = [part.strip() for part in _BAR_SEPARATOR.split(text)]
+        if len(parts) >= 3 and not re.search(r"\d|[.;!?]", text) and all(
+                part and len(part.split()) <= 5 for part in parts):
+            return parts
     return []
 
 
@@ -1720,6 +1780,13 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
                           r"|\b\d+\s*[-–]\s*\d+\s*\((19[5-9]\d|20[0-4]\d)\)", text)
         if cited:
             return int(next(g for g in cited.groups() if g)), None
+    for i, text in enumerate(texts):
+        # How to cite the article, author-date: "Citation: A. Lee (2011). Title. Journal."
+        if re.match(r"(?:citation|cite (?:this article|as)|to cite this article|how to cite)\b",
+                    text, re.I):
+            year = re.search(r"\((19[5-9]\d|20[0-4]\d)\)", " ".join(texts[i:i + 3]))
+            if year:
+                return int(year.group(1)), None
     published = _dated(texts + page.margin_text, r"published|posted|available online|publication")
     if published:
         return published.year, published

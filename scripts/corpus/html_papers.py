@@ -41,8 +41,10 @@ def e(text: str) -> str:
 def _page(paper: Paper, rng: random.Random, css: str, body: str) -> str:
     font = rng.choice(FONTS)
     size = rng.choice([9.5, 10, 10.5, 11])
+    # The PDF's Title metadata: the paper's own title, or what a word processor leaves.
+    title = rng.choice([paper.title, "manuscript.docx", "Untitled document"])
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<title>{e(paper.title)}</title><style>
+<title>{e(title)}</title><style>
 @page {{ size: A4; margin: 18mm 17mm 20mm 17mm; }}
 body {{ font-family: "{font}", serif; font-size: {size}pt; line-height: 1.32; margin: 0; }}
 p {{ margin: 0 0 0.5em 0; text-align: justify; }}
@@ -327,9 +329,124 @@ position: absolute; bottom: 0; left: 0; } .body { break-before: page; }"""
     return _page(paper, rng, css, body)
 
 
+def margin(paper: Paper, rng: random.Random) -> str:
+    """A one-column page whose left margin column holds the addresses, the correspondence and
+    the dates, beside the title, the names and the abstract."""
+    paper.layout = "html, addresses in the left margin column of a one-column page"
+    label = _numbered(paper)
+    year = rng.randint(2000, 2025)
+    paper.year = year
+    received, accepted = _dates(rng, year, 2)
+    keywords = ""
+    if paper.keywords:
+        keywords = f"<p><b>Keywords</b> {e(', '.join(paper.keywords))}</p>"
+    side = f"""<div class="side">{_affiliation_list(paper, label, cls="affs")}
+<p>Correspondence: {e(paper.authors[0].name)}, {_email(paper.authors[0], rng)}</p>
+<p>Received {received}; accepted {accepted}</p></div>"""
+    main = f"""<div class="main"><div class="run">Journal of Field Methods {year}</div>
+<h1>{e(paper.title)}</h1>
+<p class="names">{_names(paper, _markers(paper, label))}</p>
+<h2>Abstract</h2>{_abstract_paragraphs(paper)}{keywords}</div>"""
+    css = """.head { display: flex; gap: 7mm; } .side { width: 40mm; font-size: 0.72em;
+padding-top: 30mm; } .affs div { margin-bottom: 0.6em; } .main { flex: 1; }
+.run { font-size: 0.8em; font-style: italic; } .body, .rest { margin-left: 47mm; }"""
+    return _page(paper, rng, css, f"""<div class="head">{side}{main}</div>
+{_body(paper)}<div class="rest">{_references(paper, numbered='authoryear')}</div>""")
+
+
+def significance(paper: Paper, rng: random.Random) -> str:
+    """Lettered addresses run together in one small paragraph, an "Edited by" line naming
+    someone else, the abstract as an unheaded paragraph, keywords parted by vertical bars and
+    a "Significance" box at the head of the first column."""
+    paper.layout = "html, run-together lettered addresses, Edited by line, Significance box"
+    label = _numbered(paper)
+    year = rng.randint(2005, 2025)
+    paper.year = year
+    received, accepted = _dates(rng, year, 2)
+    editor = generate._person(rng)
+    addresses = "; ".join(f"<sup>{chr(96 + number)}</sup>{e(paper.affiliations[i].line)}"
+                          for i, number in label.items())
+    keywords = ""
+    if paper.keywords:
+        keywords = f"<p class=kw>{e(' | '.join(paper.keywords))}</p>"
+    box = " ".join(generate._sentence(rng) for _ in range(4))
+    body = f"""<h1>{e(paper.title)}</h1>
+<p class="names">{_names(paper, _markers(paper, label, letters=True), corresponding=0)}</p>
+<p class="small">{addresses}</p>
+<p class="small">Edited by {e(editor.name)}, {e(generate._affiliation(rng).org)}; received
+{received}; accepted {accepted}</p>
+<div class="abs">{_abstract_paragraphs(paper)}</div>{keywords}
+<div style="column-count:2;column-gap:7mm"><div class="box"><b>Significance</b>
+<p>{e(box)}</p></div>{_body(paper)}</div>
+{_references(paper, numbered='list')}"""
+    css = """h1 { font-family: "DejaVu Sans"; } .names { font-family: "DejaVu Sans";
+font-weight: bold; font-size: 0.95em; } .small { font-size: 0.72em; } .abs p {
+font-weight: bold; } .kw { font-size: 0.8em; } .box { background: #eef; padding: 2mm;
+margin-bottom: 3mm; }"""
+    return _page(paper, rng, css, body)
+
+
+DEGREES = ["MD", "PhD", "MD, PhD", "MSc", "MPH", "BSc", "RN", "MD, MPH", "DPhil", "PharmD"]
+
+
+def degrees(paper: Paper, rng: random.Random) -> str:
+    """A clinical journal's byline: names with degrees, parted by semicolons, numbered
+    addresses one per line, a "Corresponding Author" block and a structured abstract whose
+    labels stand in capitals on lines of their own."""
+    paper.layout = "html, names with degrees and semicolons, capital abstract labels"
+    paper.keywords = None  # none printed
+    label = _numbered(paper)
+    names = []
+    for person, mark in zip(paper.authors, _markers(paper, label), strict=True):
+        names.append(f"{e(person.name)}, {rng.choice(DEGREES)}<sup>{mark}</sup>")
+    byline = names[0] if len(names) == 1 else "; ".join(names[:-1]) + "; and " + names[-1]
+    parts = []
+    for name, text in paper.abstract:
+        if name:
+            parts.append(f"<div class=lab>{e(name.upper())}</div><p>{e(text)}</p>")
+        else:
+            parts.append(f"<p>{e(text)}</p>")
+    paper.abstract = [(name.upper(), text) for name, text in paper.abstract]
+    first = paper.authors[0]
+    body = f"""<div class="run">Original Investigation</div>
+<h1>{e(paper.title)}</h1>
+<p class="names">{byline}</p>
+<div class="box"><h2>Abstract</h2>{''.join(parts)}</div>
+{_affiliation_list(paper, label)}
+<div class="affs"><b>Corresponding Author:</b> {e(first.name)}, {e(paper.affiliations[0].org)}
+({_email(first, rng)}).</div>
+{_body(paper, columns=2)}
+{_references(paper, numbered='list')}"""
+    css = """.run { color: #a00; font-weight: bold; font-size: 0.85em; } .names {
+font-size: 1em; } .box { border-top: 2px solid #a00; margin: 3mm 0; } .lab {
+font-weight: bold; font-size: 0.8em; letter-spacing: 0.05em; } .affs { font-size: 0.75em; }"""
+    return _page(paper, rng, css, body)
+
+
+def cover(paper: Paper, rng: random.Random) -> str:
+    """A repository's cover sheet (its own title, names and citation) before the article,
+    which follows as a centred manuscript."""
+    names = ", ".join(person.short for person in paper.authors)
+    article = manuscript(paper, rng)
+    paper.layout = "html, repository cover sheet, then a centred manuscript"
+    year = paper.year or rng.randint(2010, 2025)
+    paper.year = year  # the cover's citation prints it
+    sheet = f"""<div class="cover"><p class="repo">Open Research Repository</p>
+<p class="ct">{e(paper.title)}</p><p>{e(names)}</p>
+<p>This version is available at https://repository.example.org/{rng.randint(1000, 99999)}</p>
+<p>Citation: {e(names)} ({year}). {e(paper.title)}. Journal of Field Methods.</p>
+<p>Copyright and reuse: the content is made available under a Creative Commons licence.</p>
+</div>"""
+    css = """.cover { break-after: page; font-family: "DejaVu Sans"; font-size: 9pt; }
+.repo { font-size: 14pt; font-weight: bold; } .ct { font-size: 12pt; font-weight: bold; }"""
+    return article.replace("<body>\n", f"<body>\n{sheet}\n", 1).replace(
+        "</style>", css + "\n</style>", 1)
+
+
 STYLES: dict[str, Callable[[Paper, random.Random], str]] = {
     "sidebar": sidebar, "banner": banner, "end_details": end_details, "summary": summary,
-    "manuscript": manuscript, "middots": middots,
+    "manuscript": manuscript, "middots": middots, "margin": margin,
+    "significance": significance, "degrees": degrees, "cover": cover,
 }
 
 

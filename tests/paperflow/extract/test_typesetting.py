@@ -9,7 +9,7 @@ from __future__ import annotations
 import pymupdf
 import pytest
 
-from paperflow.extract.header import extract_header
+from paperflow.extract.header import Header, extract_header
 from paperflow.extract.references import reference_entries
 from paperflow.identifiers import find_doi
 from paperflow.layout import analyse_layout
@@ -296,8 +296,14 @@ def test_cover_page_before_the_article() -> None:
     cover.insert_text((72, 134), "Journal of Layout 12, 345-367. This is the accepted version.",
                       fontsize=10)
     _prose(cover, 72, 170, 4)
+    header = _article_after_a_cover(doc, title_size=18)
+    assert header.abstract and header.abstract.startswith("the method reads")
+
+
+def _article_after_a_cover(doc: pymupdf.Document, title_size: float) -> Header:
+    """The article's first page after the cover in `doc`; its header, checked."""
     page = doc.new_page(width=595, height=842)
-    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=title_size,
                      fontname="hebo")
     _marked_names(page, 120)
     _marked_affiliations(page, 140)
@@ -307,7 +313,7 @@ def test_cover_page_before_the_article() -> None:
     assert header.title == "A Study of Layout Rules for Papers"
     assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
     assert len(header.affiliations) == 2
-    assert header.abstract and header.abstract.startswith("the method reads")
+    return header
 
 
 def test_running_text_naming_a_journal_is_no_venue_or_year() -> None:
@@ -1507,3 +1513,96 @@ def test_keyword_line_filled_to_the_edge_stops_at_a_note_under_it() -> None:
     header = extract_header(_analysed(doc))
     assert header.keywords == ["statistical mechanics", "Monte Carlo methods",
                                "distributed systems", "signal processing"]
+
+
+def test_marked_address_in_a_margin_column_wraps_onto_an_institution() -> None:
+    """Addresses in the left margin column of a one-column page: an unmarked line under a
+    marked entry goes on with it, even when it names an institution ("... Nairobi" /
+    "Institute of Technology,")."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for y, (marker, text) in zip(range(140, 195, 11), [
+            ("1", "School of Biology, Nairobi"), ("", "Institute of Technology,"),
+            ("", "Nairobi, Kenya"), ("2", "Department of Physics,"),
+            ("", "Alder University, Canada")], strict=True):
+        _runs(page, 48, y, [(marker, 5.4, "tiro", 3), (text, 7.9, "tiro", 0)])
+    page.insert_text((48, 205), "Received 13 January 2010;", fontsize=7.9)
+    page.insert_text((181, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    _runs(page, 181, 120, [("Ann Lee", 11, "tiro", 0), ("1", 7, "tiro", 4),
+                           (" and Bo Chan", 11, "tiro", 0), ("2", 7, "tiro", 4)])
+    page.insert_text((181, 150), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 181, 168, 14, width=60)
+    _prose(page, 181, 380, 20, width=60)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["School of Biology, Nairobi Institute of Technology, "
+                                   "Nairobi, Kenya", "Department of Physics, Alder University, "
+                                   "Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_clinical_byline_labels_alone_and_addresses_under_the_abstract() -> None:
+    """Names with degrees; a structured abstract whose labels stand in small capitals on lines
+    of their own ("BACKGROUND" over its text, no section heading); the numbered addresses in
+    small type under the abstract, as many lines as the abstract has (sizes that tie)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((48, 80), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    _runs(page, 48, 110, [("Ann Lee, MD, PhD", 10, "tiro", 0), ("1", 7, "tiro", 3),
+                          ("; and Bo Chan, MPH", 10, "tiro", 0), ("2", 7, "tiro", 3)])
+    page.insert_text((48, 140), "Abstract", fontsize=11, fontname="hebo")
+    y = 158.0
+    for label in ("BACKGROUND", "METHODS", "RESULTS"):
+        page.insert_text((48, y), label, fontsize=8, fontname="hebo")
+        page.insert_text((48, y + 12), f"In the {label.lower()}, the method reads each page "
+                         "of the paper and finds the parts a reader needs.", fontsize=10)
+        y += 30
+    for marker, text in (("1", "Department of Physics, Alder University, Canada"),
+                         ("2", "School of Chemistry, Birch Institute, Norway")):
+        _runs(page, 48, y, [(marker, 5.6, "tiro", 2), (text, 8.2, "tiro", 0)])
+        y += 10
+    for filler in ("Corresponding Author: Ann Lee, Alder University (lee@example.org).",
+                   "Accepted for publication in the Journal of Layout Studies, volume one."):
+        page.insert_text((48, y), filler, fontsize=8.2)
+        y += 10
+    page.insert_text((48, y + 20), "1. Introduction", fontsize=11, fontname="hebo")
+    _prose(page, 48, y + 38, 25)
+    header = extract_header(_analysed(doc))
+    assert [author.name for author in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.abstract is not None
+    assert header.abstract.startswith("BACKGROUND: In the background, the method")
+    assert "RESULTS: In the results" in header.abstract
+    assert header.affiliations == ["Department of Physics, Alder University, Canada",
+                                   "School of Chemistry, Birch Institute, Norway"]
+
+
+def test_cover_sheet_setting_the_title_smaller_than_the_article_and_dating_it() -> None:
+    """A cover sheet whose own name is its largest text and whose title is smaller than the
+    article's: the article is the page after it, and the cover's author-date citation gives
+    the year the article does not print."""
+    doc = pymupdf.open()
+    cover = doc.new_page(width=595, height=842)
+    cover.insert_text((48, 70), "Open Research Repository", fontsize=14, fontname="hebo")
+    cover.insert_text((48, 100), "A Study of Layout Rules for Papers", fontsize=12,
+                      fontname="hebo")
+    cover.insert_text((48, 125), "A. Lee, B. Chan", fontsize=9)
+    cover.insert_text((48, 145), "Citation: A. Lee, B. Chan", fontsize=9)
+    cover.insert_text((48, 156), "(2011). A Study of Layout Rules for Papers. Journal.",
+                      fontsize=9)
+    assert _article_after_a_cover(doc, title_size=13.5).year == 2011
+
+
+def test_keywords_with_no_label_parted_by_vertical_bars() -> None:
+    """Some journals print the keywords under the abstract with no label, parted by bars."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "")])
+    y = _prose(page, 72, 150, 6)
+    page.insert_text((72, y + 6), "topological insulators | optimization | galaxies: "
+                     "evolution | Bayesian inference", fontsize=8.8)
+    page.insert_text((72, y + 40), "1. Introduction", fontsize=11, fontname="hebo")
+    _prose(page, 72, y + 58, 20)
+    header = extract_header(_analysed(doc))
+    assert header.keywords == ["topological insulators", "optimization", "galaxies: evolution",
+                               "Bayesian inference"]
