@@ -156,10 +156,15 @@ def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, B
         return False  # a line crosses beside the strip
     strip_size = max(b.size for b in strip)
     main_size = Counter(round(b.size, 1) for b in main for _ in b.lines).most_common(1)[0][0]
-    beside = [b for b in main if b.bbox[3] > top and b.bbox[1] < bottom and _is_paragraph(b)]
-    if partial and beside:
-        main_size = min(b.size for b in beside) - 0.5
-    return strip_size <= main_size + 0.1 and bool(beside)
+    # Running text beside it: a paragraph, or short paragraphs (a structured abstract's) with
+    # three long lines among them.
+    beside = [b for b in main if b.bbox[3] > top and b.bbox[1] < bottom]
+    long_lines = [line for b in beside for line in b.lines if len(line.text) >= 40]
+    if not (any(_is_paragraph(b) for b in beside) or len(long_lines) >= 3):
+        return False
+    if partial:
+        main_size = min(line.size for line in long_lines) - 0.5
+    return strip_size <= main_size + 0.1
 
 
 def _is_paragraph(block: Block) -> bool:

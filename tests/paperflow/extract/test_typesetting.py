@@ -1515,10 +1515,13 @@ def test_keyword_line_filled_to_the_edge_stops_at_a_note_under_it() -> None:
                                "distributed systems", "signal processing"]
 
 
-def test_marked_address_in_a_margin_column_wraps_onto_an_institution() -> None:
+@pytest.mark.parametrize("paragraph_lines", [10, 2])
+def test_marked_address_in_a_margin_column_wraps_onto_an_institution(
+        paragraph_lines: int) -> None:
     """Addresses in the left margin column of a one-column page: an unmarked line under a
     marked entry goes on with it, even when it names an institution ("... Nairobi" /
-    "Institute of Technology,")."""
+    "Institute of Technology,"). The text beside the column may be one paragraph or short
+    ones (a structured abstract's, two lines each)."""
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     for y, (marker, text) in zip(range(140, 195, 11), [
@@ -1532,9 +1535,14 @@ def test_marked_address_in_a_margin_column_wraps_onto_an_institution() -> None:
     _runs(page, 181, 120, [("Ann Lee", 11, "tiro", 0), ("1", 7, "tiro", 4),
                            (" and Bo Chan", 11, "tiro", 0), ("2", 7, "tiro", 4)])
     page.insert_text((181, 150), "Abstract", fontsize=11, fontname="hebo")
-    _prose(page, 181, 168, 14, width=60)
+    y = 168.0
+    for _ in range(10 // paragraph_lines):
+        y = _prose(page, 181, y, paragraph_lines, width=60) + 14
     _prose(page, 181, 380, 20, width=60)
-    header = extract_header(_analysed(doc))
+    parsed = _analysed(doc)
+    assert {block.role for block in parsed.pages[0].blocks if block.bbox[2] < 170} \
+        == {"sidebar"}
+    header = extract_header(parsed)
     assert header.affiliations == ["School of Biology, Nairobi Institute of Technology, "
                                    "Nairobi, Kenya", "Department of Physics, Alder University, "
                                    "Canada"]
