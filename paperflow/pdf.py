@@ -654,6 +654,13 @@ def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], i
     if not blocks:
         return [], 1
     gutters = find_gutters(blocks, page_width)
+    header: list[Block] = []
+    if not gutters:
+        # A header set in a grid (one block per author, three to a row) hides the gutter of
+        # the columns under it: look again under the header's last full-width block.
+        header = _header_above_columns(blocks)
+        gutters = find_gutters([b for b in blocks if b not in header], page_width) \
+            if header else []
     if not gutters:
         for block in blocks:
             block.column = 0
@@ -685,6 +692,8 @@ def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], i
         if len(alone) == 1 and abs((alone[0].bbox[0] + alone[0].bbox[2]) / 2
                                    - (left + right) / 2) < 0.03 * (right - left):
             alone[0].column = -1
+    for block in header:
+        block.column = -1
     _headings_over_spanning_text(blocks)
     cuts = _whitespace_cuts(blocks)
     ordered: list[Block] = []
@@ -706,6 +715,21 @@ def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], i
             band.append(block)
     close_band()
     return ordered, len(gutters) + 1
+
+
+def _header_above_columns(blocks: list[Block]) -> list[Block]:
+    """The blocks from the top of the page to its lowest full-width block in the upper half
+    (an abstract under the title and a grid of authors), when text follows below it."""
+    left = min(b.bbox[0] for b in blocks)
+    right = max(b.bbox[2] for b in blocks)
+    page_bottom = max(b.bbox[3] for b in blocks)
+    wide = [b for b in blocks if b.bbox[2] - b.bbox[0] >= 0.8 * (right - left)
+            and b.bbox[1] < page_bottom / 2 and len(b.lines) >= 2]
+    if not wide:
+        return []
+    cut = max(b.bbox[3] for b in wide)
+    header = [b for b in blocks if b.bbox[1] < cut]
+    return header if len(header) < len(blocks) else []
 
 
 def _headings_over_spanning_text(blocks: list[Block]) -> None:

@@ -200,7 +200,10 @@ def extract_header(doc: ParsedDocument) -> Header:
     header.authors = _link_affiliations(authors, affiliations)
     vocab = Vocabulary(doc)
     header.abstract = _abstract(pages[:2], anchor, body, zone, title_bottom, vocab)
-    header.keywords = _keywords(pages[:2], vocab) or _unlabelled_keywords(first, title_bottom)
+    # Keywords may stand in a margin column too (under the article history).
+    printed_pages = [page for page in doc.pages if page.number in {p.number for p in pages[:2]}]
+    header.keywords = _keywords(pages[:2], vocab) or _keywords(printed_pages, vocab) \
+        or _unlabelled_keywords(first, title_bottom)
     header.keywords_printed = bool(header.keywords)
     printed = next(page for page in doc.pages if page.number == first.number)
     _bibliography(doc, printed, title_bottom, header)

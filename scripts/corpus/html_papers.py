@@ -443,10 +443,62 @@ def cover(paper: Paper, rng: random.Random) -> str:
         "</style>", css + "\n</style>", 1)
 
 
+def history(paper: Paper, rng: random.Random) -> str:
+    """Lettered addresses under the names; then the abstract under "ABSTRACT" beside a narrow
+    column with the article history and the keywords one per line under "KEYWORDS"."""
+    paper.layout = "html, ABSTRACT beside a narrow column of history and keywords"
+    label = _numbered(paper)
+    year = rng.randint(2010, 2025)
+    paper.year = year
+    received, revised, accepted = _dates(rng, year, 3)
+    keywords = ""
+    if paper.keywords:
+        keywords = "<h3>KEYWORDS</h3>" + "".join(f"<div>{e(k)}</div>" for k in paper.keywords)
+    body = f"""<div class="run">JOURNAL OF APPLIED FIELD STUDIES {year}, VOL. {rng.randint(1, 60)},
+NO. {rng.randint(1, 12)}, {rng.randint(1, 900)}–{rng.randint(901, 999)}</div>
+<h1>{e(paper.title)}</h1>
+<p class="names">{_names(paper, _markers(paper, label, letters=True))}</p>
+{_affiliation_list(paper, label, letters=True)}
+<div class="cols"><div class="main"><h3>ABSTRACT</h3>{_abstract_paragraphs(paper)}</div>
+<div class="side"><h3>ARTICLE HISTORY</h3>Received {received}<br>Revised {revised}<br>
+Accepted {accepted}{keywords}</div></div>
+{_body(paper)}
+{_references(paper, heading='References', numbered='authoryear')}"""
+    css = """.run { font-size: 0.7em; } .names { font-weight: bold; }
+.affs { font-size: 0.8em; font-style: italic; } .cols { display: flex; gap: 6mm;
+border-top: 1px solid #000; border-bottom: 1px solid #000; margin: 4mm 0; padding: 2mm 0; }
+.main { flex: 1; } .side { width: 45mm; font-size: 0.75em; } h3 { font-size: 0.8em;
+margin: 0.3em 0; }"""
+    return _page(paper, rng, css, body)
+
+
+def grid(paper: Paper, rng: random.Random) -> str:
+    """A conference paper: a centred title in capitals and one block per author (name,
+    department, institution, country, e-mail), three to a row."""
+    paper.layout = "html, grid of author blocks, title in capitals"
+    paper.membership = [m[:1] for m in paper.membership]
+    paper.keywords = None
+    cells = []
+    for person, member in zip(paper.authors, paper.membership, strict=True):
+        place = "<br>".join(e(part) for part in paper.affiliations[member[0]].parts)
+        cells.append(f"<div class=cell><b>{e(person.name)}</b><br>{place}<br>"
+                     f"<span class=mail>{_email(person, rng)}</span></div>")
+    body = f"""<h1 class=c>{e(paper.title.upper())}</h1>
+<div class="grid">{''.join(cells)}</div>
+<p><b><i>Abstract</i></b>—{e(paper.abstract_text)}</p>
+{_body(paper, columns=2)}
+{_references(paper, heading='REFERENCES', numbered='brackets')}"""
+    css = """.c { text-align: center; } h1 { font-size: 1.5em; } .grid { display: grid;
+grid-template-columns: 1fr 1fr 1fr; gap: 4mm; text-align: center; font-size: 0.85em;
+margin: 4mm 0 6mm 0; } .mail { font-family: "DejaVu Sans Mono"; font-size: 0.85em; }"""
+    return _page(paper, rng, css, body)
+
+
 STYLES: dict[str, Callable[[Paper, random.Random], str]] = {
     "sidebar": sidebar, "banner": banner, "end_details": end_details, "summary": summary,
     "manuscript": manuscript, "middots": middots, "margin": margin,
-    "significance": significance, "degrees": degrees, "cover": cover,
+    "significance": significance, "degrees": degrees, "cover": cover, "history": history,
+    "grid": grid,
 }
 
 

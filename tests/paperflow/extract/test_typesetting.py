@@ -1614,3 +1614,45 @@ def test_keywords_with_no_label_parted_by_vertical_bars() -> None:
     header = extract_header(_analysed(doc))
     assert header.keywords == ["topological insulators", "optimization", "galaxies: evolution",
                                "Bayesian inference"]
+
+
+def test_keywords_one_per_line_in_a_narrow_column_beside_the_abstract() -> None:
+    """"ARTICLE HISTORY" and "KEYWORDS" in a narrow column of small type beside the abstract
+    (a margin column for the layout): the keywords are read there, one per line."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "")])
+    page.insert_text((72, 160), "ABSTRACT", fontsize=8, fontname="hebo")
+    _prose(page, 72, 175, 8, width=60)
+    for y, text in zip(range(160, 230, 9), ["ARTICLE HISTORY", "Received 15 January 2015",
+                                            "Accepted 9 August 2015", "KEYWORDS",
+                                            "program synthesis", "statistical mechanics",
+                                            "thin films"], strict=False):
+        page.insert_text((430, y), text, fontsize=7.1)
+    page.insert_text((72, 300), "1. Introduction", fontsize=11, fontname="hebo")
+    _prose(page, 72, 318, 25)
+    header = extract_header(_analysed(doc))
+    assert header.keywords == ["program synthesis", "statistical mechanics", "thin films"]
+
+
+def test_columns_under_a_grid_of_author_blocks() -> None:
+    """Centred author blocks three to a row hide the gutter of the two columns below the
+    abstract: the columns are found under the header's last full-width block."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((150, 70), "A STUDY OF LAYOUT RULES", fontsize=18, fontname="hebo")
+    for row in range(3):
+        for col, x in enumerate((60, 250, 440)):
+            for k, text in enumerate((f"Author Name{row}{col}", "Department of Physics",
+                                      "Alder University", "name@example.org")):
+                page.insert_text((x, 100 + row * 60 + k * 11), text, fontsize=8)
+    _prose(page, 48, 300, 4)
+    page.insert_text((308, 380), "the right column opens higher than the left one does",
+                     fontsize=10)
+    _prose(page, 308, 393, 20, width=45)
+    page.insert_text((48, 392), "1. Introduction", fontsize=11, fontname="hebo")
+    _prose(page, 48, 410, 20, width=45)
+    order = [block.text for block in _analysed(doc).pages[0].blocks]
+    heading = next(i for i, text in enumerate(order) if text.startswith("1. Introduction"))
+    right = next(i for i, text in enumerate(order) if text.startswith("the right column"))
+    assert heading < right, order
