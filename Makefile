@@ -63,7 +63,7 @@ postgres:
 # Per field and per template: the evaluation papers, plus the generated corpus once `make
 # corpus` has built it (out/corpus).
 eval: $(RUNTIME_STAMP)
-	$(BIN)/paperflow eval $(EVAL_DIR) $(wildcard out/corpus) --json out/eval.json
+	$(BIN)/paperflow eval $(EVAL_DIR) $(wildcard out/corpus out/corpus-web) --json out/eval.json
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -91,9 +91,11 @@ down: $(RUNTIME_STAMP)
 texlive:
 	scripts/ensure_texlive.sh
 
-# LaTeX papers from publisher classes with exact ground truth: `paperflow eval out/corpus`.
+# LaTeX papers from publisher classes with exact ground truth: `paperflow eval out/corpus`;
+# and papers typeset by a browser in the conventions of web-typeset journals (out/corpus-web).
 corpus: venv
 	scripts/ensure_texlive.sh && $(BIN)/python scripts/corpus/generate.py --out out/corpus --per-template 4 --seed 1
+	scripts/ensure_chromium.sh && $(BIN)/python scripts/corpus/html_papers.py --out out/corpus-web --per-style 4 --seed 1
 
 .PHONY: reliability
 # The whole fault-injection suite (tests/reliability, docs/reliability.md): worker killed,
