@@ -112,7 +112,8 @@ def sidebar_blocks(page: Page) -> set[int]:
                 continue
             main_size = Counter(round(b.size, 1) for _, b in main for _ in b.lines)
             small = [(i, b) for i, b in strip if b.size <= main_size.most_common(1)[0][0] + 0.1]
-            others = [b for i, b in blocks if (i, b) not in small and (i, b) not in main]
+            placed = {i for i, _ in small} | {i for i, _ in main}
+            others = [b for i, b in blocks if i not in placed]
             for run in _vertical_runs(small, others):
                 partial = len(run) < len(strip)
                 if _is_sidebar([b for _, b in run], [b for _, b in main], blocks, page, partial):

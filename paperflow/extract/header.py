@@ -201,7 +201,8 @@ def extract_header(doc: ParsedDocument) -> Header:
     vocab = Vocabulary(doc)
     header.abstract = _abstract(pages[:2], anchor, body, zone, title_bottom, vocab)
     # Keywords may stand in a margin column too (under the article history).
-    printed_pages = [page for page in doc.pages if page.number in {p.number for p in pages[:2]}]
+    numbers = {page.number for page in pages[:2]}
+    printed_pages = [page for page in doc.pages if page.number in numbers]
     header.keywords = _keywords(pages[:2], vocab) or _keywords(printed_pages, vocab) \
         or _unlabelled_keywords(first, title_bottom)
     header.keywords_printed = bool(header.keywords)
