@@ -7,6 +7,7 @@ pages costs memory in proportion to its text, not its drawings or images.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -627,8 +628,19 @@ def find_gutters(blocks: list[Block], page_width: float) -> list[tuple[float, fl
         b = int((line.bbox[2] - left) / resolution)
         for i in range(max(a, 0), min(b + 1, cells)):
             occupied[i] += 1
-    gutters: list[tuple[float, float]] = []
     tolerance = max(1, int(0.06 * len(narrow)))
+    # With few lines, the one line a tolerant pass lets through can widen a gutter past the
+    # short lines beside it (a two-column reference list of a few entries): try it strictly.
+    return _free_runs(occupied, tolerance, left, width, resolution, narrow) or \
+        _free_runs(occupied, 0, left, width, resolution, narrow)
+
+
+def _free_runs(occupied: list[int], tolerance: int, left: float, width: float,
+               resolution: float, narrow: list[Line]) -> list[tuple[float, float]]:
+    """Runs of cells crossed by at most `tolerance` lines with enough lines on either side."""
+    cells = len(occupied)
+    gutters: list[tuple[float, float]] = []
+    right = left + width
     i = 0
     while i < cells:
         if occupied[i] <= tolerance:
@@ -774,7 +786,33 @@ def _whitespace_cuts(blocks: list[Block]) -> list[float]:
             text = [b for b in blocks if b.column >= 0 and len(b.text) >= 30]
             below = {b.column for b in text if b.bbox[1] >= top - 0.5}
             above = {b.column for b in text if b.bbox[3] <= reach + 0.5}
-            if below >= columns and above >= columns:
+            if below >= columns and above >= columns and not _flows_across(
+                    text, cuts[-1] if cuts else float("-inf"), reach, top):
                 cuts.append(top - 0.5)
         reach = max(reach, bottom)
     return cuts
+
+
+_SENTENCE_END = re.compile(r"[.!?:;)\]]\W*$")
+
+
+def _flows_across(text: list[Block], floor: float, reach: float, top: float) -> bool:
+    """Whether the text flows down a column across the gap and on into the next column's top:
+    a column whose first block above the gap starts in lower case (a sentence going on), while
+    the column before it ends a sentence above the gap and breaks one off below it. Then the
+    gap is white space in the columns (a heading's space), not a band break."""
+    def last(blocks: list[Block]) -> Block | None:
+        return max(blocks, key=lambda b: b.bbox[3], default=None)
+
+    above = [b for b in text if floor <= b.bbox[1] and b.bbox[3] <= reach + 0.5]
+    for before, column in itertools.pairwise(sorted({b.column for b in text})):
+        first = min((b for b in above if b.column == column), key=lambda b: b.bbox[1],
+                    default=None)
+        if first is None or not first.text[:1].islower():
+            continue
+        end_above = last([b for b in above if b.column == before])
+        end_below = last([b for b in text if b.column == before and b.bbox[1] >= top - 0.5])
+        if end_above and end_below and _SENTENCE_END.search(end_above.text) \
+                and not _SENTENCE_END.search(end_below.text):
+            return True
+    return False

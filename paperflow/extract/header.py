@@ -166,8 +166,10 @@ def extract_header(doc: ParsedDocument) -> Header:
     title_lines = _title_lines(first, body, limit)
     header.title = _choose_title(doc, first, title_lines)
     title_bottom = max((line.bbox[3] for line in title_lines), default=first.height * 0.05)
+    # An abstract that opens the next page leaves this one to the header, however long the
+    # author list (a revtex list of twenty names in groups, each with its addresses).
     zone_end = limit if anchor and anchor[0] is first else _first_paragraph_top(
-        first, body, title_bottom)
+        first, body, title_bottom, first.height * (0.92 if anchor else 0.6))
     held = anchor[1] if anchor and anchor[0] is first else None
     running = {id(line) for block in first.blocks
                if block is not held and _column_text_past(block, first, zone_end, body)
@@ -399,15 +401,18 @@ class _Name:
 _CONTACT_LABEL = re.compile(r"^\W*(?:corresponding authors?|correspondence|contact)\s*:?\s*$",
                             re.I)
 """A label alone on its line over the corresponding author's contact block."""
+_CONTACT_START = re.compile(r"^\W*(?:corresponding authors?|correspondence)\b", re.I)
+"""A line opening the corresponding author's contact block, under the addresses."""
 
 
-def _first_paragraph_top(page: Page, body: float, below: float) -> float:
-    """Top of the first paragraph of running text under the title (the unlabelled abstract)."""
+def _first_paragraph_top(page: Page, body: float, below: float, none: float) -> float:
+    """Top of the first paragraph of running text under the title (the unlabelled abstract);
+    `none` when the page has no such paragraph."""
     for block in page.blocks:
         start = _prose_start(block)
         if start is not None and block.lines[start].bbox[1] > below:
             return block.lines[start].bbox[1]
-    return page.height * 0.6
+    return none
 
 
 def _prose_start(block: Block) -> int | None:
@@ -454,7 +459,7 @@ def _authors_and_affiliations(
     author_rows: list[tuple[int, list[Line]]] = []
     previous: Line | None = None
     for index, row in enumerate(zone):
-        if _CONTACT_LABEL.match(row.text):
+        if _CONTACT_LABEL.match(row.text) or (aff_lines and _CONTACT_START.match(row.text)):
             break  # a contact block (the corresponding author's name and address) follows
         authors_here: list[Line] = []
         for line in row.lines:
@@ -473,9 +478,11 @@ def _authors_and_affiliations(
                 continue  # the paper's date under the addresses (\date{...})
             line_style = style(line)
             institution = bool(INSTITUTION.search(text))
-            if aff_lines and aff_lines[-1][1] is previous and _mid_phrase(previous.text):
+            if aff_lines and aff_lines[-1][1] is previous and (
+                    _mid_phrase(previous.text) or COUNTRY.match(text.strip(" ,;."))):
                 # An address stopped on a comma or "The": this line goes on with it
-                # ("... 3004-516 Coimbra," / "Portugal;"), however name-like it looks.
+                # ("... 3004-516 Coimbra," / "Portugal;"), however name-like it looks; so
+                # does a country alone under an address line (an address a part a line).
                 aff_lines.append((index, line))
                 previous = line
                 continue
@@ -837,6 +844,10 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
             found and previous is not None and not marked_start and row == prev_row + 1
             and not found[-1][1].endswith(" and")
         )
+        # A short line without a comma ("Laboratory of Applied Mathematics") is one part of an
+        # address stacked a part a line, centred under its author's name: parts join by commas.
+        stacked = previous is not None and "," not in previous.text and \
+            previous.bbox[2] - previous.bbox[0] < 0.5 * page.width
         if continuing and previous is not None:
             wide = previous.bbox[2] - previous.bbox[0] >= 0.7 * widest and widest > 200
             lead = next((p.text for p in parts if not p.marker), "")
@@ -850,7 +861,7 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
             place_only = bool(_PLACE_ONLY.match(lead.strip())) \
                 and not INSTITUTION.search(lead.split(",")[0])
             if wide and not mid_phrase and INSTITUTION.search(lead) and not marked_open \
-                    and not place_only:
+                    and not place_only and not stacked:
                 continuing = False
         marker, text = "", ""
         for piece in parts:
@@ -863,7 +874,7 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
                 text += piece.text
         if text.strip():
             if continuing:
-                _extend(found, text, wrapped=previous is not None
+                _extend(found, text, wrapped=previous is not None and not stacked
                         and previous.bbox[2] - previous.bbox[0] >= 0.7 * widest)
             elif marker or not re.match(r"\s*[a-z]{2}", text):
                 found.append((marker, text))
@@ -1297,9 +1308,10 @@ def _starts_new_address(line: Line, following: Line, right: float) -> bool:
 
 
 def _mid_phrase(text: str) -> bool:
-    """A line that stops inside a phrase: after a comma, a hyphen or a joining word."""
-    return bool(re.search(r"[,-]$|\s(of|and|for|the|de|del|di|der|des|für|du|at|in|&)$",
-                          text.rstrip(), re.I))
+    """A line that stops inside a phrase: after a comma, a hyphen or a joining word, or on a
+    postcode of its own after a comma ("..., 2628" / "CD Delft": the town is on the next line)."""
+    return bool(re.search(r"[,-]$|\s(of|and|for|the|de|del|di|der|des|für|du|at|in|&)$"
+                          r"|,\s*\d[\d\-]*\d$", text.rstrip(), re.I))
 
 
 _FROM_STATEMENT = re.compile(r"^From (?:the )?(?=[A-Z])")

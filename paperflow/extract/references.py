@@ -38,6 +38,8 @@ _MARKERS = {
 _PARTICLES = ("van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le",
               "ten", "ter", "dos", "das", "al-", "el-", "d'", "d’", "bin", "ibn")
 _NAME_START_RE = re.compile(r"^[^\W\d_][\w'’\-.]*(?:[\s,]|$)")
+_NAMES_FIRST_RE = re.compile(r"^(?:[A-Z]\.[\s\-]|[^\W\d_][\w'’\-]+,\s)")
+"""An entry opening with an author: an initial ("O. Smith") or a surname and a comma."""
 _YEAR_RE = re.compile(r"(?<![\d/.:–\-])((?:19|20)\d{2})[a-z]?(?![\d/–\-])")
 
 
@@ -154,9 +156,10 @@ def _headless_start(rows: list[_Row], body_size: float) -> int | None:
             if not match or match.group(1) != "1":
                 continue
             length = _chain_length(rows[i:], marker, row.size)
-            if name == "bracket" and 2 <= length <= best_len and best is None \
-                    and _short_list_at_end(rows[i:], marker, row.size, length):
-                best = i  # a short "[1]"-list (letters) closing the paper
+            if name in ("bracket", "dot") and 2 <= length <= best_len and best is None \
+                    and _short_list_at_end(rows[i:], marker, row.size, length,
+                                           names_first=name == "dot"):
+                best = i  # a short "[1]"- or "1."-list (letters) closing the paper
                 continue
             if length <= best_len:
                 continue
@@ -182,12 +185,15 @@ def _list_of_references(rows: list[_Row], marker: re.Pattern[str], size: float,
 
 
 def _short_list_at_end(rows: list[_Row], marker: re.Pattern[str], size: float,
-                       length: int) -> bool:
-    """A list of two to four "[n]" entries that ends the paper, each citing a year."""
+                       length: int, names_first: bool = False) -> bool:
+    """A list of two to four numbered entries that ends the paper, each citing a year (and,
+    for "1." markers, which also number steps and claims in a text, each opening with a
+    name)."""
     entries = _numbered_entries(rows, marker, size)
     last = _row_of_entry(rows, marker, length)
     return len(entries) == length and all(_YEAR_RE.search(entry) for entry in entries) \
-        and len(rows) - last <= 8
+        and len(rows) - last <= 8 and (not names_first or all(
+            _NAMES_FIRST_RE.match(marker.sub("", entry, count=1)) for entry in entries))
 
 
 def _row_of_entry(rows: list[_Row], marker: re.Pattern[str], number: int) -> int:

@@ -1656,3 +1656,167 @@ def test_columns_under_a_grid_of_author_blocks() -> None:
     heading = next(i for i, text in enumerate(order) if text.startswith("1. Introduction"))
     right = next(i for i, text in enumerate(order) if text.startswith("the right column"))
     assert heading < right, order
+
+
+def test_short_numbered_reference_list_closing_the_paper() -> None:
+    """Three "1."-entries at body size, no heading, closing the paper before its end notes,
+    are the reference list; three numbered claims closing a paper are not."""
+    refs = ["O. Smith-Jones and M. Hubner, Low-rank embeddings, J. Chem. Phys. 46, 496 (1999).",
+            "Chen, A. B. Coupled estimation. IEEE Trans. Signal Process. 105, 49 (2000).",
+            "M. Muller, Causal sensors from power grids, Mon. Not. R. Astron. Soc. 105 (2020)."]
+    claims = ["The method of 2019 reads each page of the paper as it is set.",
+              "Our rules of 2020 carry over to papers they were not written for.",
+              "The results of 2021 hold for every template we tried."]
+    found = []
+    for entries in (refs, claims):
+        doc = pymupdf.open()
+        page = doc.new_page(width=595, height=842)
+        _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+        y = _prose(page, 72, 160, 30)
+        _numbered_list(page, y + 10, entries)
+        page.insert_text((72, y + 70), "Acknowledgements We thank the referees.", fontsize=10)
+        found.append(reference_entries(_analysed(doc)))
+    assert [entry[:10] for entry in found[0]] == ["1. O. Smit", "2. Chen, A", "3. M. Mull"]
+    assert found[1] == []
+
+
+def test_gap_under_a_column_heading_is_no_band_break() -> None:
+    """A heading's white space crossing both columns is no band break when the text flows down
+    the left column past it and on into the right column's top (which opens mid-sentence)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 60), "Abstract", fontsize=14)
+    page.insert_text((72, 84), "ABSTRACT TEXT is short and ends here.", fontsize=10)
+    _prose(page, 72, 97, 6, width=45)
+    page.insert_text((72, 175), "ends the abstract.", fontsize=10)
+    page.insert_text((320, 62), "hardware, RIGHT TOP goes on with the sentence.", fontsize=10)
+    _prose(page, 320, 75, 8, width=45)
+    page.insert_text((320, 175), "and its paragraph ends.", fontsize=10)
+    for x, heading in ((72, "1 Introduction"), (320, "2 Related Work")):
+        page.insert_text((x, 235), heading, fontsize=14)
+        _prose(page, x, 260, 35, width=45)
+    page.insert_text((72, 724), "INTRO LEFT ends the column with modest", fontsize=10)
+    text = parse_layout(doc.tobytes()).pages[0].text
+    order = [text.index(mark) for mark in ("ABSTRACT TEXT", "INTRO LEFT", "RIGHT TOP",
+                                           "Related Work")]
+    assert order == sorted(order)
+
+
+def _centred(page: pymupdf.Page, y: float, text: str, size: float = 12) -> None:
+    width = pymupdf.get_text_length(text, fontname="helv", fontsize=size)
+    page.insert_text(((page.rect.width - width) / 2, y), text, fontsize=size)
+
+
+def test_author_groups_filling_the_title_page_before_an_abstract_on_the_next() -> None:
+    """revtex's groups (names, then their address) fill the whole first page when the abstract
+    opens the next one: every group is read, not only those in the page's top part."""
+    towns = ["Alder", "Birch", "Cedar", "Dove", "Elm", "Fir", "Gale", "Hazel"]
+    groups = [(f"{first} {town}son, {second} {town}berg", f"Institute of Physics, University of "
+               f"{town}, Norway") for town, (first, second) in
+              zip(towns, [("Ann", "Bo"), ("Cy", "Di"), ("Ed", "Flo"), ("Gus", "Hal"),
+                          ("Ida", "Jo"), ("Kai", "Lu"), ("Mo", "Ned"), ("Ola", "Pia")],
+                  strict=True)]
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred(page, 80, "Layout Rules for Long Author Lists", 16)
+    y = 120.0
+    for names, address in groups:
+        _centred(page, y, names)
+        _centred(page, y + 20, address)
+        y += 78
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 72), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 72, 90, 10)
+    page.insert_text((72, 250), "1 Introduction", fontsize=12, fontname="hebo")
+    _prose(page, 72, 270, 30)
+    header = extract_header(_analysed(doc))
+    assert len(header.authors) == 16 and header.authors[-1].name == "Pia Hazelberg"
+    assert header.affiliations == [address for _, address in groups]
+
+
+def test_address_lines_split_after_a_postcode_and_stacked_a_part_a_line() -> None:
+    """An address line stopped on its postcode goes on with the town on the next line; an
+    address printed a part a line, centred under the name, is one address with commas."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred(page, 80, "Layout Rules for Postcodes and Stacks", 16)
+    _runs(page, 150, 112, [("Ann Lee", 12, "helv", 0), ("1", 7, "helv", 4),
+                           (", Bo Chan", 12, "helv", 0), ("2", 7, "helv", 4)])
+    _runs(page, 72, 134, [("1", 7, "helv", 4), ("Department of Mechanical Engineering, Centre "
+                                                "for Engineering Research, 2628", 12, "helv", 0)])
+    _centred(page, 148, "CD Delft, The Netherlands")
+    _runs(page, 150, 162, [("2", 7, "helv", 4), ("School of Chemistry, Birch Institute, Canada",
+                                                 12, "helv", 0)])
+    page.insert_text((72, 200), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 72, 218, 30)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == [
+        "Department of Mechanical Engineering, Centre for Engineering Research, 2628 CD Delft, "
+        "The Netherlands", "School of Chemistry, Birch Institute, Canada"]
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred(page, 80, "Layout Rules for Postcodes and Stacks", 16)
+    _centred(page, 112, "Ann Lee")
+    for i, part in enumerate(["Laboratory of Applied Mathematics",
+                              "Max Planck Institute for Mechanical Engineering", "Portugal"]):
+        _centred(page, 130 + 14 * i, part)
+    page.insert_text((72, 200), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 72, 218, 30)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Laboratory of Applied Mathematics, Max Planck Institute for Mechanical Engineering, "
+        "Portugal"]
+
+
+def test_contact_block_opening_with_its_label_ends_the_addresses() -> None:
+    """"*Corresponding author: name" under the addresses opens a contact block: its job title
+    and street address are no author and no affiliation, even with the abstract a page on."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred(page, 80, "Layout Rules for Contact Blocks", 16)
+    _marked_names(page, 112)
+    _marked_affiliations(page, 130)
+    page.insert_text((72, 200), "*Corresponding author: Bo Chan, PhD", fontsize=11)
+    for i, line in enumerate(["Associate Professor", "4939 Charles Katz Dr., Rm 1041",
+                              "University of Alder, Alder, Norway"]):
+        page.insert_text((250, 215 + 14 * i), line, fontsize=11)
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 72), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 72, 90, 10)
+    _prose(page, 72, 270, 30)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
+
+
+def test_two_column_reference_list_of_a_few_entries_under_full_width_text() -> None:
+    """A reference list of six short entries set in two columns under a one-column text: the
+    columns are found (strictly: no line crosses the gap) and each entry is read whole."""
+    refs = ["M. Nguyen, 2002, Nature Physics, 25, 7",
+            "T. K. von Kanel and H. Smith-Jones, 1990, Nature Physics,", "103, 198",
+            "C. H. Bianchi, 2005, Nature Physics, 52, 720"]
+    right = ["M. Orsted, L. Hakansson, J. F. Bianchi, and A. Fernandez,",
+             "2011, Nature Physics, 45, 146", "P. K. Nunez, A. Dvorak, and A. Weber, 1988,",
+             "Journal of Computational Physics, 27, 870",
+             "M. Kowalski, 1996, Physical Review B, 20, 47", "A. Weber, 1999, Nature, 4, 10"]
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    _prose(page, 51, 160, 40, width=100)
+    page = doc.new_page(width=612, height=792)
+    _prose(page, 51, 68, 9, width=100)
+    _centred(page, 205, "REFERENCES", 10)
+    ys = [219, 238, 254, 273]
+    xs = [51, 51, 60, 51]
+    for text, x, y in zip(refs, xs, ys, strict=True):
+        page.insert_text((x, y + 8), text, fontsize=9)
+    for i, text in enumerate(right):
+        indent = 9 if i in (1, 3) else 0
+        page.insert_text((321 + indent, 227 + 13 * i), text, fontsize=9)
+    entries = reference_entries(_analysed(doc))
+    assert [e.split(",")[0] for e in entries] == [
+        "M. Nguyen", "T. K. von Kanel and H. Smith-Jones", "C. H. Bianchi", "M. Orsted",
+        "P. K. Nunez", "M. Kowalski", "A. Weber"]
