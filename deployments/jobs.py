@@ -1,9 +1,9 @@
 """Job management over the Prefect API: what the old Celery jobs service answered.
 
-`paperflow status | runs | cancel | stats | health | submit` (`paperflow/cli.py`) call these
+`paperflow status | runs | cancel | stats | health | submit` (`cli/main.py`) call these
 functions; each returns a plain, JSON-ready document with stable keys, and `*_text` renders it
-for a person. Prefect is imported inside the functions: the API URL must be in the environment
-before Prefect reads its settings (`use_api`).
+for a person. Prefect is imported inside the functions; they talk to the API URL in force in
+Prefect's settings context, where the CLI puts the one `use_api` finds (never `os.environ`).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _stack_api_url() -> str | None:
 
 
 def use_api() -> str:
-    """The API URL the job commands talk to, put in the environment before Prefect loads.
+    """The API URL the job commands talk to (the caller puts it in Prefect's settings context).
 
     PREFECT_API_URL when set; else the server `paperflow up` started, when it answers. Raises
     `ServerUnavailable` when there is neither (the embedded server has no worker to run jobs).
@@ -81,13 +81,19 @@ def use_api() -> str:
     if not url:
         stack_url = _stack_api_url()
         if stack_url and server_version(stack_url, timeout=3.0, quiet=True):
-            os.environ["PREFECT_API_URL"] = stack_url
             return stack_url
         raise ServerUnavailable(
             "PREFECT_API_URL is not set and no stack started by `paperflow up` answers: start "
             "one with `paperflow up`, or set PREFECT_API_URL (e.g. "
             "export PREFECT_API_URL=http://127.0.0.1:4200/api).")
     return url.rstrip("/")
+
+
+def api_in_force() -> str:
+    """The API URL Prefect's settings hold in this context (the CLI puts `use_api`'s there)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return str(PREFECT_API_URL.value() or "")
 
 
 def _auth_headers() -> dict[str, str]:
@@ -133,7 +139,7 @@ def ui_url(api_url: str | None = None) -> str:
     explicit = os.environ.get("PREFECT_UI_URL", "").strip()
     if explicit:
         return explicit.rstrip("/")
-    api = (api_url or os.environ.get("PREFECT_API_URL", "")).rstrip("/")
+    api = (api_url or api_in_force()).rstrip("/")
     return api[:-4] if api.endswith("/api") else api
 
 
@@ -275,7 +281,7 @@ def _read_run(client: SyncPrefectClient, run_id: uuid.UUID) -> FlowRun:
     try:
         return client.read_flow_run(run_id)
     except ObjectNotFound:
-        raise RunNotFound(f"no flow run {run_id} on {os.environ.get('PREFECT_API_URL')}: check "
+        raise RunNotFound(f"no flow run {run_id} on {api_in_force()}: check "
                           "the id (`paperflow runs` lists recent ones) and PREFECT_API_URL."
                           ) from None
 
@@ -803,7 +809,7 @@ def health() -> dict[str, Any]:
     from paperflow.llm.settings import reload_llm_settings
     from paperflow.settings import reload_settings
 
-    api = os.environ.get("PREFECT_API_URL", "").rstrip("/")
+    api = api_in_force().rstrip("/")
     checks = [_timed("api", lambda: (True, f"{api}: Prefect server {server_version(api)}"))
               if api else Check("api", False, "PREFECT_API_URL is not set and no stack started "
                                 "by `paperflow up` answers: run `paperflow up` or set "
@@ -863,7 +869,7 @@ def upload(path: Path) -> dict[str, Any]:
     except Exception as exc:
         raise JobsError(f"{path} is not a PDF that can be processed: {exc}") from exc
     settings = reload_settings()
-    api = os.environ.get("PREFECT_API_URL", "")
+    api = api_in_force()
     if not settings.s3_bucket and not _loopback(api):
         raise JobsError(
             f"{path} is a local file and no S3 bucket is configured, so a worker of {api} "

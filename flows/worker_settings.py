@@ -58,10 +58,20 @@ def storage_env_from_blocks() -> dict[str, str]:
     return env
 
 
+SETTING_OF_VARIABLE = {
+    "PAPERFLOW_S3_BUCKET": "s3_bucket", "PAPERFLOW_S3_PREFIX": "s3_prefix",
+    "PAPERFLOW_S3_ENDPOINT_URL": "s3_endpoint_url", "AWS_ACCESS_KEY_ID": "aws_access_key_id",
+    "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key", "AWS_REGION": "aws_region",
+}
+"""The `Settings` field each variable of `storage_env_from_blocks` stands for."""
+
+
 def configure_flow_run_from_blocks() -> list[str]:
     """In a flow-run process a worker started without S3 settings: take them from the blocks.
 
-    Returns the variables set (none outside worker flow runs, or when S3 is configured here).
+    The values are learned by the settings (`paperflow.settings.learn`), not written to
+    `os.environ`; a setting this machine's environment gives wins over the block's. Returns the
+    variables learned (none outside worker flow runs, or when S3 is configured here).
     """
     if not os.environ.get("PREFECT__FLOW_RUN_ID") or not os.environ.get("PREFECT_API_URL"):
         return []
@@ -75,9 +85,13 @@ def configure_flow_run_from_blocks() -> list[str]:
             f"{ASSETS_BLOCK!r} block ({type(exc).__name__}: {exc}); set PAPERFLOW_S3_BUCKET "
             "and the keys on the worker, or check that `paperflow blocks register` ran against "
             "this server") from exc
-    for name, value in env.items():
-        os.environ.setdefault(name, value)
-    if env:
+    from paperflow.settings import Settings, learn
+
+    own = Settings()
+    learned = {name: value for name, value in env.items()
+               if getattr(own, SETTING_OF_VARIABLE[name]) in (None, "")}
+    if learned:
+        learn(**{SETTING_OF_VARIABLE[name]: value for name, value in learned.items()})
         logger.info("Storage from the server's blocks: s3://%s/%s", env["PAPERFLOW_S3_BUCKET"],
                     env.get("PAPERFLOW_S3_PREFIX", ""))
-    return sorted(env)
+    return sorted(learned)

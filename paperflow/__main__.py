@@ -1,10 +1,13 @@
-"""`python -m paperflow`: the same command line as the `paperflow` script."""
+"""`python -m paperflow`: the same command line as the `paperflow` script.
+
+The one place the core reaches up to the `cli` package: an entry point, never imported.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from paperflow.cli import main
+from cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

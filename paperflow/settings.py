@@ -4,13 +4,80 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ResponseFormatMode = Literal["auto", "json_schema", "json_object"]
+
+NO_KEY = "sk-no-key-required"
+"""Sent when a base URL is set without a key: local servers (llama.cpp, Ollama) need none."""
+
+
+class LLMSettings(BaseSettings):
+    """How to reach an OpenAI-compatible endpoint and how hard to use it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERFLOW_LLM_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PAPERFLOW_LLM_BASE_URL", "OPENAI_BASE_URL", "LLM_BASE_URL"),
+    )
+    api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PAPERFLOW_LLM_API_KEY", "OPENAI_API_KEY", "LLM_API_KEY"),
+    )
+    model: str = "gpt-4o-mini"
+    vision_model: str | None = None
+    """A model that accepts images; figures are captioned from their text when unset."""
+    timeout_seconds: float = 120.0
+    connect_timeout_seconds: float = 10.0
+    max_concurrency: int = 4
+    """Requests in flight at once from this process (a Prefect limit caps all workers)."""
+    global_limit: int = 4
+    """Slots of the Prefect global concurrency limit "llm", created with this when missing."""
+    requests_per_minute: float = 60.0
+    """0 disables the limiter."""
+    max_retries: int = 4
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    context_window_tokens: int = 128_000
+    max_output_tokens: int = 1024
+    token_safety_factor: float = 1.2
+    """Counts are made with o200k_base; other models' tokenizers may need more tokens."""
+    response_format: ResponseFormatMode = "auto"
+    temperature: float = 0.0
+    price_input_per_million: float | None = None
+    price_output_per_million: float | None = None
+    vision_max_figures: int = Field(default=12, validation_alias=AliasChoices(
+        "PAPERFLOW_LLM_VISION_MAX_FIGURES", "PAPERFLOW_LLM_MAX_FIGURES"))
+    """Figures described by the model (of those extracted, `PAPERFLOW_MAX_FIGURES`)."""
+
+    def fingerprint(self) -> str:
+        """A short hash of everything here that changes what the model answers (not keys or
+        limits); how many sentences, highlights and questions to ask for are the paper's
+        settings (`paperflow.settings.Settings`), fingerprinted with them."""
+        values = {
+            name: str(getattr(self, name))
+            for name in ("base_url", "model", "vision_model", "context_window_tokens",
+                         "max_output_tokens", "temperature", "vision_max_figures")
+        }
+        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key or self.base_url)
+
+    @property
+    def effective_api_key(self) -> str:
+        return self.api_key or NO_KEY
 
 
 def _default_data_dir() -> Path:
@@ -18,9 +85,14 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    """Runtime configuration; every field is `PAPERFLOW_<NAME>` in the environment."""
+    """Runtime configuration; every field is `PAPERFLOW_<NAME>` in the environment.
 
-    model_config = SettingsConfigDict(env_prefix="PAPERFLOW_", env_file=".env", extra="ignore")
+    `llm` is the nested LLM part (`PAPERFLOW_LLM_<NAME>`, `paperflow.llm.settings`); each knob is
+    defined once, in one of the two.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PAPERFLOW_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     arxiv_base_url: str = "https://arxiv.org"
@@ -47,8 +119,11 @@ class Settings(BaseSettings):
     flow_timeout_seconds: float = 3600.0
     """Time limit of one paper's flow run; the run fails as TimedOut past it."""
     summary_sentences: int = 5
+    """Sentences of the summary (the heuristic one and the one asked of the LLM)."""
     highlights_count: int = 6
+    """Highlights picked by the heuristics or asked of the LLM."""
     starter_questions_count: int = 5
+    """Starter questions derived by the heuristics or asked of the LLM."""
     arxiv_api_url: str = "http://export.arxiv.org/api/query"
     arxiv_request_delay_seconds: float = 3.0
     """arXiv's API etiquette: at least this long between two requests."""
@@ -140,6 +215,9 @@ class Settings(BaseSettings):
     """Where vectors live: `local` (`<data_dir>/vectors/`), `s3` (`vectors/` of the bucket),
     `auto` (s3 when a bucket is configured, else local)."""
 
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    """How to reach an OpenAI-compatible endpoint (`PAPERFLOW_LLM_*`; unset: heuristics only)."""
+
     @field_validator("s3_bucket", "s3_endpoint_url", "s3_public_base_url", "aws_access_key_id",
                      "aws_secret_access_key", "aws_session_token", "aws_region", mode="before")
     @classmethod
@@ -153,12 +231,39 @@ class Settings(BaseSettings):
         return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
+_learned: dict[str, Any] = {}
+_learned_llm: dict[str, Any] = {}
+_learned_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of this process: the environment, then what a run learned (`learn`)."""
+    with _learned_lock:
+        settings = Settings(**_learned)
+        if _learned_llm:
+            settings.llm = settings.llm.model_copy(update=_learned_llm)
+    return settings
 
 
 def reload_settings() -> Settings:
     """Re-read the environment (tests and the CLI change it between runs)."""
     get_settings.cache_clear()
     return get_settings()
+
+
+def learn(llm: dict[str, Any] | None = None, **values: Any) -> Settings:
+    """Settings a run learned from the server (its blocks, its Secret blocks), never written to
+    `os.environ`: they hold in this process across `reload_settings`, over the environment."""
+    with _learned_lock:
+        _learned.update(values)
+        _learned_llm.update(llm or {})
+    return reload_settings()
+
+
+def forget_learned() -> Settings:
+    """Drop what `learn` added (tests)."""
+    with _learned_lock:
+        _learned.clear()
+        _learned_llm.clear()
+    return reload_settings()

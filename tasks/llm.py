@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -27,11 +26,11 @@ from paperflow.llm import groups as llm_groups
 from paperflow.llm.client import LLMClient
 from paperflow.llm.enrich import combine, finish_report
 from paperflow.llm.prompts import PROMPT_VERSIONS
-from paperflow.llm.settings import get_llm_settings, llm_enabled, reload_llm_settings
+from paperflow.llm.settings import get_llm_settings, llm_enabled
 from paperflow.models import Figure, LLMCall, LLMReport
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import REGISTRY, FieldGroup, PaperKey
-from paperflow.settings import get_settings
+from paperflow.settings import get_settings, learn
 from paperflow.storage import get_storage
 from tasks.locks import locked_cache_policy
 from tasks.policy import cache_expiration, retry_unless_permanent
@@ -51,6 +50,10 @@ class GroupOutcome:
     calls: list[LLMCall] = field(default_factory=list)
 
 
+ASKED_COUNTS = ("summary_sentences", "highlights_count", "starter_questions_count")
+"""The paper settings that say how much to ask the model for: part of every LLM cache key."""
+
+
 def llm_cache_key(group: str) -> Callable[[TaskRunContext, dict[str, Any]], str]:
     """Cache on task, prompt version, model(s), answer-shaping settings and the paper's sha256."""
 
@@ -59,7 +62,7 @@ def llm_cache_key(group: str) -> Callable[[TaskRunContext, dict[str, Any]], str]
         paper: PaperKey = parameters["key"]
         parts = [context.task.name, context.task.version or VERSION, PROMPT_VERSIONS[group],
                  settings.model, settings.vision_model or "-", settings.fingerprint(),
-                 paper.sha256]
+                 get_settings().fingerprint(*ASKED_COUNTS), paper.sha256]
         figures: list[Figure] | None = parameters.get("figures")
         if figures:
             described = "|".join(f"{f.page}:{f.label}:{f.caption}" for f in figures)
@@ -109,7 +112,8 @@ def llm_configured() -> bool:
     """Whether to run the LLM phase; a key may also come from the `paperflow-llm-api-key` block.
 
     The environment wins (PAPERFLOW_LLM_API_KEY, OPENAI_API_KEY, LLM_API_KEY); the Secret block
-    is read once per process and put into the settings, so workers need no key in their env.
+    is read once per process and learned by the settings (`paperflow.settings.learn`, never
+    `os.environ`), so workers need no key in their env.
     """
     global _key_looked_up
     with _key_lock:
@@ -117,8 +121,7 @@ def llm_configured() -> bool:
             _key_looked_up = True
             key = read_secret(KEY_BLOCK)
             if key:
-                os.environ["PAPERFLOW_LLM_API_KEY"] = key
-                reload_llm_settings()
+                learn(llm={"api_key": key})
         return llm_enabled()
 
 

@@ -33,6 +33,7 @@ from paperflow.llm.tokens import fit_plain, fit_text
 from paperflow.models import Author, Figure, Highlight, SummaryCitation
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import REGISTRY, FieldGroup
+from paperflow.settings import get_settings
 
 HEADER_PAGES = 2
 """Title, authors, abstract and affiliations are printed on the first pages."""
@@ -123,7 +124,7 @@ async def institutions_keywords(client: LLMClient, doc: ParsedDocument) -> Field
 async def summary_citations(client: LLMClient, doc: ParsedDocument) -> FieldGroup:
     """Group 3: a summary with inline markers [n] and the quote behind each marker."""
     name = "summary_citations"
-    task = TASKS[name].format(sentences=client.settings.summary_sentences)
+    task = TASKS[name].format(sentences=get_settings().summary_sentences)
     answer, cut = await _ask(client, name, task, doc, SummaryAnswer)
     citations = [SummaryCitation(marker=c.marker, quote=_clean(c.quote))
                  for c in answer.citations if _clean(c.quote)]
@@ -135,7 +136,7 @@ async def summary_citations(client: LLMClient, doc: ParsedDocument) -> FieldGrou
 async def starter_questions(client: LLMClient, doc: ParsedDocument) -> FieldGroup:
     """Group 4: starter questions for discussion."""
     name = "starter_questions"
-    count = client.settings.starter_questions_count
+    count = get_settings().starter_questions_count
     answer, cut = await _ask(client, name, TASKS[name].format(count=count), doc, QuestionsAnswer)
     found = [q for q in (_clean(q) for q in answer.questions) if q.endswith("?") and len(q) > 10]
     return FieldGroup(name, {"starter_questions": list(dict.fromkeys(found))[:count]},
@@ -145,7 +146,7 @@ async def starter_questions(client: LLMClient, doc: ParsedDocument) -> FieldGrou
 async def highlights(client: LLMClient, doc: ParsedDocument) -> FieldGroup:
     """Group 5: highlights and takeaways as exact quotes with an annotation and a type."""
     name = "highlights"
-    count = client.settings.highlights_count
+    count = get_settings().highlights_count
     answer, cut = await _ask(client, name, TASKS[name].format(count=count), doc, HighlightsAnswer)
     found = [Highlight(quote=_clean(h.quote), annotation=_clean(h.annotation), type=h.type)
              for h in answer.highlights if _clean(h.quote)]
@@ -178,7 +179,7 @@ async def figure_captions(client: LLMClient, doc: ParsedDocument, figures: list[
                           images: dict[int, bytes] | None = None) -> FieldGroup:
     """Group 6: a description of each figure, from its image when a vision model is set."""
     name = "figure_captions"
-    chosen = figures[: client.settings.max_figures]
+    chosen = figures[: client.settings.vision_max_figures]
     if not chosen:
         return FieldGroup(name, {"figure_descriptions": {}}, source="llm")
     vision = client.settings.vision_model

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from cli.main import main
 from deployments.blocks import (
     ASSETS_BLOCK,
     CREDENTIALS_BLOCK,
@@ -15,7 +16,6 @@ from deployments.blocks import (
     build_blocks,
     register_blocks,
 )
-from paperflow.cli import main
 from paperflow.settings import reload_settings
 from tasks.results import RESULTS_BLOCK, CheckedS3Bucket, ForeignResultError, result_storage
 from tests.s3 import BUCKET, SeaweedFS, apply_env, s3_env, seaweedfs

@@ -25,7 +25,7 @@ SHA = hashlib.sha256(SAMPLE_PDF.read_bytes()).hexdigest()
 def _cli(stack: Stack, *args: str, env: dict[str, str] | None = None,
          timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """The paperflow CLI as a user runs it, with the stack's environment."""
-    return subprocess.run([sys.executable, "-m", "paperflow.cli", *args],
+    return subprocess.run([sys.executable, "-m", "paperflow", *args],
                           env={**stack.env(), **(env or {})}, capture_output=True, text=True,
                           timeout=timeout, cwd=PROJECT_DIR)
 

@@ -16,7 +16,7 @@ from deployments.stack import PROJECT_DIR, S3_VARIABLES, Stack, free_port
 from tests.deployments.conftest import NOT_MY_S3
 
 pytestmark = pytest.mark.slow
-PAPERFLOW = [sys.executable, "-m", "paperflow.cli"]
+PAPERFLOW = [sys.executable, "-m", "paperflow"]
 
 
 def _alive(pid: int) -> bool:

@@ -9,6 +9,7 @@ import pytest
 
 from flows.process_paper import ProcessOptions, process_paper
 from paperflow.llm.settings import reload_llm_settings
+from paperflow.settings import forget_learned
 from tests.llm_server import ScriptedLLM, scripted_llm
 from tests.paperflow.llm.test_groups import ANSWERS, REAL_QUOTE, TITLE, by_schema
 from tests.pdfs import make_paper
@@ -85,10 +86,10 @@ def test_key_from_the_secret_block(data_dir: Path, llm_endpoint: ScriptedLLM,
         assert result.llm is not None and result.llm.calls
         sent = {r.headers.get("authorization") for r in llm_endpoint.chat_requests()}
         assert sent == {"Bearer sk-from-the-block"}
+        assert "PAPERFLOW_LLM_API_KEY" not in os.environ, "the key is learned, not exported"
     finally:
         from prefect import get_client
 
         with get_client(sync_client=True) as client:
             client.delete_block_document(Secret.load(llm_tasks.KEY_BLOCK)._block_document_id)
-        os.environ.pop("PAPERFLOW_LLM_API_KEY", None)
-        reload_llm_settings()
+        forget_learned()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import tasks.storage as storage_tasks
+from cli.main import main
 from flows.bulk_process import bulk_process
 from flows.process_paper import process_paper
-from paperflow.cli import main
 from paperflow.errors import StorageError
 from paperflow.retention import DAY
 from paperflow.storage import REQUESTED_MARKER, paper_key

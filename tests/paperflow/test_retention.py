@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from cli.main import main
 from paperflow import retention
-from paperflow.cli import main
 from paperflow.retention import DAY, Folder, LocalFolder, S3Folder
 from paperflow.settings import Settings, reload_settings
 from paperflow.storage import LocalStorage, get_storage, mark_requested, paper_key

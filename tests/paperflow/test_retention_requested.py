@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from paperflow import retention
-from paperflow.cli import main
 from paperflow.retention import DAY, LocalFolder
 from paperflow.storage import REQUESTED_MARKER, LocalStorage, mark_requested, paper_key
 

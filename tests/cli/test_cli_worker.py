@@ -16,9 +16,9 @@ import pytest
 
 import deployments.worker as worker_module
 import flows.worker_settings as worker_settings
+from cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from deployments.stack import HEARTBEAT_SECONDS, POOL, PROJECT_DIR, QUEUES, free_port
 from deployments.worker import WorkerCheckFailed, storage_source
-from paperflow.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from tests.conftest import ROOT
 from tests.httpserver import Route, serve
 
@@ -262,7 +262,7 @@ def test_against_a_real_server(prefect_server: str, tmp_path: Path, data_dir: Pa
     env.pop("PREFECT_API_URL", None)
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "paperflow.cli", "worker", "--api-url", prefect_server,
+            [sys.executable, "-m", "paperflow", "worker", "--api-url", prefect_server,
              "--limit", "1", "--name", name], cwd=ROOT, env=env, stdout=output,
             stderr=subprocess.STDOUT)
     try:

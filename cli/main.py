@@ -29,12 +29,34 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def _prepare_prefect_env(verbose: bool) -> None:
-    """Quiet, offline-friendly Prefect defaults for one-off local runs (explicit env wins)."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "INFO")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+@contextlib.contextmanager
+def _prefect_defaults(verbose: bool) -> Iterator[None]:
+    """Quiet, offline-friendly Prefect defaults for one command (an explicit variable wins),
+    in force for the block it guards through Prefect's settings context, never `os.environ`.
+
+    Prefect configures its logging once, when `prefect.main` is first imported, from the
+    settings in force: it is imported here, inside them.
+    """
+    from prefect.settings import (
+        PREFECT_LOGGING_LEVEL,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
+
+    level = "INFO" if verbose else "WARNING"
+    defaults = {PREFECT_SERVER_ANALYTICS_ENABLED: False,
+                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 90,
+                PREFECT_LOGGING_LEVEL: level}
+    with temporary_settings(updates={setting: value for setting, value in defaults.items()
+                                     if setting.name not in os.environ}):
+        import prefect.main  # noqa: F401  (configures logging from the settings above)
+
+        if "PREFECT_LOGGING_LEVEL" not in os.environ:
+            logging.getLogger("prefect").setLevel(level)
+        if "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL" not in os.environ:
+            logging.getLogger("prefect.flow_runs").setLevel("INFO")
+        yield
 
 
 def _output_name(source: str, used: set[str]) -> str:
@@ -56,11 +78,11 @@ def _cmd_process(args: argparse.Namespace) -> int:
     if args.out and len(args.sources) > 1:
         print("paperflow: --out takes one source; use --out-dir for several.", file=sys.stderr)
         return EXIT_USAGE
-    _prepare_prefect_env(args.verbose)
     from paperflow.settings import reload_settings
 
     settings = reload_settings()
-    with _process_api(settings, background=not args.no_background_server):
+    with _prefect_defaults(args.verbose), \
+            _process_api(settings, background=not args.no_background_server):
         return _process_sources(args, settings)
 
 
@@ -102,16 +124,8 @@ def _process_api(settings: Settings, background: bool) -> Iterator[None]:
         return
     from prefect.settings import temporary_settings
 
-    previous = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = url
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: url}):
-            yield
-    finally:
-        if previous is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = previous
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        yield
 
 
 def _process_sources(args: argparse.Namespace, settings: Settings) -> int:
@@ -487,7 +501,6 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_stack(args: argparse.Namespace) -> int:
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from deployments.local_server import LocalServer
     from deployments.stack import default_stack
     from paperflow.settings import get_settings
@@ -570,12 +583,12 @@ def _worker_api_url(given: str | None) -> str | None:
 
 
 def _cmd_blocks(args: argparse.Namespace) -> int:
-    _prepare_prefect_env(False)
     from deployments.blocks import register_blocks
     from paperflow.settings import reload_settings
 
-    for name, outcome in register_blocks(reload_settings()).items():
-        print(f"{name}: {outcome}")
+    with _prefect_defaults(False):
+        for name, outcome in register_blocks(reload_settings()).items():
+            print(f"{name}: {outcome}")
     return EXIT_OK
 
 
@@ -692,34 +705,46 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
     `health` all required checks ok; `submit --wait` the run Completed), 1 otherwise (not
     found, no server, refused, unhealthy, run not Completed).
     """
-    _prepare_prefect_env(False)
     from deployments import jobs
 
     command = args.command
     try:
         api = jobs.use_api() if command != "health" else \
             (os.environ.get("PREFECT_API_URL", "").strip() or _health_api(jobs))
-        if command != "health":
-            jobs.server_version(api)
-        if command == "status":
-            _emit(jobs.status(args.run_id), args.json, jobs.status_text)
-        elif command == "runs":
-            _emit(jobs.runs(states=_split(args.state), deployments=_split(args.deployment),
-                            since=args.since, limit=args.limit), args.json,
-                  jobs.runs_text)
-        elif command == "cancel":
-            _emit(jobs.cancel(args.run_id), args.json, jobs.cancel_text)
-        elif command == "stats":
-            _emit(jobs.stats(args.since), args.json, jobs.stats_text)
-        elif command == "health":
-            doc = jobs.health()
-            _emit(doc, args.json, jobs.health_text)
-            return EXIT_OK if doc["ok"] else EXIT_FAILED
-        else:
-            return _submit(jobs, args)
+        with _prefect_defaults(False), _api_in_force(api):
+            return _run_job_command(jobs, args, api)
     except jobs.JobsError as exc:
         print(f"paperflow {command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _api_in_force(api: str) -> contextlib.AbstractContextManager[Any]:
+    """Prefect's API URL for the block (none found: Prefect's own setting stays)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    return temporary_settings(updates={PREFECT_API_URL: api}) if api else \
+        contextlib.nullcontext()
+
+
+def _run_job_command(jobs: Any, args: argparse.Namespace, api: str) -> int:
+    command = args.command
+    if command != "health":
+        jobs.server_version(api)
+    if command == "status":
+        _emit(jobs.status(args.run_id), args.json, jobs.status_text)
+    elif command == "runs":
+        _emit(jobs.runs(states=_split(args.state), deployments=_split(args.deployment),
+                        since=args.since, limit=args.limit), args.json, jobs.runs_text)
+    elif command == "cancel":
+        _emit(jobs.cancel(args.run_id), args.json, jobs.cancel_text)
+    elif command == "stats":
+        _emit(jobs.stats(args.since), args.json, jobs.stats_text)
+    elif command == "health":
+        doc = jobs.health()
+        _emit(doc, args.json, jobs.health_text)
+        return EXIT_OK if doc["ok"] else EXIT_FAILED
+    else:
+        return _submit(jobs, args)
     return EXIT_OK
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SourceProgress, _check_s3, main
 from paperflow import __version__
-from paperflow.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SourceProgress, _check_s3, main
 from paperflow.models import json_schema_text
 from paperflow.s3 import (
     BlocksNotRegisteredError,
@@ -54,7 +54,7 @@ def _run(args: list[str], api_url: str | None, data_dir: Path,
         env["PREFECT_API_URL"] = api_url
     if prefect_home:
         env["PREFECT_HOME"] = str(prefect_home)
-    return subprocess.run([sys.executable, "-m", "paperflow.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "paperflow", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -334,7 +334,7 @@ def test_process_with_s3_misconfigured_fails_once_and_clearly(
 
 
 def test_job_commands_parse() -> None:
-    from paperflow.cli import build_parser
+    from cli.main import build_parser
 
     parser = build_parser()
     runs = parser.parse_args(["runs", "--state", "failed,crashed", "--state", "TimedOut",

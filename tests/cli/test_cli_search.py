@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from paperflow import embeddings
-from paperflow.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from paperflow.llm.settings import reload_llm_settings
 from paperflow.settings import reload_settings
 from paperflow.storage import LocalStorage, Storage, get_storage, paper_key
@@ -170,7 +170,7 @@ def test_errors_and_usage(library: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_the_installed_command_searches(library: Path) -> None:
     assert main(["index"]) == EXIT_OK
     env = {**os.environ, "PAPERFLOW_DATA_DIR": str(library)}
-    done = subprocess.run([sys.executable, "-m", "paperflow.cli", "search", "neural networks "
+    done = subprocess.run([sys.executable, "-m", "paperflow", "search", "neural networks "
                            "translate sentences", "-k", "1", "--json"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == EXIT_OK, done.stderr
