@@ -1176,14 +1176,18 @@ def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, s
     authors when there is one per author.
     """
     groups: list[list[str]] = []
+    paragraphs: list[list[str]] = []
+    in_caps: list[bool] = []
+    labelled = False
+    # The two last pages read as one stream: addresses of authors without an e-mail at the
+    # foot of one page join the group of the first e-mail on the next.
     for page in doc.pages[-2:]:
-        paragraphs: list[list[str]] = []
-        in_caps: list[bool] = []
-        labelled = False
         previous: Line | None = None
-        for line in page.lines():
+        for line in (line for block in page.blocks
+                     if block.role not in ("running_head", "page_number")
+                     for line in block.lines):
             text = line.text.strip()
-            gap = previous is not None and line.bbox[1] - previous.bbox[3] > 0.9 * line.size
+            gap = previous is None or line.bbox[1] - previous.bbox[3] > 0.9 * line.size
             previous = line
             if _OTHER_ADDRESS_LABEL.match(text):
                 continue  # where the author is now, not the affiliation the paper gives
@@ -1195,14 +1199,14 @@ def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, s
                 in_caps.append(_small_caps(line))
             else:
                 paragraphs[-1].append(text)
-        if labelled:  # authors without an e-mail after the last one that has one
-            groups.append(_addresses_above(paragraphs))
-        elif page is doc.pages[-1]:
-            # No e-mail at all: the addresses that close the paper, set in small capitals.
-            tail = len(paragraphs)
-            while tail and in_caps[tail - 1]:
-                tail -= 1
-            groups.append(_addresses_above(paragraphs[tail:]))
+    if labelled:  # authors without an e-mail after the last one that has one
+        groups.append(_addresses_above(paragraphs))
+    else:
+        # No e-mail at all: the addresses that close the paper, set in small capitals.
+        tail = len(paragraphs)
+        while tail and in_caps[tail - 1]:
+            tail -= 1
+        groups.append(_addresses_above(paragraphs[tail:]))
     groups = [group for group in groups if group]
     out: list[tuple[str, str]] = []
     for i, group in enumerate(groups):
@@ -1227,8 +1231,11 @@ def _addresses_above(paragraphs: list[list[str]]) -> list[str]:
     print order: from the last one up to the first that is no address."""
     found: list[str] = []
     for lines in reversed(paragraphs):
-        if re.fullmatch(r"\d{1,4}", " ".join(lines)):
-            continue  # a page number
+        text = " ".join(lines)
+        if re.fullmatch(r"\d{1,4}", text) or (
+                re.fullmatch(r"\d{1,4}\s+\D{1,60}|\D{1,60}\s+\d{1,4}", text)
+                and not INSTITUTION.search(text)):
+            continue  # a page number, alone or with its running head ("6 H. J. PATEL ET AL.")
         address = _clean_affiliation(" ".join(lines))
         if _LISTED_ENTRY.match(lines[0]) or not INSTITUTION.search(address) \
                 or len(address.split()) > 40:

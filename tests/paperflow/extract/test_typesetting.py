@@ -1820,3 +1820,31 @@ def test_two_column_reference_list_of_a_few_entries_under_full_width_text() -> N
     assert [e.split(",")[0] for e in entries] == [
         "M. Nguyen", "T. K. von Kanel and H. Smith-Jones", "C. H. Bianchi", "M. Orsted",
         "P. K. Nunez", "M. Kowalski", "A. Weber"]
+
+
+def test_addresses_after_the_text_running_on_to_the_next_page() -> None:
+    """AMS style, the addresses running over a page break: those at the foot of one page (no
+    e-mail) join the first group of the next, read past its running head and page number."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", ""), ("Cy Diaz", "")])
+    page.insert_text((72, 160), "Abstract.", fontsize=9, fontname="hebo")
+    _prose(page, 120, 160, 6, size=9)
+    _prose(page, 72, 260, 30)
+    end = doc.new_page(width=612, height=792)
+    _prose(end, 72, 80, 40)
+    foot = ["Laboratory of Materials Science, Universidad de Alder, Alder, Poland",
+            "Institute of Chemistry, University of Birch, Birch, Sweden"]
+    for i, address in enumerate(foot):
+        end.insert_text((90, 640 + 30 * i), address, fontsize=8, fontname="tiro")
+    last = doc.new_page(width=612, height=792)
+    last.insert_text((127, 102), "3", fontsize=7)
+    last.insert_text((268, 102), "A. LEE ET AL.", fontsize=7)
+    top = ["Faculty of Neuroscience, Cedar Institute of Technology, Cedar, Germany",
+           "School of Physics, University of Dove, Dove, Norway"]
+    for i, (address, email) in enumerate(zip(top, ["cy@cedar.de", "bo@dove.no"], strict=True)):
+        last.insert_text((90, 126 + 34 * i), address, fontsize=8, fontname="tiro")
+        last.insert_text((90, 136 + 34 * i), f"E-mail address: {email}", fontsize=8,
+                         fontname="tiit")
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [*foot, *top]
