@@ -730,13 +730,13 @@ def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], i
 
 
 def _header_above_columns(blocks: list[Block]) -> list[Block]:
-    """The blocks from the top of the page to its lowest full-width block in the upper half
+    """The blocks from the top of the page to its lowest full-width block in the upper part
     (an abstract under the title and a grid of authors), when text follows below it."""
     left = min(b.bbox[0] for b in blocks)
     right = max(b.bbox[2] for b in blocks)
     page_bottom = max(b.bbox[3] for b in blocks)
     wide = [b for b in blocks if b.bbox[2] - b.bbox[0] >= 0.8 * (right - left)
-            and b.bbox[1] < page_bottom / 2 and len(b.lines) >= 2]
+            and b.bbox[1] < 0.6 * page_bottom and len(b.lines) >= 2]
     if not wide:
         return []
     cut = max(b.bbox[3] for b in wide)

@@ -1635,23 +1635,26 @@ def test_keywords_one_per_line_in_a_narrow_column_beside_the_abstract() -> None:
     assert header.keywords == ["program synthesis", "statistical mechanics", "thin films"]
 
 
-def test_columns_under_a_grid_of_author_blocks() -> None:
+@pytest.mark.parametrize("rows", [3, 5])
+def test_columns_under_a_grid_of_author_blocks(rows: int) -> None:
     """Centred author blocks three to a row hide the gutter of the two columns below the
-    abstract: the columns are found under the header's last full-width block."""
+    abstract: the columns are found under the header's last full-width block, also when the
+    grid pushes the abstract past the middle of the page."""
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     page.insert_text((150, 70), "A STUDY OF LAYOUT RULES", fontsize=18, fontname="hebo")
-    for row in range(3):
+    for row in range(rows):
         for col, x in enumerate((60, 250, 440)):
             for k, text in enumerate((f"Author Name{row}{col}", "Department of Physics",
                                       "Alder University", "name@example.org")):
                 page.insert_text((x, 100 + row * 60 + k * 11), text, fontsize=8)
-    _prose(page, 48, 300, 4)
-    page.insert_text((308, 380), "the right column opens higher than the left one does",
+    top = 120 + rows * 60
+    _prose(page, 48, top, 4)
+    page.insert_text((308, top + 80), "the right column opens higher than the left one does",
                      fontsize=10)
-    _prose(page, 308, 393, 20, width=45)
-    page.insert_text((48, 392), "1. Introduction", fontsize=11, fontname="hebo")
-    _prose(page, 48, 410, 20, width=45)
+    _prose(page, 308, top + 93, 20, width=45)
+    page.insert_text((48, top + 92), "1. Introduction", fontsize=11, fontname="hebo")
+    _prose(page, 48, top + 110, 20, width=45)
     order = [block.text for block in _analysed(doc).pages[0].blocks]
     heading = next(i for i, text in enumerate(order) if text.startswith("1. Introduction"))
     right = next(i for i, text in enumerate(order) if text.startswith("the right column"))
