@@ -1608,16 +1608,18 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
 
 def keyword_label_start(line: Line) -> int | None:
     """Where a keyword label starts in the line's text: 0 when the line opens with it, or the
-    offset of a bold label run in after the sentence that ends the abstract ("... regime.
-    Keywords: ..."); None when the line has no label."""
+    offset of a bold or italic label run in after the sentence that ends the abstract ("...
+    regime. Keywords: ..."); None when the line has no label."""
     if KEYWORD_HEAD.match(line.text):
         return 0
     offset = 0
     text = "".join(span.text for span in line.spans)
     lead = len(text) - len(text.lstrip())
     for index, span in enumerate(line.spans):
-        if index and span.is_bold and KEYWORD_HEAD.match(span.text.strip()) \
-                and re.search(r"[.!?]\s*$", text[:offset]):
+        # The label may be set in bold or italic, and may take several spans ("Key words:").
+        if index and (span.is_bold or span.is_italic) and span.text.strip() \
+                and re.search(r"[.!?]\s*$", text[:offset]) \
+                and KEYWORD_HEAD.match(text[offset:].lstrip()):
             return offset - lead + len(span.text) - len(span.text.lstrip())
         offset += len(span.text)
     return None
@@ -1634,6 +1636,8 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                 parts = [line.text[start + match.end():]]
                 size = line.size
                 for follow in block.lines[i + 1:]:
+                    if len(parts) == 1 and not parts[0].strip() and abs(follow.size - size) <= 3:
+                        size = follow.size  # a label alone, set smaller: its keywords' size
                     if STOP_HEAD.match(follow.text) or abs(follow.size - size) > 1.5 \
                             or _note_line(follow.text):
                         break

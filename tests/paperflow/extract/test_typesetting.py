@@ -1851,3 +1851,28 @@ def test_addresses_after_the_text_running_on_to_the_next_page() -> None:
                          fontname="tiit")
     header = extract_header(_analysed(doc))
     assert header.affiliations == [*foot, *top]
+
+
+def test_keyword_labels_in_italic_run_in_or_alone_in_smaller_type() -> None:
+    """"Key words:" in italic, run in after the abstract's last sentence on its line; and a
+    "KEYWORDS" label alone on its line, in type smaller than the keywords listed under it."""
+    keywords = ["compressed sensing", "natural language processing", "Monte Carlo methods"]
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    y = _prose(page, 72, 176, 6)
+    _runs(page, 72, y, [("and it ends here. ", 10, "helv", 0), ("Key words: ", 10, "heit", 0),
+                        (", ".join(keywords), 10, "helv", 0)])
+    _prose(page, 72, y + 40, 30)
+    assert extract_header(_analysed(doc)).keywords == keywords
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((420, 160), "KEYWORDS", fontsize=6.3, fontname="hebo")
+    for i, keyword in enumerate(keywords):
+        page.insert_text((420, 171 + 10.5 * i), keyword, fontsize=7.9)
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 176, 12, width=55)
+    assert extract_header(_analysed(doc)).keywords == keywords
