@@ -1571,8 +1571,8 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
         first = block.lines[0].text
         if (STOP_HEAD.match(first) and not _abstract_label(block.lines, 0)) \
                 or NUMBERED_HEAD.match(first) \
-                or KEYWORD_HEAD.match(first):
-            break
+                or KEYWORD_HEAD.match(first) or OTHER_ABSTRACT_HEAD.match(first):
+            break  # (the last: the abstract again, in another language)
         if re.fullmatch(r"[\divx]+", text.strip(), re.I) or URL.match(text.strip(" \ufffd")):
             break
         if abs((_content_size(block.lines) or block.size) - size) > 0.7:

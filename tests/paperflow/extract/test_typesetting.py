@@ -1876,3 +1876,24 @@ def test_keyword_labels_in_italic_run_in_or_alone_in_smaller_type() -> None:
     page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
     _prose(page, 72, 176, 12, width=55)
     assert extract_header(_analysed(doc)).keywords == keywords
+
+
+def test_abstract_ends_where_it_starts_again_in_another_language() -> None:
+    """SMF style: "Abstract. — ..." and, right under it at the same size, "Résumé (title). —
+    ...": the French version is no part of the English abstract."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((140, 170), "Abstract. - We study a family of estimators for layout.",
+                     fontsize=8)
+    y = _prose(page, 140, 180, 5, width=80, size=8)
+    page.insert_text((140, y), "and it ends here.", fontsize=8)
+    page.insert_text((140, y + 14), "Résumé (Un algorithme efficace). - Nous présentons un "
+                     "algorithme efficace pour les données.", fontsize=8)
+    page.insert_text((140, y + 24), "La méthode est validée avec un coût de calcul modeste.",
+                     fontsize=8)
+    page.insert_text((250, y + 60), "1. Introduction", fontsize=10)
+    _prose(page, 113, y + 80, 30, width=85)
+    abstract = extract_header(_analysed(doc)).abstract
+    assert abstract is not None and abstract.startswith("We study a family")
+    assert abstract.endswith("and it ends here.")
