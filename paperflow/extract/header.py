@@ -1514,6 +1514,9 @@ def _until_link(lines: list[Line]) -> tuple[list[str], bool]:
     out: list[str] = []
     for k, line in enumerate(lines):
         text = line_text(line, drop_markers=True)
+        if k + 1 < len(lines) and broken_label(line, lines[k + 1]):
+            out.append(re.sub(r"\s*\S+\s*$", "", text))  # "... magnitude. Key" / "words: ..."
+            return out, True
         bare = text.strip(" \ufffd*†0123456789")
         if out and not out[-1].endswith(":") and LINK_ONLY.fullmatch(bare):
             return out, True
@@ -1625,12 +1628,26 @@ def keyword_label_start(line: Line) -> int | None:
     return None
 
 
+_LABEL_TAIL = re.compile(r"^(?:words?|terms)\b\s*[.:—–-]+\s*", re.I)
+"""The second word of a run-in "Key words:" / "Index Terms:" label that a line break split."""
+
+
+def broken_label(previous: Line, line: Line) -> re.Match[str] | None:
+    """A keyword label the line broke: "Key" ends a line after a sentence (the abstract's
+    last), "words:" opens the next. The match covers the label's part on `line`."""
+    if not re.search(r"(?:^|[.!?]\s+)(?:key|index)\s*$", previous.text, re.I):
+        return None
+    return _LABEL_TAIL.match(line.text)
+
+
 def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
     for page in pages:
         for b, block in enumerate(page.blocks):
             for i, line in enumerate(block.lines):
                 start = keyword_label_start(line)
                 match = KEYWORD_HEAD.match(line.text[start:]) if start is not None else None
+                if not match and i:
+                    start, match = 0, broken_label(block.lines[i - 1], line)
                 if not match:
                     continue
                 parts = [line.text[start + match.end():]]

@@ -1897,3 +1897,20 @@ def test_abstract_ends_where_it_starts_again_in_another_language() -> None:
     abstract = extract_header(_analysed(doc)).abstract
     assert abstract is not None and abstract.startswith("We study a family")
     assert abstract.endswith("and it ends here.")
+
+
+def test_keyword_label_broken_across_two_lines() -> None:
+    """A run-in "Key words:" label the line broke: "Key" ends the abstract's last line, "words:"
+    opens the next. The keywords are read, and the abstract ends before the label."""
+    keywords = ["numerical simulation", "signal processing", "Bayesian inference"]
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    y = _prose(page, 72, 176, 6)
+    _runs(page, 72, y, [("and it ends here. ", 10, "helv", 0), ("Key", 10, "heit", 0)])
+    _runs(page, 72, y + 13, [("words: ", 10, "heit", 0), (", ".join(keywords), 10, "helv", 0)])
+    _prose(page, 72, y + 50, 30)
+    header = extract_header(_analysed(doc))
+    assert header.keywords == keywords
+    assert header.abstract is not None and header.abstract.endswith("and it ends here.")
