@@ -863,6 +863,13 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
             if wide and not mid_phrase and INSTITUTION.search(lead) and not marked_open \
                     and not place_only and not stacked:
                 continuing = False
+        if parts and not parts[0].marker and re.match(r"\s*[a-z]{2}", parts[0].text) and (
+                not continuing or re.match(r"\s*[a-z][a-z-]+[.!?](?:\s|$)", parts[0].text)):
+            # The end of a sentence of the other column, level with the header, and what
+            # follows it on the line ("settings. 1,13 Our approach ...": citation markers);
+            # the lines under it go on with it, not with the address above.
+            previous, prev_row = line, -2
+            continue
         marker, text = "", ""
         for piece in parts:
             if piece.marker:

@@ -1914,3 +1914,29 @@ def test_keyword_label_broken_across_two_lines() -> None:
     header = extract_header(_analysed(doc))
     assert header.keywords == keywords
     assert header.abstract is not None and header.abstract.endswith("and it ends here.")
+
+
+def test_column_line_level_with_the_addresses_is_no_address() -> None:
+    """The right column's text rises level with the last address; its first line opens with a
+    sentence's end and a raised citation ("settings. 1,13 Our approach ..."): no address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred(page, 100, "Layout Rules for Columns Beside Addresses", 12)
+    _runs(page, 200, 116, [("Ann Lee", 10.5, "helv", 0), ("1", 6, "helv", 4),
+                           (", Bo Chan", 10.5, "helv", 0), ("2", 6, "helv", 4)])
+    _runs(page, 150, 130, [("1", 6, "helv", 3), ("National Laboratory for Physics, Alder, "
+                                                 "Norway", 9, "helv", 0)])
+    _runs(page, 150, 141, [("2", 6, "helv", 3), ("School of Chemistry, Birch Institute, Canada",
+                                                 9, "helv", 0)])
+    page.insert_text((55, 200), "Abstract: We propose a new framework for layout.", fontsize=9)
+    _prose(page, 55, 211, 8, width=50, size=9)
+    _runs(page, 317, 160, [("settings. ", 9, "helv", 0), ("1,13", 6, "helv", 3),
+                           (" Our approach reduces the convergence rate on", 9, "helv", 0)])
+    page.insert_text((317, 171), "three benchmark data sets.", fontsize=9)
+    page.insert_text((327, 184), "This paper introduces a systematic comparison of methods",
+                     fontsize=9)
+    _prose(page, 317, 195, 40, width=50, size=9)
+    _prose(page, 55, 320, 30, width=50, size=9)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["National Laboratory for Physics, Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
