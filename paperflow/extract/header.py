@@ -405,14 +405,14 @@ _CONTACT_START = re.compile(r"^\W*(?:corresponding authors?|correspondence)\b", 
 """A line opening the corresponding author's contact block, under the addresses."""
 
 
-def _first_paragraph_top(page: Page, body: float, below: float, none: float) -> float:
+def _first_paragraph_top(page: Page, body: float, below: float, default: float) -> float:
     """Top of the first paragraph of running text under the title (the unlabelled abstract);
-    `none` when the page has no such paragraph."""
+    `default` when the page has no such paragraph."""
     for block in page.blocks:
         start = _prose_start(block)
         if start is not None and block.lines[start].bbox[1] > below:
             return block.lines[start].bbox[1]
-    return none
+    return default
 
 
 def _prose_start(block: Block) -> int | None:
@@ -865,9 +865,11 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
                 continuing = False
         if parts and not parts[0].marker and re.match(r"\s*[a-z]{2}", parts[0].text) and (
                 not continuing or re.match(r"\s*[a-z][a-z-]+[.!?](?:\s|$)", parts[0].text)):
-            # The end of a sentence of the other column, level with the header, and what
-            # follows it on the line ("settings. 1,13 Our approach ...": citation markers);
-            # the lines under it go on with it, not with the address above.
+            # An unmarked line opening with a lower-case word is no address: the end of a
+            # sentence of the other column, level with the header, and what follows it on
+            # the line ("settings. 1,13 Our approach ...": citation markers); the lines under
+            # it go on with it, not with the address above. (A lone lower-case letter is a
+            # marker set at full size: "a Laboratory of ...".)
             previous, prev_row = line, -2
             continue
         marker, text = "", ""
@@ -883,11 +885,8 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
             if continuing:
                 _extend(found, text, wrapped=previous is not None and not stacked
                         and previous.bbox[2] - previous.bbox[0] >= 0.7 * widest)
-            elif marker or not re.match(r"\s*[a-z]{2}", text):
+            else:  # (an unmarked line opening with a lower-case word was left out above)
                 found.append((marker, text))
-            # else: an unmarked line that opens with a lower-case word is no address of its
-            # own (the end of a sentence of the other column, level with the header); a lone
-            # lower-case letter is a marker set at full size ("a Laboratory of ...")
         previous, prev_row = line, row
     out: list[tuple[str, str]] = []
     for marker, text in found:
@@ -1243,7 +1242,7 @@ def _addresses_above(paragraphs: list[list[str]]) -> list[str]:
                 re.fullmatch(r"\d{1,4}\s+\D{1,60}|\D{1,60}\s+\d{1,4}", text)
                 and not INSTITUTION.search(text)):
             continue  # a page number, alone or with its running head ("6 H. J. PATEL ET AL.")
-        address = _clean_affiliation(" ".join(lines))
+        address = _clean_affiliation(text)
         if _LISTED_ENTRY.match(lines[0]) or not INSTITUTION.search(address) \
                 or len(address.split()) > 40:
             break
