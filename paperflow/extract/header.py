@@ -469,7 +469,9 @@ def _authors_and_affiliations(
                 emails.extend(_emails(text))
                 line = _without_emails(line)
                 text = line.text
-                if not re.search(r"(?:^|\s)[A-Z][^\W\d_]", text) or not _name_like(line):
+                # An accent TeX set before its capital ("\u0307Zukowski") is composed first.
+                if not any(word[:1].isupper() and word[1:2].isalpha()
+                           for word in fix_accents(text).split()) or not _name_like(line):
                     continue
             if SKIP_ZONE.match(text) or URL.search(text) or BOILERPLATE.search(text) \
                     or not re.search(r"[A-Za-z]{2}", text):

@@ -116,11 +116,17 @@ def style(line: Line) -> tuple[float, bool, bool]:
     """Size (to half a point), bold and italic of the line's non-marker text."""
     size = line.size
     weights: dict[tuple[bool, bool], int] = {}
-    for span in line.spans:
-        text = span.text.strip()
-        if text and not is_marker_span(span, size) and text.lower() not in ("and", ","):
-            key = (span.is_bold, span.is_italic)
-            weights[key] = weights.get(key, 0) + len(text)
+    # "and" and commas between names may be set in another face; a line of nothing else (a
+    # title wrapped after "... Time Series" / "and" / "Medical ...") keeps its own face.
+    for joiners in (False, True):
+        for span in line.spans:
+            text = span.text.strip()
+            if text and not is_marker_span(span, size) and (
+                    joiners or text.lower() not in ("and", ",")):
+                key = (span.is_bold, span.is_italic)
+                weights[key] = weights.get(key, 0) + len(text)
+        if weights:
+            break
     bold, italic = max(weights, key=lambda k: weights[k]) if weights else (False, False)
     return round(size * 2) / 2, bold, italic
 

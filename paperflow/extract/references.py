@@ -55,6 +55,8 @@ class _Row:
     bold: bool
     text: str
     x1: float = 0.0
+    edge: float = 0.0
+    """Where the justified lines of this row's page column end (0 when none are)."""
 
 
 def extract_references(doc: ParsedDocument) -> list[Reference]:
@@ -83,12 +85,18 @@ def _rows(doc: ParsedDocument) -> list[_Row]:
     """Every line in reading order, without running headers, footers and page numbers."""
     repeated = running_texts(doc)
     rows: list[_Row] = []
+    known_edges: dict[tuple[int, int], float] = {}
     for page in doc.pages:
         lines = _ordered_lines(page)
         if not lines:
             continue
         top = min(line.bbox[1] for _, line in lines)
         bottom = max(line.bbox[3] for _, line in lines)
+        # A page of one-line entries alone takes the edge its columns had on earlier pages.
+        edges = {column: edge for (columns, column), edge in known_edges.items()
+                 if columns == page.columns}
+        edges.update(_justified_edges(lines))
+        known_edges.update({(page.columns, column): edge for column, edge in edges.items()})
         for column, line in lines:
             text = _with_entry_number(line)
             y0, y1 = line.bbox[1], line.bbox[3]
@@ -99,8 +107,23 @@ def _rows(doc: ParsedDocument) -> list[_Row]:
             if in_margin and margin_key(text) in repeated:
                 continue
             rows.append(_Row(page.number, column, line.bbox[0], y0, line.size,
-                             is_bold_line(line), text, line.bbox[2]))
+                             is_bold_line(line), text, line.bbox[2], edges.get(column, 0.0)))
     return rows
+
+
+def _justified_edges(lines: list[tuple[int, Line]]) -> dict[int, float]:
+    """Per column, the right edge shared by three or more long lines (justified text): a list
+    of one-line entries may end well short of it on a page that also holds the text above."""
+    ends: dict[int, Counter[int]] = {}
+    for column, line in lines:
+        if len(line.text) > 40:
+            ends.setdefault(column, Counter())[round(line.bbox[2])] += 1
+    edges: dict[int, float] = {}
+    for column, counts in ends.items():
+        edge, count = counts.most_common(1)[0]
+        if count >= 3:
+            edges[column] = float(edge)
+    return edges
 
 
 def _with_entry_number(line: Line) -> str:
@@ -314,7 +337,7 @@ def _author_year_entries(rows: list[_Row], ref_size: float) -> list[str]:
     rights: dict[tuple[int, int], float] = {}
     for row in section:
         key = (row.page, row.column)
-        rights[key] = max(rights.get(key, 0.0), row.x1)
+        rights[key] = max(rights.get(key, 0.0), row.x1, row.edge)
     entries: list[list[_Row]] = []
     closed = True
     for row in section:

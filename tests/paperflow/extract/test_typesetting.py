@@ -891,6 +891,45 @@ def test_name_wrapped_to_the_next_line(lines: list[tuple[float, str]],
     assert [a.name for a in header.authors] == names
 
 
+def test_surname_under_the_byline_with_its_accent_set_before_the_capital() -> None:
+    """Kluwer style: the byline cut after a given name, the surname opening the next line with
+    the e-mail address beside it and its accent printed before the capital (TeX's "\\.Z"
+    comes out as a dot then "Z"): the two parts are one name, the accent composed."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_font(fontname="cjk", fontbuffer=pymupdf.Font("cjk").buffer)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    page.insert_text((72, 120), "Ann Lee, Bo Chan and Paolo", fontsize=11, fontname="cjk")
+    page.insert_text((72, 136), "\u02d9Zukowski (zukowski@alder.no)", fontsize=11,
+                     fontname="cjk")
+    page.insert_text((72, 150), "Department of Physics, University of Alder, Norway", fontsize=9)
+    page.insert_text((72, 180), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 198, 30)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Paolo \u017bukowski"]
+    assert header.authors[2].email == "zukowski@alder.no"
+
+
+def test_title_wrapped_with_and_alone_on_its_middle_line() -> None:
+    """A double-spaced bold title broken as "... Time Series" / "and" / "Medical Imaging ...":
+    the line holding only "and" is set in the title's face, so it is part of the title (and
+    the title is no author line)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for i, text in enumerate(["A Study of Layout Rules for Papers", "and",
+                              "Typesetting of Their Headers"]):
+        page.insert_text((72, 90 + 24 * i), text, fontsize=17, fontname="hebo")
+    page.insert_text((72, 170), "Ann Lee, Bo Chan and Cy Dorn", fontsize=12)
+    page.insert_text((72, 200), "Department of Physics, University of Alder, Norway", fontsize=10)
+    page.insert_text((72, 240), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 72, 260, 30)
+    header = extract_header(_analysed(doc))
+    assert header.title == "A Study of Layout Rules for Papers and Typesetting of Their Headers"
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dorn"]
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
+
+
 def test_address_closing_the_paper_in_small_capitals() -> None:
     """AMS style with no e-mail at all: the one address after the references is known by its
     small capitals (the font's name: CMCSC8), not by a label; in the text face it is not."""
@@ -1219,6 +1258,33 @@ def test_author_year_list_one_entry_per_line_without_indent_or_spacing() -> None
     found = reference_entries(_analysed(doc))
     assert len(found) == len(entries), found
     assert found[3].endswith("Volume 74")
+
+
+def test_one_line_entries_end_short_of_the_text_edge_not_the_longest_entry() -> None:
+    """The same list when no entry wraps: the longest entry still ends short of where the
+    justified text above ends, and on a next page of entries alone the edge is the one the
+    column had before; the entry after the longest is an entry of its own."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for i in range(12):  # justified text: every line ends at the same x
+        page.insert_text((72, 72 + 13 * i), (PROSE * 2)[i * 5: i * 5 + 78], fontsize=10,
+                         fontname="cour")
+    page.insert_text((72, 250), "References", fontsize=11, fontname="hebo")
+    first = ["A. Núñez and I. Jensen, 1983, Journal of Layout Research, 74, 466",
+             "B. Thompson, S. Hübner, K. Tanaka, and Y. Novák, 1982, Layout Physics, 102, 167",
+             "C. Ben-David, 1999, Transactions on Layout, 21, 553",
+             "D. Schröder, 1989, Review of Layout, 74, 12"]
+    rest = ["E. Nakamura and A. Chen, 2016, Journal of Layout Research, 58, 787",
+            "F. Lefèvre, G. Ørsted, H. Lindqvist, and I. Costa, 1985, Layout Letters, 38, 304",
+            "J. Okafor, 2001, Annals of Layout, 7, 745",
+            "K. Mendoza and L. Smith, 2005, Communications on Layout, 71, 23"]
+    for i, entry in enumerate(first):
+        page.insert_text((72, 268 + 10.5 * i), entry, fontsize=9)
+    page = doc.new_page(width=595, height=842)
+    for i, entry in enumerate(rest):
+        page.insert_text((72, 72 + 10.5 * i), entry, fontsize=9)
+    found = reference_entries(_analysed(doc))
+    assert found == first + rest
 
 
 def test_short_bracketed_list_without_heading_closes_the_paper() -> None:
