@@ -139,6 +139,7 @@ def _process_sources(args: argparse.Namespace, settings: Settings) -> int:
         print(f"paperflow: {exc}", file=sys.stderr)
         return EXIT_FAILED
     from flows.process_paper import ProcessOptions, process_paper
+    from tasks.policy import configured
 
     options = ProcessOptions(figures=not args.no_figures, preview=not args.no_preview,
                              refresh_cache=args.refresh)
@@ -156,7 +157,7 @@ def _process_sources(args: argparse.Namespace, settings: Settings) -> int:
         with lock:
             progress.started(index, source)
         try:
-            state = process_paper(source, options, return_state=True)
+            state = configured(process_paper)(source, options, return_state=True)
             failure = None if state.is_completed() else _failure_message(state)
         except Exception as exc:  # the engine itself failed: this source only
             failure = f"{type(exc).__name__}: {exc}"

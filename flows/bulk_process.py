@@ -15,11 +15,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.batch import BatchRunner, BatchSummary, Job
 from flows.chunks import CHUNK_FLOW, ChunkedBulk, chunk_deployment_id, save_chunk_outcomes
-from flows.hooks import permanent_errors_not_retried
+from flows.hooks import flow_retries, permanent_errors_not_retried
 from flows.process_paper import ProcessOptions
 from paperflow import __version__
 from paperflow.errors import InvalidSourceError, PermanentError
 from paperflow.settings import get_settings
+from tasks.policy import from_settings
 from tasks.results import flow_result_options
 
 
@@ -55,11 +56,10 @@ def s3_sources(prefix: str) -> list[str]:
     return sorted(found)
 
 
+@from_settings(flow_retries)
 @flow(name="bulk-process", version=__version__, persist_result=True,
       **flow_result_options(),
-      task_runner=ThreadPoolTaskRunner(max_workers=16),
-      retries=get_settings().flow_retries,
-      retry_delay_seconds=get_settings().flow_retry_delay_seconds)
+      task_runner=ThreadPoolTaskRunner(max_workers=16), **flow_retries(get_settings()))
 @permanent_errors_not_retried
 def bulk_process(sources: list[str] | None = None, folder: str | None = None,
                  s3_prefix: str | None = None, batch_size: int = 10,

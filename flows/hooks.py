@@ -46,12 +46,19 @@ from prefect.states import State
 from deployments.stack import CRASH_AUTOMATION, PROCESS_PAPER
 from paperflow.errors import PermanentError
 from paperflow.notify import build_payload
+from paperflow.settings import Settings
 from tasks.notify import FAILED_WEBHOOK_RUN_NAME, notify, reports_tag
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 logger = get_logger("paperflow.hooks")
+
+
+def flow_retries(settings: Settings) -> dict[str, Any]:
+    """A flow's retries as the settings give them."""
+    return {"retries": settings.flow_retries,
+            "retry_delay_seconds": settings.flow_retry_delay_seconds}
 
 
 def failure_reason(flow: Any, state: State[Any]) -> str:

@@ -20,7 +20,7 @@ from paperflow.models import PaperMetadataExtraction, Provenance, TaskTiming
 from paperflow.notify import build_payload, check_webhook_url
 from paperflow.pdf import pages_needing_ocr
 from paperflow.pipeline import PaperKey, assemble
-from paperflow.settings import get_settings
+from paperflow.settings import Settings, get_settings
 from paperflow.sources import resolve_source
 from tasks.embed import embed_paper
 from tasks.extraction import (
@@ -33,7 +33,7 @@ from tasks.extraction import (
 )
 from tasks.llm import enrich, llm_configured
 from tasks.notify import notify
-from tasks.policy import Timed
+from tasks.policy import Timed, configured, from_settings
 from tasks.reporting import ProgressReporter, name_run_after_paper, publish_artifacts
 from tasks.results import flow_result_options
 from tasks.sources import fetch_source
@@ -70,12 +70,15 @@ def _run_name() -> str:
     return f"paper: {label[-60:]}"
 
 
+def _flow_limits(settings: Settings) -> dict[str, Any]:
+    """The flow's time limit and retries as the settings give them."""
+    return {"timeout_seconds": settings.flow_timeout_seconds, **hooks.flow_retries(settings)}
+
+
+@from_settings(_flow_limits)
 @flow(name="process-paper", version=__version__, flow_run_name=_run_name,
       task_runner=ThreadPoolTaskRunner(max_workers=10), persist_result=True,
-      **flow_result_options(),
-      timeout_seconds=get_settings().flow_timeout_seconds,
-      retries=get_settings().flow_retries,
-      retry_delay_seconds=get_settings().flow_retry_delay_seconds,
+      **flow_result_options(), **_flow_limits(get_settings()),
       on_failure=[hooks.report_failure], on_crashed=[hooks.report_failure],
       on_cancellation=[hooks.report_failure])
 @hooks.permanent_errors_not_retried
@@ -128,6 +131,7 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
                 key.size, key.sha256)
 
     def cached(task: Any) -> Any:
+        task = configured(task)
         return task.with_options(refresh_cache=True) if options.refresh_cache else task
 
     layout = cached(parse_pdf).submit(key, data)
@@ -143,9 +147,9 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
     logger.info("Parsed %d pages (%d with text)", doc.page_count,
                 sum(1 for p in doc.pages if p.has_text))
 
-    original = store_original.submit(key, data)
+    original = configured(store_original).submit(key, data)
     # The document is wrapped in `quote` so Prefect does not walk its every span and line.
-    text = store_text.submit(key, quote(doc))
+    text = configured(store_text).submit(key, quote(doc))
     named: dict[str, PrefectFuture[Any]] = {
         task.name: cached(task).submit(key, quote(doc)) for task in TEXT_GROUPS
     }

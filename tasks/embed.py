@@ -10,10 +10,10 @@ from prefect.tasks import exponential_backoff
 
 from paperflow import __version__
 from paperflow import embeddings as core
-from paperflow.settings import get_settings
+from paperflow.settings import Settings, get_settings
 from paperflow.vectors import Hit, get_vector_store
 from tasks.locks import locked_cache_policy
-from tasks.policy import cache_expiration, retry_unless_permanent
+from tasks.policy import cache_expiration, from_settings, retry_unless_permanent
 from tasks.results import json_result_options
 
 VERSION = "1"
@@ -31,10 +31,15 @@ def embed_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
                      store.name, str(parameters.get("k", SIMILAR_COUNT))])
 
 
+def _limits(settings: Settings) -> dict[str, Any]:
+    """The embedding task's options that the settings give."""
+    return {"cache_expiration": cache_expiration(settings), **json_result_options(settings),
+            "timeout_seconds": settings.embeddings_timeout_seconds}
+
+
+@from_settings(_limits)
 @task(cache_policy=locked_cache_policy(embed_cache_key), persist_result=True,
-      cache_expiration=cache_expiration(),
-      version=VERSION, **json_result_options(),
-      timeout_seconds=get_settings().embeddings_timeout_seconds,
+      version=VERSION, **_limits(get_settings()),
       retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=2),
       retry_jitter_factor=0.5, retry_condition_fn=retry_unless_permanent)
 def embed_paper(sha256: str, title: str | None, abstract: str | None, page_texts: list[str],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import Task, task
 
 from paperflow import layout
@@ -11,17 +13,30 @@ from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import EXTRACTION_VERSION, REGISTRY, FieldGroup, GroupSpec, PaperKey
 from paperflow.preview import render_preview
 from paperflow.sandbox import ocr_document_limited, parse_layout_limited
-from paperflow.settings import get_settings
+from paperflow.settings import Settings, get_settings
 from paperflow.storage import get_storage, paper_key
 from tasks.locks import locked_cache_policy
-from tasks.policy import Timed, cache_expiration, content_cache_key, retry_unless_permanent, timed
+from tasks.policy import (
+    Timed,
+    cache_expiration,
+    content_cache_key,
+    from_settings,
+    retry_unless_permanent,
+    timed,
+)
 from tasks.results import json_result_options
 
-_cached = {"persist_result": True, "cache_expiration": cache_expiration(),
-           "version": EXTRACTION_VERSION, **json_result_options(),
-           "timeout_seconds": get_settings().task_timeout_seconds}
+
+def _limits(settings: Settings) -> dict[str, Any]:
+    """The options of every extraction task that the settings give."""
+    return {"cache_expiration": cache_expiration(settings), **json_result_options(settings),
+            "timeout_seconds": settings.task_timeout_seconds}
 
 
+_cached = {"persist_result": True, "version": EXTRACTION_VERSION, **_limits(get_settings())}
+
+
+@from_settings(_limits)
 @task(cache_policy=locked_cache_policy(content_cache_key("max_pages")), **_cached)
 def parse_pdf(key: PaperKey, data: bytes) -> Timed[ParsedDocument]:
     """Text and layout of every page, in reading order, parsed in a child process whose CPU,
@@ -31,6 +46,7 @@ def parse_pdf(key: PaperKey, data: bytes) -> Timed[ParsedDocument]:
     return timed(parse_layout_limited, data, settings.max_pages, settings, defer_ocr=True)
 
 
+@from_settings(_limits)
 @task(cache_policy=locked_cache_policy(
     content_cache_key("max_pages", "ocr", "ocr_dpi", "ocr_language")), **_cached)
 def ocr_pages(key: PaperKey, data: bytes, doc: ParsedDocument) -> Timed[ParsedDocument]:
@@ -39,6 +55,7 @@ def ocr_pages(key: PaperKey, data: bytes, doc: ParsedDocument) -> Timed[ParsedDo
     return timed(ocr_document_limited, data, doc, get_settings())
 
 
+@from_settings(_limits)
 @task(cache_policy=locked_cache_policy(content_cache_key("max_pages")), **_cached)
 def analyse_layout(key: PaperKey, doc: ParsedDocument) -> Timed[ParsedDocument]:
     """Every block labelled with its role; the front matter read once from the roles."""
@@ -50,8 +67,9 @@ def _group_task(spec: GroupSpec) -> Task[..., Timed[FieldGroup]]:
         return timed(spec.run, doc, get_settings())
 
     run_group.__doc__ = spec.description
-    return task(run_group, name=spec.name,
-                cache_policy=locked_cache_policy(content_cache_key(*spec.settings)), **_cached)
+    return from_settings(_limits)(task(
+        run_group, name=spec.name,
+        cache_policy=locked_cache_policy(content_cache_key(*spec.settings)), **_cached))
 
 
 TEXT_GROUPS = tuple(_group_task(spec) for spec in REGISTRY)
@@ -71,6 +89,7 @@ def _figures_stored(key: PaperKey, data: bytes, doc: ParsedDocument) -> list[Fig
     return figures
 
 
+@from_settings(_limits)
 @task(cache_policy=locked_cache_policy(
           content_cache_key("max_figures", "figure_dpi", storage=True)),
       retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_permanent, **_cached)
@@ -96,6 +115,7 @@ def _preview_stored(key: PaperKey, data: bytes) -> Preview:
                    thumbnails=thumbnails)
 
 
+@from_settings(_limits)
 @task(cache_policy=locked_cache_policy(content_cache_key("preview_width", storage=True)),
       retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_permanent, **_cached)
 def preview(key: PaperKey, data: bytes) -> Timed[Preview]:

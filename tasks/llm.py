@@ -30,10 +30,10 @@ from paperflow.llm.settings import get_llm_settings, llm_enabled
 from paperflow.models import Figure, LLMCall, LLMReport
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import REGISTRY, FieldGroup, PaperKey
-from paperflow.settings import get_settings, learn
+from paperflow.settings import Settings, get_settings, learn
 from paperflow.storage import get_storage
 from tasks.locks import locked_cache_policy
-from tasks.policy import cache_expiration, retry_unless_permanent
+from tasks.policy import cache_expiration, configured, from_settings, retry_unless_permanent
 from tasks.results import json_result_options, write_result_now
 from tasks.secrets import read_secret
 
@@ -139,21 +139,26 @@ async def _run(work: Callable[[LLMClient], Awaitable[FieldGroup]],
     return outcome
 
 
+def _limits(settings: Settings) -> dict[str, Any]:
+    """The LLM tasks' options that the settings give."""
+    return {"cache_expiration": cache_expiration(settings), **json_result_options(settings),
+            "timeout_seconds": settings.llm_task_timeout_seconds}
+
+
 def _options(group: str) -> dict[str, Any]:
     return {
         "name": f"llm-{group.replace('_', '-')}",
         "cache_policy": locked_cache_policy(llm_cache_key(group)),
         "persist_result": True,
-        **json_result_options(),
-        "cache_expiration": cache_expiration(),
         "version": VERSION,
         "retries": 1,
         "retry_delay_seconds": 30,
         "retry_condition_fn": retry_unless_permanent,
-        "timeout_seconds": get_settings().llm_task_timeout_seconds,
+        **_limits(get_settings()),
     }
 
 
+@from_settings(_limits)
 @task(**_options("title_authors_abstract"))
 async def llm_title_authors_abstract(key: PaperKey, doc: ParsedDocument,
                                      limited: bool = False) -> GroupOutcome:
@@ -161,6 +166,7 @@ async def llm_title_authors_abstract(key: PaperKey, doc: ParsedDocument,
     return await _run(lambda client: llm_groups.title_authors_abstract(client, doc), limited)
 
 
+@from_settings(_limits)
 @task(**_options("institutions_keywords"))
 async def llm_institutions_keywords(key: PaperKey, doc: ParsedDocument,
                                     limited: bool = False) -> GroupOutcome:
@@ -168,6 +174,7 @@ async def llm_institutions_keywords(key: PaperKey, doc: ParsedDocument,
     return await _run(lambda client: llm_groups.institutions_keywords(client, doc), limited)
 
 
+@from_settings(_limits)
 @task(**_options("summary_citations"))
 async def llm_summary_citations(key: PaperKey, doc: ParsedDocument,
                                 limited: bool = False) -> GroupOutcome:
@@ -175,6 +182,7 @@ async def llm_summary_citations(key: PaperKey, doc: ParsedDocument,
     return await _run(lambda client: llm_groups.summary_citations(client, doc), limited)
 
 
+@from_settings(_limits)
 @task(**_options("starter_questions"))
 async def llm_starter_questions(key: PaperKey, doc: ParsedDocument,
                                 limited: bool = False) -> GroupOutcome:
@@ -182,6 +190,7 @@ async def llm_starter_questions(key: PaperKey, doc: ParsedDocument,
     return await _run(lambda client: llm_groups.starter_questions(client, doc), limited)
 
 
+@from_settings(_limits)
 @task(**_options("highlights"))
 async def llm_highlights(key: PaperKey, doc: ParsedDocument,
                          limited: bool = False) -> GroupOutcome:
@@ -199,6 +208,7 @@ def _figure_images(figures: list[Figure]) -> dict[int, bytes]:
     return images
 
 
+@from_settings(_limits)
 @task(**_options("figure_captions"))
 async def llm_figure_captions(key: PaperKey, doc: ParsedDocument, figures: list[Figure],
                               limited: bool = False) -> GroupOutcome:
@@ -232,6 +242,7 @@ def enrich(key: PaperKey, doc: ParsedDocument, heuristic_groups: list[FieldGroup
     limited = llm_limit_exists()
 
     def fresh(group_task: Any) -> Any:
+        group_task = configured(group_task)
         return group_task.with_options(refresh_cache=True) if refresh_cache else group_task
 
     futures = [fresh(group_task).submit(key, quote(doc), limited)

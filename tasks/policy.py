@@ -17,10 +17,13 @@ from prefect.states import State
 from paperflow import __version__
 from paperflow.errors import PermanentError
 from paperflow.pipeline import PaperKey
-from paperflow.settings import get_settings
+from paperflow.settings import Settings, get_settings
 from paperflow.storage import get_storage
 
 T = TypeVar("T")
+SettingsOptions = Callable[[Settings], dict[str, Any]]
+"""Task or flow options (time limits, retries, result storage) computed from the settings."""
+_FROM_SETTINGS: dict[str, SettingsOptions] = {}
 
 
 @dataclass
@@ -54,8 +57,31 @@ def content_cache_key(*settings_names: str, storage: bool = False) -> Callable[.
     return key_fn
 
 
-def cache_expiration() -> timedelta:
-    return timedelta(seconds=get_settings().cache_expiration_seconds)
+def cache_expiration(settings: Settings | None = None) -> timedelta:
+    return timedelta(seconds=(settings or get_settings()).cache_expiration_seconds)
+
+
+def from_settings(options: SettingsOptions) -> Callable[[T], T]:
+    """Over `@task` or `@flow`: these options follow the settings when a run submits the task
+    (`configured`), not the settings of the moment its module was first imported."""
+
+    def register(item: T) -> T:
+        _FROM_SETTINGS[item.name] = options  # type: ignore[attr-defined]
+        return item
+
+    return register
+
+
+def configured(item: T) -> T:
+    """The task or flow with the options today's settings give (see `from_settings`): a
+    long-lived process (a notebook, `paperflow serve`, the CLI) whose settings changed after
+    the import runs with the new time limits, retries and result storage."""
+    options = _FROM_SETTINGS.get(getattr(item, "name", ""))
+    if options is None:
+        return item
+    changed = {name: value for name, value in options(get_settings()).items()
+               if getattr(item, name, None) != value}
+    return item.with_options(**changed) if changed else item  # type: ignore[attr-defined]
 
 
 def retry_unless_permanent(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:

@@ -13,25 +13,33 @@ from prefect.tasks import exponential_backoff
 from paperflow.models import Asset, PaperMetadataExtraction
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import PaperKey
-from paperflow.settings import get_settings
+from paperflow.settings import Settings, get_settings
 from paperflow.storage import get_storage, mark_requested, paper_key
-from tasks.policy import retry_unless_permanent
+from tasks.policy import from_settings, retry_unless_permanent
 
 _retried = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2),
             "retry_jitter_factor": 0.5, "retry_condition_fn": retry_unless_permanent}
-_limited = {"timeout_seconds": get_settings().storage_timeout_seconds}
-"""For the storage tasks the flow submits to its thread pool."""
+
+
+def _limits(settings: Settings) -> dict[str, Any]:
+    """For the storage tasks the flow submits to its thread pool."""
+    return {"timeout_seconds": settings.storage_timeout_seconds}
+
+
+_limited = _limits(get_settings())
 
 # Run-specific fields stay out of metadata.json so the same bytes always store the same JSON.
 RUN_FIELDS = {"timings", "source"}
 
 
+@from_settings(_limits)
 @task(**_retried, **_limited)
 def store_original(key: PaperKey, data: bytes) -> Asset:
     """The PDF as received, under its content address."""
     return get_storage().put(paper_key(key.sha256, "original.pdf"), data, "application/pdf")
 
 
+@from_settings(_limits)
 @task(**_retried, **_limited)
 def store_text(key: PaperKey, doc: ParsedDocument) -> Asset:
     """Every page's text in reading order, as JSON."""

@@ -113,6 +113,24 @@ def test_refresh_cache_recomputes(data_dir: Path, tmp_path: Path) -> None:
     assert not any(t.cached for t in again.timings)
 
 
+def test_time_limit_set_after_the_import_applies_to_the_next_run(
+        data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that imported the flow, then changed its settings (a notebook): the next run
+    takes the new task time limit and the flow's new retries, not those of the import."""
+    from paperflow.settings import reload_settings
+    from tasks.policy import configured
+
+    monkeypatch.setenv("PAPERFLOW_TASK_TIMEOUT_SECONDS", "0.001")
+    monkeypatch.setenv("PAPERFLOW_FLOW_RETRIES", "0")
+    reload_settings()
+    state = configured(process_paper)(_write(tmp_path, make_paper(nonce="limit")),
+                                      ProcessOptions(refresh_cache=True), return_state=True)
+    assert state.is_failed()
+    runs = {run.name.rsplit("-", 1)[0]: run for run in task_runs(state.state_details.flow_run_id)}
+    assert runs["parse_pdf"].state.name == "TimedOut", {n: r.state.name for n, r in runs.items()}
+    assert runs["parse_pdf"].run_count == 1
+
+
 def test_a_scan_is_read_by_the_ocr_step_which_is_cached(data_dir: Path,
                                                          tmp_path: Path) -> None:
     scan = _write(tmp_path, rasterise(make_paper(title="A Scanned Paper Read Twice",

@@ -86,3 +86,46 @@ def test_async_tasks_with_permanent_errors_are_not_retried() -> None:
 
     asyncio.run(both(return_state=True))  # type: ignore[call-overload]
     assert decisions == [False, True]
+
+
+def test_time_limits_retries_and_result_storage_follow_the_settings_of_the_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Options the decorators read at import are read again when a run submits the task: a
+    long-lived process (a notebook, `paperflow serve`) that changes its settings uses them."""
+    from flows.bulk_process import bulk_process
+    from flows.process_paper import process_paper
+    from tasks.embed import embed_paper
+    from tasks.extraction import TEXT_GROUPS, parse_pdf, preview
+    from tasks.llm import TEXT_GROUP_TASKS
+    from tasks.policy import configured
+    from tasks.storage import store_original, store_text
+
+    everything = (bulk_process, process_paper, embed_paper, parse_pdf, preview, *TEXT_GROUPS,
+                  *TEXT_GROUP_TASKS, store_original, store_text)
+    assert all(configured(item) is item for item in everything)  # nothing changed: no copies
+    for name, value in [("PAPERFLOW_TASK_TIMEOUT_SECONDS", "7"),
+                        ("PAPERFLOW_STORAGE_TIMEOUT_SECONDS", "8"),
+                        ("PAPERFLOW_LLM_TASK_TIMEOUT_SECONDS", "9"),
+                        ("PAPERFLOW_EMBEDDINGS_TIMEOUT_SECONDS", "10"),
+                        ("PAPERFLOW_FLOW_TIMEOUT_SECONDS", "11"),
+                        ("PAPERFLOW_FLOW_RETRIES", "4"),
+                        ("PAPERFLOW_CACHE_EXPIRATION_SECONDS", "120"),
+                        ("PAPERFLOW_S3_BUCKET", "papers")]:
+        monkeypatch.setenv(name, value)
+    reload_settings()
+    try:
+        for extraction_task in (parse_pdf, preview, *TEXT_GROUPS):
+            now = configured(extraction_task)
+            assert now.timeout_seconds == 7 and now.cache_expiration.total_seconds() == 120
+            assert now.result_storage == "paperflow-checked-s3-bucket/paperflow-results"
+            assert now.name == extraction_task.name and now.cache_policy is not None
+        assert {configured(t).timeout_seconds for t in (store_original, store_text)} == {8}
+        assert {configured(t).timeout_seconds for t in TEXT_GROUP_TASKS} == {9}
+        assert configured(embed_paper).timeout_seconds == 10
+        flow_now = configured(process_paper)
+        assert (flow_now.timeout_seconds, flow_now.retries) == (11, 4)
+        assert configured(bulk_process).retries == 4
+        assert parse_pdf.timeout_seconds != 7 and process_paper.retries != 4  # untouched
+    finally:
+        monkeypatch.undo()
+        reload_settings()
