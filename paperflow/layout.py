@@ -99,6 +99,9 @@ def sidebar_blocks(page: Page) -> set[int]:
     blocks = [(i, b) for i, b in enumerate(page.blocks) if b.text.strip()]
     if len(blocks) < 3:
         return set()
+    # Every edge is tried and the widest strip kept: an edge inside the margin column (a
+    # wrapped name set apart at its right, "Correspondence:" / "Ngozi") finds only part of it.
+    found: set[int] = set()
     for side in ("left", "right"):
         edges = sorted({round(b.bbox[0] if side == "left" else b.bbox[2]) for _, b in blocks})
         for edge in edges:
@@ -116,9 +119,10 @@ def sidebar_blocks(page: Page) -> set[int]:
             others = [b for i, b in blocks if i not in placed]
             for run in _vertical_runs(small, others):
                 partial = len(run) < len(strip)
-                if _is_sidebar([b for _, b in run], [b for _, b in main], blocks, page, partial):
-                    return {i for i, _ in run}
-    return set()
+                if _is_sidebar([b for _, b in run], [b for _, b in main], blocks, page, partial) \
+                        and len(run) > len(found):
+                    found = {i for i, _ in run}
+    return found
 
 
 def _vertical_runs(strip: list[tuple[int, Block]],

@@ -148,7 +148,7 @@ def _ordered_lines(page: Page) -> list[tuple[int, Line]]:
     lines = [(block.column, line) for block in page.blocks
              if block.role not in ("running_head", "page_number")
              for line in block.lines if line.text]
-    if page.columns > 1 or len(lines) < 8:
+    if page.columns > 1 or len(lines) < 6:  # three lines a side at least
         return lines
     wide = [line for _, line in lines if len(line.text) > 3]
     for step in range(int(0.3 * page.width), int(0.7 * page.width), 2):

@@ -216,6 +216,40 @@ def test_roles_running_heads_page_numbers_banners_and_sidebars() -> None:
                if block.role != "body")
 
 
+def test_margin_column_with_a_word_set_apart_at_its_right_is_one_sidebar() -> None:
+    """A web article's margin column of addresses, where a wrapped line left one word at the
+    column's right ("Correspondence:" ... "Ngozi"): the whole column is the sidebar, not the
+    one block that ends left of that word; the header beside it is read without it."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    margin = [(135, "Faculty of Mathematics,"), (146, "Max Planck Institute for"),
+              (157, "Mathematics, Brazil"), (176, "Institute of Physics,"),
+              (186, "Alder Institute of"), (196, "Technology, Alder,"), (206, "Sweden"),
+              (226, "Correspondence:"), (237, "Ann Lee,"), (247, "lee@alder.example.org"),
+              (266, "Received 11 May 2016;"), (276, "accepted 24 December"), (286, "2016")]
+    for y, text in margin:
+        marker = {135: "1", 176: "2"}.get(y)
+        if marker:
+            _runs(page, 48, y, [(marker, 5, "helv", 3), (text, 8, "helv", 0)])
+        else:
+            page.insert_text((48, y), text, fontsize=8)
+    page.insert_text((138, 226), "Ngozi", fontsize=8)
+    page.insert_text((181, 90), "A Study of Layout Rules for Papers", fontsize=19,
+                     fontname="hebo")
+    _runs(page, 181, 150, [("Ann Lee", 11, "helv", 0), ("1,*", 7, "helv", 4),
+                           (" and Bo Chan", 11, "helv", 0), ("2", 7, "helv", 4)])
+    page.insert_text((181, 200), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 181, 218, 40, width=70, size=11)
+    parsed = _analysed(doc)
+    assert {block.role for block in parsed.pages[0].blocks if block.bbox[2] < 170} \
+        == {"sidebar"}
+    header = extract_header(parsed)
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == [
+        "Faculty of Mathematics, Max Planck Institute for Mathematics, Brazil",
+        "Institute of Physics, Alder Institute of Technology, Alder, Sweden"]
+
+
 def test_white_space_band_is_read_before_the_columns_below() -> None:
     """A two-column box above the article's two columns is read first, left then right."""
     doc = pymupdf.open()
@@ -1285,6 +1319,37 @@ def test_one_line_entries_end_short_of_the_text_edge_not_the_longest_entry() -> 
         page.insert_text((72, 72 + 10.5 * i), entry, fontsize=9)
     found = reference_entries(_analysed(doc))
     assert found == first + rest
+
+
+def test_two_column_list_ending_in_three_lines_a_column_on_the_last_page() -> None:
+    """The list's last page holds three lines in each column, too few for the page's column
+    detection: the list's own reads the left column before the right."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((51, 60), "References", fontsize=10, fontname="hebo")
+    entries = [f"{name}, {1970 + i}, Journal of Layout Research, {i}, {100 + i}"
+               for i, name in enumerate(["A. Lee", "B. Chan", "C. Dorn", "D. Ek", "E. Fox",
+                                         "F. Gil", "G. Hu", "H. Ito", "I. Jay", "J. Kim",
+                                         "K. Lim", "L. Moe"])]
+    for i, entry in enumerate(entries):  # a full page: two columns of six entries
+        page.insert_text((51 if i < 6 else 321, 80 + 26 * (i % 6)), entry, fontsize=8)
+    last = doc.new_page(width=612, height=792)
+    tail = ["M. Nye, 1997, Layout Letters, 104, 597",
+            "N. Oda, 2000, Communications on",
+            "Layout, 50, 149",
+            "O. Park, 1986, Communications on Layout, 62, 854",
+            "P. Quinn, H. Ruiz, and J. W. Sato,",
+            "2005, Journal of Layout Research, 90, 374"]
+    for i, text in enumerate(tail[:3]):
+        last.insert_text((51 if i != 2 else 60, 68 + 15 * i), text, fontsize=8)
+    for i, text in enumerate(tail[3:]):
+        last.insert_text((321 if i != 2 else 330, 68 + 13 * i), text, fontsize=8)
+    found = reference_entries(_analysed(doc))
+    assert found == [*entries, "M. Nye, 1997, Layout Letters, 104, 597",
+                     "N. Oda, 2000, Communications on Layout, 50, 149",
+                     "O. Park, 1986, Communications on Layout, 62, 854",
+                     "P. Quinn, H. Ruiz, and J. W. Sato, 2005, Journal of Layout Research, "
+                     "90, 374"]
 
 
 def test_short_bracketed_list_without_heading_closes_the_paper() -> None:
