@@ -11,6 +11,7 @@ a references heading) are defined here and nowhere else.
 from __future__ import annotations
 
 import re
+import statistics
 from collections import Counter
 from dataclasses import replace
 
@@ -322,7 +323,10 @@ def _continues_paragraph(prev: Block, block: Block) -> bool:
         return False
     left = min(ln.bbox[0] for ln in prev.lines)
     width = line.bbox[2] - line.bbox[0]
-    full = last.bbox[2] >= line.bbox[2] - 0.1 * width and last.bbox[2] >= prev.bbox[2] - 2
+    # Full to the paragraph's usual right edge, not its widest line: one overfull line
+    # (a word set into the margin) would make every later line look short.
+    edge = statistics.median_low(ln.bbox[2] for ln in prev.lines)
+    full = last.bbox[2] >= line.bbox[2] - 0.1 * width and last.bbox[2] >= edge - 2
     # The paragraph's first line may be indented.
     aligned = abs(line.bbox[0] - left) < 2 or (
         len(prev.lines) == 1 and 0 < left - line.bbox[0] <= 3 * line.size)

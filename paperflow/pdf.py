@@ -615,8 +615,7 @@ def find_gutters(blocks: list[Block], page_width: float) -> list[tuple[float, fl
     middle = (left + right) / 2
     # Centred lines above where the right-hand column starts are header lines (an affiliation
     # list under the title), whatever their width.
-    right_top = min((line.bbox[1] for line in narrow if line.bbox[0] > middle + 0.03 * width),
-                    default=float("inf"))
+    right_top = _paragraph_top([line for line in narrow if line.bbox[0] > middle])
     occupying = [line for line in narrow
                  if abs((line.bbox[0] + line.bbox[2]) / 2 - middle) > 0.03 * width
                  or ((line.bbox[2] - line.bbox[0]) < 0.36 * width and line.bbox[3] > right_top)]
@@ -633,6 +632,23 @@ def find_gutters(blocks: list[Block], page_width: float) -> list[tuple[float, fl
     # short lines beside it (a two-column reference list of a few entries): try it strictly.
     return _free_runs(occupied, tolerance, left, width, resolution, narrow) or \
         _free_runs(occupied, 0, left, width, resolution, narrow)
+
+
+def _paragraph_top(lines: list[Line]) -> float:
+    """Top of the first paragraph among `lines`: four lines on one left edge, each right under
+    the last. It marks where a column starts; a grid of author blocks, whose centred lines
+    share no edge line after line, does not."""
+    edges: dict[int, list[Line]] = {}
+    for line in sorted(lines, key=lambda ln: ln.bbox[1]):
+        edges.setdefault(round(line.bbox[0]), []).append(line)
+    tops: list[float] = []
+    for column in edges.values():
+        run = column[:1]
+        for line in column[1:]:
+            run = [*run, line] if line.bbox[1] - run[-1].bbox[3] <= line.size else [line]
+            if len(run) == 4:
+                tops.append(run[0].bbox[1])
+    return min(tops, default=float("inf"))
 
 
 def _free_runs(occupied: list[int], tolerance: int, left: float, width: float,

@@ -1415,12 +1415,16 @@ def _abstract_anchor(pages: list[Page]) -> tuple[Page, Block, int] | None:
     # or followed by a colon, opening a block on the first page.
     page = pages[0]
     for block in page.blocks:
-        line = block.lines[0] if block.lines else None
-        if line is None or block.bbox[1] > 0.6 * page.height:
+        if block.bbox[1] > 0.6 * page.height:
             continue
-        match = STRUCTURED_HEAD.match(line.text)
-        if match and (line.spans[0].is_bold or re.match(r"^\w+\s*:", line.text)):
-            return page, block, 0
+        for i, line in enumerate(block.lines):
+            # Past the block's first line only where the text layer put a line of other type
+            # above it in the same block (an editorial line in small type over the abstract).
+            if i and abs(block.lines[i - 1].size - line.size) <= 0.5:
+                continue
+            match = STRUCTURED_HEAD.match(line.text)
+            if match and (line.spans[0].is_bold or re.match(r"^\w+\s*:", line.text)):
+                return page, block, i
     return None
 
 
@@ -1641,9 +1645,10 @@ _LABEL_TAIL = re.compile(r"^(?:words?|terms)\b\s*[.:—–-]+\s*", re.I)
 
 
 def broken_label(previous: Line, line: Line) -> re.Match[str] | None:
-    """A keyword label the line broke: "Key" ends a line after a sentence (the abstract's
-    last), "words:" opens the next. The match covers the label's part on `line`."""
-    if not re.search(r"(?:^|[.!?]\s+)(?:key|index)\s*$", previous.text, re.I):
+    """A keyword label the line broke: "Key" (or "Key-", hyphenated) ends a line after a
+    sentence (the abstract's last), "words:" opens the next. The match covers the label's part
+    on `line`."""
+    if not re.search(r"(?:^|[.!?]\s+)(?:key|index)-?\s*$", previous.text, re.I):
         return None
     return _LABEL_TAIL.match(line.text)
 

@@ -142,6 +142,41 @@ def test_structured_abstract_without_heading_and_degrees() -> None:
     assert "Conclusions: surveillance" in header.abstract
 
 
+def test_structured_abstract_under_an_editorial_line_in_the_same_block() -> None:
+    """PNAS-like web page: the small "Edited by ..." line and the structured abstract's first
+    part ("Background: ...", under 35 words) share one block of the text layer: the abstract
+    starts at its label, and neither the label's part nor the editorial line is an address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((48, 70), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    _runs(page, 48, 96, [("Ann Lee", 10, "helv", 0), ("a", 6, "helv", 3),
+                         (" and Bo Chan", 10, "helv", 0), ("a", 6, "helv", 3)])
+    _runs(page, 48, 110, [("a", 5, "helv", 3),
+                          ("Department of Physics, University of Alder, Alder, Norway", 7.6,
+                           "helv", 0)])
+    page.insert_text((48, 124), "Edited by Cy Dorn, Birch University; received 9 April 2021; "
+                     "accepted 13 September 2021", fontsize=7.6)
+    parts = [("Background:", "The analysis reads the page and finds the parts a reader"
+              " needs.", "It does so from how the page is set."),
+             ("Methods:", "The rules use positions, sizes and the order of lines on the",
+              "page, never a list of words matching one journal or one paper."),
+             ("Results:", "The rules carry over to papers they were not written for.", "")]
+    y = 137.0
+    for label, first, second in parts:
+        page.insert_text((48, y), f"{label} {first}", fontsize=10.5)
+        if second:
+            page.insert_text((48, y + 13.5), second, fontsize=10.5)
+        y += 34 if second else 20
+    page.insert_text((48, y + 20), "1. Introduction", fontsize=11.5, fontname="hebo")
+    _prose(page, 48, y + 40, 30, size=10.5)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Alder, Norway"]
+    assert header.abstract is not None
+    assert header.abstract.startswith("Background: The analysis reads the page")
+    assert "Results: The rules carry over" in header.abstract
+
+
 def test_endnote_list_with_superscript_numbers_and_no_heading() -> None:
     doc = pymupdf.open()
     _prose(doc.new_page(width=612, height=792), 72, 72, 50)
@@ -248,6 +283,36 @@ def test_margin_column_with_a_word_set_apart_at_its_right_is_one_sidebar() -> No
     assert header.affiliations == [
         "Faculty of Mathematics, Max Planck Institute for Mathematics, Brazil",
         "Institute of Physics, Alder Institute of Technology, Alder, Sweden"]
+
+
+def test_columns_found_under_a_grid_of_centred_author_blocks() -> None:
+    """ACM style: three rows of three centred author blocks (name, address, country) over two
+    columns; the middle blocks stand across the gutter. The columns are still found, so the
+    abstract in the left column ends at its own end, not in the right column's text."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred(page, 95, "A Study of Layout Rules for Papers", 17)
+    names = iter(["Ann Lee", "Bo Chan", "Cy Dorn", "Di Ek", "Ed Fox", "Flo Gil", "Gus Hu",
+                  "Hal Ito", "Ivy Jay"])
+    for row in range(3):
+        for centre in (142, 306, 470):
+            y = 130 + 58 * row
+            for k, (text, size) in enumerate([(next(names), 12), ("National Laboratory for", 10),
+                                              ("Mechanical Engineering", 10), ("Belgium", 10)]):
+                width = pymupdf.get_text_length(text, fontname="helv", fontsize=size)
+                page.insert_text((centre - width / 2, y + 13 * k), text, fontsize=size)
+    page.insert_text((54, 320), "ABSTRACT", fontsize=10.9, fontname="hebo")
+    abstract_end = _prose(page, 54, 336, 8, width=52, size=9)
+    page.insert_text((54, abstract_end + 30), "1 INTRODUCTION", fontsize=10.9, fontname="hebo")
+    _prose(page, 54, abstract_end + 46, 20, width=52, size=9)
+    right = [f"Right column sentence number {i} goes on about the method." for i in range(30)]
+    for i, text in enumerate(right):
+        page.insert_text((318, 322 + 11.7 * i), text, fontsize=9)
+    parsed = _analysed(doc)
+    assert parsed.pages[0].columns == 2
+    header = extract_header(parsed)
+    assert len(header.authors) == 9
+    assert header.abstract is not None and "Right column" not in header.abstract
 
 
 def test_white_space_band_is_read_before_the_columns_below() -> None:
@@ -398,6 +463,26 @@ def test_double_spaced_manuscript_paragraphs_and_unlabelled_abstract() -> None:
                                    "School of Chemistry, Birch Institute, Canada"]
     assert header.abstract is not None
     assert header.abstract.startswith(full[0]) and header.abstract.endswith("and it ends here.")
+
+
+def test_double_spaced_abstract_whose_first_line_runs_into_the_margin() -> None:
+    """The same manuscript with its abstract's first line overfull (set a little past the right
+    edge, as TeX does with a word it cannot break): the lines after it are still full lines of
+    one paragraph, so the abstract is read whole and ends no address."""
+    lines = [(PROSE * 2)[i:i + 66].strip().ljust(66, "s") for i in range(0, 6 * 66, 66)]
+    lines = [f"{lines[0]} it", *lines[1:], "the end."]  # 66 letters a line: one right edge
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    _marked_affiliations(page, 150)
+    y = _spaced_lines(page, 200, lines, font="cour")
+    page.insert_text((72, y + 10), "Introduction", fontsize=13, fontname="hebo")
+    _spaced_lines(page, y + 40, lines[1:5] * 3, font="cour")
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
+    assert header.abstract is not None
+    assert header.abstract.startswith(lines[0]) and header.abstract.endswith("the end.")
 
 
 def _numbered_list(page: pymupdf.Page, y: float, entries: list[str]) -> None:
@@ -2030,7 +2115,8 @@ def test_abstract_ends_where_it_starts_again_in_another_language() -> None:
     assert abstract.endswith("and it ends here.")
 
 
-def test_keyword_label_broken_across_two_lines() -> None:
+@pytest.mark.parametrize("first_part", ["Key", "Key-"])  # "Keywords:" hyphenated: "Key-"
+def test_keyword_label_broken_across_two_lines(first_part: str) -> None:
     """A run-in "Key words:" label the line broke: "Key" ends the abstract's last line, "words:"
     opens the next. The keywords are read, and the abstract ends before the label."""
     keywords = ["numerical simulation", "signal processing", "Bayesian inference"]
@@ -2039,7 +2125,7 @@ def test_keyword_label_broken_across_two_lines() -> None:
     _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
     page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
     y = _prose(page, 72, 176, 6)
-    _runs(page, 72, y, [("and it ends here. ", 10, "helv", 0), ("Key", 10, "heit", 0)])
+    _runs(page, 72, y, [("and it ends here. ", 10, "helv", 0), (first_part, 10, "heit", 0)])
     _runs(page, 72, y + 13, [("words: ", 10, "heit", 0), (", ".join(keywords), 10, "helv", 0)])
     _prose(page, 72, y + 50, 30)
     header = extract_header(_analysed(doc))
