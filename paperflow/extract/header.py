@@ -180,6 +180,7 @@ def extract_header(doc: ParsedDocument) -> Header:
     above = _name_rows_above(first, title_lines)
     if not authors and above:
         authors, affiliations = _authors_and_affiliations(above + zone, first, body)
+    affiliations = _fuller_at_the_end(doc, authors, affiliations)
     extra = _author_details(doc)
     unresolved = _unresolved_markers(authors, affiliations)
     if not affiliations or unresolved:
@@ -1307,6 +1308,48 @@ def _named_addresses(lines: list[Line], names: list[_Name],
             address = _clean_affiliation(_ADDRESS_END.sub("", " ".join(parts)))
             if INSTITUTION.search(address) and len(address.split()) <= 40:
                 owner.markers.append(_keyed(out, address, "#name"))
+    return out
+
+
+_AFFILIATION_LABEL = re.compile(r"^\W*(?:authors?['’]?\s+)?(?:affiliations?|addresses)\s*:?\s*$",
+                                re.I)
+
+
+def _fuller_at_the_end(doc: ParsedDocument, names: list[_Name],
+                       affiliations: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The header's short affiliations ("Vrije Universiteit Amsterdam" under a name) replaced
+    by the full address a journal prints after the text (JSS): under an "Affiliation:" label,
+    each author's name on a line, then the address a part a line, to the e-mail or URL line;
+    an address is taken only where it contains the header's own."""
+    if not affiliations or not names:
+        return affiliations
+    lines = [line for page in doc.pages[-2:] for block in page.blocks
+             if block.role not in ("running_head", "page_number") for line in block.lines]
+    start = next((i for i, line in enumerate(lines)
+                  if _AFFILIATION_LABEL.match(line.text.strip())), None)
+    if start is None:
+        return affiliations
+    by_name = {compact(name.name): name for name in names}
+    addresses: list[str] = []
+    parts: list[str] | None = None
+    for line in lines[start + 1:]:
+        text = squash(line.text)
+        if compact(text) in by_name:
+            parts = []
+            addresses.append("")
+        elif parts is None or _ADDRESS_LABEL.match(text):
+            parts = None
+        else:
+            parts.append(text.rstrip(" ,;"))
+            addresses[-1] = ", ".join(parts)
+    out = list(affiliations)
+    for k, (marker, short) in enumerate(out):
+        if len(short.split()) < 2:
+            continue  # too little to know the same institution by ("MIT", "Google")
+        fuller = [a for a in addresses if compact(short) in compact(a) and len(a) > len(short)
+                  and INSTITUTION.search(a) and len(a.split()) <= 40]
+        if fuller:
+            out[k] = (marker, _clean_affiliation(fuller[0]))
     return out
 
 

@@ -1049,6 +1049,39 @@ def test_title_wrapped_with_and_alone_on_its_middle_line() -> None:
     assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
 
 
+def test_full_address_after_the_text_replaces_the_short_one_under_the_names() -> None:
+    """JSS style: only "University of Alder" under each name on the title page; after the text,
+    under "Affiliation:", each name on a line and its full address a part a line (cut by a page
+    break and a running head) up to the e-mail line: the full address is the affiliation."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _centred(page, 90, "A Study of Layout Rules for Papers", 17)
+    for x, name in ((140, "Ann Lee"), (330, "Bo Chan")):
+        page.insert_text((x, 130), name, fontsize=12)
+        page.insert_text((x, 144), "University of Alder", fontsize=10.9)
+    page.insert_text((280, 180), "Abstract", fontsize=10, fontname="hebo")
+    _prose(page, 100, 196, 8)
+    _prose(page, 72, 320, 30)
+    end = doc.new_page(width=595, height=842)
+    end.insert_text((81, 80), "2   A Study of Layout Rules", fontsize=10)
+    _prose(end, 81, 110, 20)
+    end.insert_text((81, 700), "Affiliation:", fontsize=11, fontname="hebo")
+    for i, text in enumerate(["Ann Lee", "Department of Physics", "Faculty of Sciences",
+                              "University of Alder", "Alder Road 12"]):
+        end.insert_text((81, 718 + 13.5 * i), text, fontsize=10.9)
+    last = doc.new_page(width=595, height=842)
+    last.insert_text((81, 80), "A Study of Layout Rules   3", fontsize=10)
+    for i, text in enumerate(["1234 Alder, Norway", "E-mail: ann@alder.example.org", "",
+                              "Bo Chan", "Department of Physics", "Faculty of Sciences",
+                              "University of Alder", "Alder Road 12", "1234 Alder, Norway",
+                              "E-mail: bo@alder.example.org"]):
+        last.insert_text((81, 120 + 13.5 * i), text, fontsize=10.9)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == ["Department of Physics, Faculty of Sciences, University of "
+                                   "Alder, Alder Road 12, 1234 Alder, Norway"]
+
+
 def test_address_closing_the_paper_in_small_capitals() -> None:
     """AMS style with no e-mail at all: the one address after the references is known by its
     small capitals (the font's name: CMCSC8), not by a label; in the text face it is not."""
