@@ -10,11 +10,10 @@ from prefect.tasks import exponential_backoff
 
 from paperflow import __version__
 from paperflow import embeddings as core
-from paperflow.settings import Settings, get_settings
+from paperflow.settings import get_settings
 from paperflow.vectors import Hit, get_vector_store
 from tasks.locks import locked_cache_policy
-from tasks.policy import cache_expiration, from_settings, retry_unless_permanent
-from tasks.results import json_result_options
+from tasks.policy import cached_task_limits, from_settings, retry_unless_permanent
 
 VERSION = "1"
 SIMILAR_COUNT = 5
@@ -31,10 +30,7 @@ def embed_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
                      store.name, str(parameters.get("k", SIMILAR_COUNT))])
 
 
-def _limits(settings: Settings) -> dict[str, Any]:
-    """The embedding task's options that the settings give."""
-    return {"cache_expiration": cache_expiration(settings), **json_result_options(settings),
-            "timeout_seconds": settings.embeddings_timeout_seconds}
+_limits = cached_task_limits("embeddings_timeout_seconds")
 
 
 @from_settings(_limits)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import Task, task
 
 from paperflow import layout
@@ -13,26 +11,19 @@ from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import EXTRACTION_VERSION, REGISTRY, FieldGroup, GroupSpec, PaperKey
 from paperflow.preview import render_preview
 from paperflow.sandbox import ocr_document_limited, parse_layout_limited
-from paperflow.settings import Settings, get_settings
+from paperflow.settings import get_settings
 from paperflow.storage import get_storage, paper_key
 from tasks.locks import locked_cache_policy
 from tasks.policy import (
     Timed,
-    cache_expiration,
+    cached_task_limits,
     content_cache_key,
     from_settings,
     retry_unless_permanent,
     timed,
 )
-from tasks.results import json_result_options
 
-
-def _limits(settings: Settings) -> dict[str, Any]:
-    """The options of every extraction task that the settings give."""
-    return {"cache_expiration": cache_expiration(settings), **json_result_options(settings),
-            "timeout_seconds": settings.task_timeout_seconds}
-
-
+_limits = cached_task_limits("task_timeout_seconds")
 _cached = {"persist_result": True, "version": EXTRACTION_VERSION, **_limits(get_settings())}
 
 

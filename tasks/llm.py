@@ -30,11 +30,11 @@ from paperflow.llm.settings import get_llm_settings, llm_enabled
 from paperflow.models import Figure, LLMCall, LLMReport
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import REGISTRY, FieldGroup, PaperKey
-from paperflow.settings import Settings, get_settings, learn
+from paperflow.settings import get_settings, learn
 from paperflow.storage import get_storage
 from tasks.locks import locked_cache_policy
-from tasks.policy import cache_expiration, configured, from_settings, retry_unless_permanent
-from tasks.results import json_result_options, write_result_now
+from tasks.policy import cached_task_limits, configured, from_settings, retry_unless_permanent
+from tasks.results import write_result_now
 from tasks.secrets import read_secret
 
 VERSION = "1"
@@ -139,10 +139,7 @@ async def _run(work: Callable[[LLMClient], Awaitable[FieldGroup]],
     return outcome
 
 
-def _limits(settings: Settings) -> dict[str, Any]:
-    """The LLM tasks' options that the settings give."""
-    return {"cache_expiration": cache_expiration(settings), **json_result_options(settings),
-            "timeout_seconds": settings.llm_task_timeout_seconds}
+_limits = cached_task_limits("llm_task_timeout_seconds")
 
 
 def _options(group: str) -> dict[str, Any]:

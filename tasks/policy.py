@@ -19,6 +19,7 @@ from paperflow.errors import PermanentError
 from paperflow.pipeline import PaperKey
 from paperflow.settings import Settings, get_settings
 from paperflow.storage import get_storage
+from tasks.results import json_result_options
 
 T = TypeVar("T")
 SettingsOptions = Callable[[Settings], dict[str, Any]]
@@ -59,6 +60,17 @@ def content_cache_key(*settings_names: str, storage: bool = False) -> Callable[.
 
 def cache_expiration(settings: Settings | None = None) -> timedelta:
     return timedelta(seconds=(settings or get_settings()).cache_expiration_seconds)
+
+
+def cached_task_limits(timeout_setting: str) -> SettingsOptions:
+    """The settings-given options of a task whose result is cached: its cache expiry, its
+    result storage, and its time limit, read from the setting named `timeout_setting`."""
+
+    def options(settings: Settings) -> dict[str, Any]:
+        return {"cache_expiration": cache_expiration(settings), **json_result_options(settings),
+                "timeout_seconds": getattr(settings, timeout_setting)}
+
+    return options
 
 
 def from_settings(options: SettingsOptions) -> Callable[[T], T]:

@@ -1329,19 +1329,19 @@ def _fuller_at_the_end(doc: ParsedDocument, names: list[_Name],
                   if _AFFILIATION_LABEL.match(line.text.strip())), None)
     if start is None:
         return affiliations
-    by_name = {compact(name.name): name for name in names}
-    addresses: list[str] = []
+    own_names = {compact(name.name) for name in names}
+    groups: list[list[str]] = []
     parts: list[str] | None = None
     for line in lines[start + 1:]:
         text = squash(line.text)
-        if compact(text) in by_name:
+        if compact(text) in own_names:
             parts = []
-            addresses.append("")
+            groups.append(parts)
         elif parts is None or _ADDRESS_LABEL.match(text):
             parts = None
         else:
             parts.append(text.rstrip(" ,;"))
-            addresses[-1] = ", ".join(parts)
+    addresses = [", ".join(parts) for parts in groups]
     out = list(affiliations)
     for k, (marker, short) in enumerate(out):
         if len(short.split()) < 2:
