@@ -188,7 +188,10 @@ def _role(block: Block, page: Page, body: float, running: set[str],
     edge = all(at_page_edge(line, page) for line in block.lines)
     if edge and PAGE_NUMBER.match(text):
         return "page_number", "digits at the page edge"
-    if edge and all(margin_key(line.text) in running for line in block.lines):
+    # A title set large at the top of page 1 is no running head, though the running heads of
+    # the later pages repeat its words.
+    if edge and all(margin_key(line.text) in running for line in block.lines) \
+            and block.size <= 1.25 * body:
         return "running_head", "repeated at the edge of several pages"
     if edge and len(block.lines) == 1 and page.number > 1 and re.search(
             rf"^{page.number}\s+\S|\S\s+{page.number}$", text):

@@ -17,6 +17,7 @@ from datetime import date
 from paperflow import identifiers as IDS
 from paperflow.extract.header_layout import (
     MARKER_SYMBOLS,
+    Piece,
     Row,
     Vocabulary,
     compact,
@@ -180,6 +181,9 @@ def extract_header(doc: ParsedDocument) -> Header:
     above = _name_rows_above(first, title_lines)
     if not authors and above:
         authors, affiliations = _authors_and_affiliations(above + zone, first, body)
+    if not authors:
+        authors, affiliations = _names_with_places(zone, _MIXED_NAME_THEN_PLACE) \
+            or (authors, affiliations)
     affiliations = _fuller_at_the_end(doc, authors, affiliations)
     extra = _author_details(doc)
     unresolved = _unresolved_markers(authors, affiliations)
@@ -296,12 +300,20 @@ def _plausible_meta_title(title: str) -> str | None:
     return title
 
 
-def _excluded_title_line(line: Line, page: Page) -> bool:
+def _excluded_title_line(line: Line, page: Page, body: float = 0.0) -> bool:
     text = line.text
     if sum(ch.isalpha() for ch in text) < 2 or EMAIL.search(text) or URL.search(text):
         return True
-    if BANNER.search(text) and len(text.split()) <= 12:
+    banner = BANNER.search(text)
+    # A line opening in lower case goes on with the line above ("... a Manuscript for" / "the
+    # Journal of the Physical Society of Japan"); a banner's words inside a line of title type
+    # are the title's ("Style template and guidelines for SPIE Proceedings").
+    if banner and len(text.split()) <= 12 and not text.lstrip()[:1].islower() and not (
+            body and line.size >= 1.2 * body
+            and banner.start() > len(re.match(r"\W*(?:the\s+)?", text, re.I).group())):
         return True
+    if re.fullmatch(r"\s*\S*\d\S*\s*", text):
+        return True  # one token with digits: a paper or report number ("IMECE2023-0042")
     return line.bbox[3] < page.height * 0.06 and line.size < 12
 
 
@@ -321,7 +333,7 @@ def _title_lines(page: Page, body: float, limit: float) -> list[Line]:
     emails = [line.bbox[1] for line in lines if EMAIL.search(line.text)]
     if emails:
         lines = [line for line in lines if line.bbox[1] < min(emails)]
-    candidates = [line for line in lines if not _excluded_title_line(line, page)]
+    candidates = [line for line in lines if not _excluded_title_line(line, page, body)]
     scanned = page.text_source == "ocr"
     while candidates:
         group = _largest_text(candidates, body, scanned)
@@ -370,12 +382,19 @@ def _choose_title(doc: ParsedDocument, page: Page, lines: list[Line]) -> str | N
     printed = squash(join_lines([row.text for row in rows_of(lines)])) if lines else ""
     printed = fix_accents(printed) or None
     meta = _plausible_meta_title(doc.metadata.get("title", ""))
-    if meta:
-        page_text = compact(" ".join(line.text for line in page.lines()))
-        if compact(meta) and compact(meta) in page_text:
-            # The metadata title is printed on the page: it has reliable word spacing.
+    if meta and compact(meta):
+        # The metadata title printed on the page, word for word with no comma or semicolon
+        # between (not its words spread over a keyword list), has reliable word spacing.
+        tokens = _title_tokens(meta)
+        page_tokens = _title_tokens(" ".join(line.text for line in page.lines()))
+        if any(page_tokens[i:i + len(tokens)] == tokens
+               for i in range(len(page_tokens) - len(tokens) + 1)):
             return meta
     return printed
+
+
+def _title_tokens(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+|[,;]", fix_accents(text).lower())
 
 
 # --- authors and affiliations ------------------------------------------------------------------
@@ -409,11 +428,96 @@ _CONTACT_START = re.compile(r"^\W*(?:corresponding authors?|correspondence)\b", 
 def _first_paragraph_top(page: Page, body: float, below: float, default: float) -> float:
     """Top of the first paragraph of running text under the title (the unlabelled abstract);
     `default` when the page has no such paragraph."""
-    for block in page.blocks:
-        start = _prose_start(block)
-        if start is not None and block.lines[start].bbox[1] > below:
-            return block.lines[start].bbox[1]
-    return default
+    start = _unlabelled_abstract_start(page, below)
+    return start[2] if start else default
+
+
+def _unlabelled_abstract_start(page: Page, below: float) -> tuple[int, int, float] | None:
+    """(block index, first line, top) of the first paragraph under `below` that opens an
+    unlabelled abstract: the first running text of 35 words or more, or one set earlier that
+    the layout marks as the abstract (a keyword line under it, or the width of both columns
+    above a two-column body)."""
+    found: list[tuple[int, int, float]] = []
+    for i, block in enumerate(page.blocks):
+        k = _prose_start(block)
+        if k is not None and block.lines[k].bbox[1] > below:
+            found.append((i, k, block.lines[k].bbox[1]))
+            break
+    found += [start for start in (_paragraph_over_keywords(page, below),
+                                  _paragraph_across_columns(page, below)) if start]
+    return min(found, key=lambda start: (start[2], start[0]), default=None)
+
+
+_CAPTION_START = re.compile(r"^\s*(?:fig(?:ure)?|table|scheme|chart)\.?\s*\d", re.I)
+
+
+def _paragraph_across_columns(page: Page, below: float) -> tuple[int, int, float] | None:
+    """The paragraphs set across both columns right above where a two-column body starts (an
+    APS or AIP abstract, which has no heading), when they read as running text of 20 words or
+    more in one type size."""
+    if page.columns < 2:
+        return None
+    first_column = next((i for i, block in enumerate(page.blocks)
+                         if block.column >= 0 and block.bbox[1] > below), None)
+    if not first_column:
+        return None
+    index = first_column
+    while index > 0:
+        above = page.blocks[index - 1]
+        text = above.text
+        # Each paragraph ends a sentence (an address line over the abstract does not).
+        if above.column >= 0 or above.bbox[1] <= below or not is_prose(text) \
+                or not re.search(r"[.!?][)\]”’\"']?$", text.strip()) \
+                or SKIP_ZONE.match(text) or KEYWORD_HEAD.match(text) or STOP_HEAD.match(text) \
+                or _CAPTION_START.match(text) or (index < first_column and (
+                    abs(above.size - page.blocks[index].size) > 0.5
+                    or abs(above.bbox[0] - page.blocks[index].bbox[0]) > 2)):
+            break  # (the paragraphs of one abstract share their type and left edge)
+        index -= 1
+    words = sum(len(block.text.split()) for block in page.blocks[index:first_column])
+    if index == first_column or words < 20:
+        return None
+    return index, 0, page.blocks[index].bbox[1]
+
+
+def _paragraph_over_keywords(page: Page, below: float) -> tuple[int, int, float] | None:
+    """The unlabelled abstract a keyword line follows: (block index, first line, top) of the
+    paragraph that ends just above the page's "Keywords:" line, below `below`.
+
+    Keywords come right after the abstract, so the paragraph there is the abstract however
+    short it is (a letter journal's 25 words fail the running-text test of 35 words); the
+    paragraphs above it of the same type and edges belong to it too."""
+    found = next(((i, k) for i, block in enumerate(page.blocks)
+                  for k, line in enumerate(block.lines) if KEYWORD_HEAD.match(line.text)), None)
+    if found is None:
+        return None
+    index, k = found
+    label = page.blocks[index].lines[k]
+    if k:
+        lines = page.blocks[index].lines[:k]
+    elif index:
+        index -= 1
+        lines = page.blocks[index].lines
+    else:
+        return None
+    text = join_lines([line.text for line in lines])
+    close = label.bbox[1] - lines[-1].bbox[3] < 3 * label.size
+    overlaps = min(label.bbox[2], lines[-1].bbox[2]) > max(label.bbox[0], lines[-1].bbox[0])
+    if lines[0].bbox[1] <= below or len(text.split()) < 12 or not is_prose(text) \
+            or not close or not overlaps:
+        return None
+    if k:
+        return index, 0, lines[0].bbox[1]
+    while index:
+        block, above = page.blocks[index], page.blocks[index - 1]
+        if above.bbox[1] <= below or abs(above.size - block.size) > 0.5 \
+                or abs(above.bbox[0] - block.bbox[0]) > 2 \
+                or abs(above.bbox[2] - block.bbox[2]) > 2 \
+                or block.bbox[1] - above.bbox[3] > 2 * block.size \
+                or not is_prose(above.text) or len(above.text.split()) < 12:
+            break
+        index -= 1
+    return index, 0, page.blocks[index].bbox[1]
 
 
 def _prose_start(block: Block) -> int | None:
@@ -446,6 +550,13 @@ def _column_text_past(block: Block, page: Page, zone_end: float, body: float) ->
         and block.bbox[3] > zone_end + body and len(block.lines) >= 2
 
 
+def _address_words(text: str) -> bool:
+    """Whether the words of the line, past its e-mail addresses in any of their grouped forms
+    ("{ann,bo}@alder.no"), name an institution in three words or more."""
+    words = [word for word in text.split() if not re.search(r"[@{}|]", word)]
+    return len(words) >= 3 and bool(INSTITUTION.search(" ".join(words)))
+
+
 def _authors_and_affiliations(
     zone: list[Row], page: Page, body: float
 ) -> tuple[list[_Name], list[tuple[str, str]]]:
@@ -471,8 +582,10 @@ def _authors_and_affiliations(
                 line = _without_emails(line)
                 text = line.text
                 # An accent TeX set before its capital ("\u0307Zukowski") is composed first.
-                if not any(word[:1].isupper() and word[1:2].isalpha()
-                           for word in fix_accents(text).split()) or not _name_like(line):
+                # An address with the e-mail at its end stays an address.
+                if (not any(word[:1].isupper() and word[1:2].isalpha()
+                            for word in fix_accents(text).split()) or not _name_like(line)) \
+                        and not _address_words(text):
                     continue
             if SKIP_ZONE.match(text) or URL.search(text) or BOILERPLATE.search(text) \
                     or not re.search(r"[A-Za-z]{2}", text):
@@ -480,7 +593,8 @@ def _authors_and_affiliations(
             if len(text) <= 30 and _date(text, day_required=False):
                 continue  # the paper's date under the addresses (\date{...})
             line_style = style(line)
-            institution = bool(INSTITUTION.search(text))
+            # A role or group in parentheses after a name ("(Researcher)") is no address.
+            institution = bool(INSTITUTION.search(_ASIDE.sub("", text)))
             if aff_lines and aff_lines[-1][1] is previous and (
                     _mid_phrase(previous.text) or COUNTRY.match(text.strip(" ,;."))):
                 # An address stopped on a comma or "The": this line goes on with it
@@ -538,13 +652,32 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
             grid_rows[-1].append(line)
         else:
             grid_rows.append([line])
+    centre = lambda ln: (ln.bbox[0] + ln.bbox[2]) / 2  # noqa: E731
+    # A lone name right under a name of the row above, centred on it, shares its cell: two
+    # authors of one affiliation stacked in one block ("Ben Trovato" / "G.K.M. Tobin").
+    stacked: dict[int, list[Line]] = {}
+    k = 1
+    while k < len(grid_rows):
+        line = grid_rows[k][0]
+        # The lowest line of each cell of the row above: its name, or the last name under it.
+        owners = {id(n): (stacked.get(id(n)) or [n])[-1] for n in grid_rows[k - 1]}
+        owner = next((n for n in grid_rows[k - 1]
+                      if -0.3 * line.size <= line.bbox[1] - owners[id(n)].bbox[3] < 0.6 * line.size
+                      and abs(centre(n) - centre(line)) < 0.25 * (n.bbox[2] - n.bbox[0])),
+                     None) if len(grid_rows[k]) == 1 else None
+        if owner is None:
+            k += 1
+            continue
+        stacked.setdefault(id(owner), []).append(line)
+        del grid_rows[k]
     if not any(len(row) > 1 for row in grid_rows):
         return None
-    centre = lambda ln: (ln.bbox[0] + ln.bbox[2]) / 2  # noqa: E731
+    cells = {id(n) for row in grid_rows for n in row}
+    stacked_ids = {id(s) for lines in stacked.values() for s in lines}
     blocks: dict[int, list[Line]] = {id(n): [n] for row in grid_rows for n in row}
     tops = [row[0].bbox[1] for row in grid_rows] + [float("inf")]
     for line in lines:
-        if any(line is n for row in grid_rows for n in row):
+        if id(line) in cells or id(line) in stacked_ids:
             continue
         band = next((i for i in range(len(grid_rows)) if tops[i] <= line.bbox[1] < tops[i + 1]),
                     None)
@@ -557,7 +690,7 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
     for row in grid_rows:
         for name_line in sorted(row, key=lambda ln: ln.bbox[0]):
             block = sorted(blocks[id(name_line)], key=lambda ln: (ln.bbox[1], ln.bbox[0]))
-            found = _split_names([name_line], len(names))
+            found = _split_names([name_line, *stacked.get(id(name_line), [])], len(names))
             for text in _block_affiliations(block[1:]):
                 index = next((i for i, (_, t) in enumerate(affiliations)
                               if compact(t) == compact(text)), len(affiliations))
@@ -599,41 +732,67 @@ def _block_affiliations(lines: list[Line]) -> list[str]:
     return out
 
 
+_CAPITALS_NAME = r"[A-ZÀ-ÞĀ-Ž][A-ZÀ-ÞĀ-Ž.\-'’ ]+[A-ZÀ-ÞĀ-Ž.]"
 _NAME_THEN_PLACE = re.compile(
-    r"^(?P<name>[A-ZÀ-ÞĀ-Ž][A-ZÀ-ÞĀ-Ž.\-'’ ]+[A-ZÀ-ÞĀ-Ž.]),\s+(?P<place>.+)$")
-"""ACM journal style: "JANE DOE, University of Somewhere, Country" on one line."""
+    rf"^(?P<name>{_CAPITALS_NAME}(?:(?:,\s*|,?\s*and\s+){_CAPITALS_NAME})*),\s+(?P<place>.+)$")
+"""ACM journal style: "JANE DOE, University of Somewhere, Country" on one line, or several
+names sharing the place ("BEN LEE and ANN TOBIN, University of ...")."""
+_MIXED_NAME = r"(?:[A-ZÀ-ÞĀ-Ž][\w'’\-]*\.?\s+){1,3}[A-ZÀ-ÞĀ-Ž][\w'’\-]+"
+_MIXED_NAME_THEN_PLACE = re.compile(
+    rf"^(?P<name>{_MIXED_NAME}(?:(?:,\s*|,?\s+and\s+){_MIXED_NAME})*),\s+(?P<place>.+)$")
+"""The same in mixed case ("Ann U. Lee, Academy of Lagado, Lagado"): read only when no author
+line was found, since an address line can open the same way ("Harvard Medical School, ...")."""
 
 
-def _names_with_places(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] | None:
-    """Author lines that carry their own affiliation after the name in capitals."""
+def _names_with_places(zone: list[Row], pattern: re.Pattern[str] = _NAME_THEN_PLACE
+                       ) -> tuple[list[_Name], list[tuple[str, str]]] | None:
+    """Author lines that carry their own affiliation after the name (in capitals, by default)."""
     names: list[_Name] = []
     affiliations: list[tuple[str, str]] = []
-    entries: list[tuple[_Name, str, int]] = []
+    entries: list[tuple[list[_Name], str, int]] = []
     for index, row in enumerate(zone):
         for line in row.lines:
             text = line_text(line, drop_markers=True)
-            match = _NAME_THEN_PLACE.match(text)
-            if not match or not INSTITUTION.search(match.group("place")) \
-                    or len(match.group("name").split()) < 2:
+            entry = _names_then_place(text, pattern)
+            if entry is None:
                 if entries and entries[-1][2] == index - 1 and len(text.split()) <= 8 \
                         and not text.rstrip().endswith("."):
                     # The entry's place wraps onto a line of its own ("... and Institute for
                     # Advanced" / "Chemistry, Germany").
-                    name, place, _ = entries[-1]
-                    entries[-1] = (name, f"{place} {text}", index)
+                    named, place, _ = entries[-1]
+                    entries[-1] = (named, f"{place} {text}", index)
                 continue
-            name = _Name(_tidy_name(squash(match.group("name"))), [], line.bbox[0], index)
-            entries.append((name, match.group("place"), index))
-    for name, place_text, _ in entries:
+            entries.append(([_Name(_tidy_name(_TRAILING_DIGITS.sub("", part)), [], line.bbox[0],
+                                   index) for part in entry[0]], entry[1], index))
+    for named, place_text, _ in entries:
+        keys: list[str] = []
         for place in re.split(r"\s+and\s+(?=[A-Z])", place_text):
             text = _clean_affiliation(place)
             i = next((k for k, (_, t) in enumerate(affiliations)
                       if compact(t) == compact(text)), len(affiliations))
             if i == len(affiliations):
                 affiliations.append(("", text))
-            name.markers.append(f"#{i}")
-        names.append(name)
+            keys.append(f"#{i}")
+        for name in named:
+            name.markers.extend(keys)
+            names.append(name)
     return (names, affiliations) if names else None
+
+
+def _names_then_place(text: str, pattern: re.Pattern[str]) -> tuple[list[str], str] | None:
+    """The names and the place of a line "NAME[, NAME and NAME], Institution, Place", or None."""
+    match = pattern.match(text)
+    if not match:
+        return None
+    parts = [part.strip() for part in re.split(r",\s*|,?\s*\band\s+|(?<=[A-Z])and\s+",
+                                               match.group("name")) if part.strip()]
+    # The name pattern may run on into the place's first part ("Ann Lee, Alder University,
+    # ..."): the place starts at the first part that names an institution.
+    cut = next((k for k, part in enumerate(parts) if INSTITUTION.search(part)), len(parts))
+    place = ", ".join([*parts[cut:], match.group("place")])
+    if not cut or len(parts[0].split()) < 2 or not INSTITUTION.search(place):
+        return None
+    return parts[:cut], place
 
 
 def _same_style(a: tuple[float, bool, bool], b: tuple[float, bool, bool],
@@ -724,6 +883,10 @@ _TRAILING_MARKER = re.compile(r"(?:\s+[\d?!*†‡§¶#,.]+)+$")
 _INITIAL_END = re.compile(r"(?:^|[\s.-])[A-Z]\.$")
 
 
+_TRAILING_DIGITS = re.compile(r"(?<=[^\W\d])\d+$")
+"""An affiliation number the text layer set inline at a name's end ("P. Contributor1")."""
+
+
 def _split_names(lines: list[Line], row: int) -> list[_Name]:
     lines = [part for line in lines for part in _at_wide_gaps(line)]
     out: list[_Name] = []
@@ -736,7 +899,9 @@ def _split_names(lines: list[Line], row: int) -> list[_Name]:
         current = MEMBERSHIP.sub("", current)
         for part in _NAME_SEPARATORS.split(current):
             # A marker left inline after a space ("Boggon 1?"): OCR found it at the baseline.
-            name = _TRAILING_MARKER.sub("", squash(part).strip())
+            name = _TRAILING_DIGITS.sub("", _TRAILING_MARKER.sub("", squash(part).strip()))
+            if _ASIDE.fullmatch(name):
+                continue  # a role or collaboration after a name: "(Researcher)", "(CLEO)"
             if not _INITIAL_END.search(name):  # "H.-J." and "Ann B." keep their last period
                 name = name.strip(" .")
             # A lone capitalised token after a comma is a degree ("MD", "MPH"), not a name.
@@ -764,7 +929,7 @@ def _split_names(lines: list[Line], row: int) -> list[_Name]:
 
 
 def _marker_keys(text: str) -> list[str]:
-    return [key for key in re.findall(r"\d+|[^\s\d,]", text) if key not in "&"]
+    return [key for key in re.findall(r"\d+|[^\s\d,]", text) if key not in "&)"]
 
 
 _TRAILING_MARKS = "'’‘\"“”`~^"
@@ -832,6 +997,9 @@ _PLACE_ONLY = re.compile(r"^(?:[A-Z0-9][\w.-]*\s+)?[A-Z][^\W\d_]+(?:[ -][A-Z][^\
 """A line that is only a city and a country ("Edinburgh, UK", "3000 Leuven, Belgium")."""
 
 
+_NUMBERED_ADDRESS = re.compile(r"^\s*(\d{1,2})[.)]\s+(?=[A-Z])")
+
+
 def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tuple[str, str]]:
     """Affiliation strings with their markers; markers start a new one, wrapped lines join."""
     found: list[tuple[str, str]] = []
@@ -842,6 +1010,11 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
     prev_row = -2
     for row, line in aff_lines:
         parts = pieces(line)
+        numbered = _NUMBERED_ADDRESS.match(parts[0].text) if parts and not parts[0].marker \
+            else None
+        if numbered:  # "1. Department of ...": a marker set inline as a list number
+            parts = [Piece(numbered.group(1), True),
+                     Piece(parts[0].text[numbered.end():], False), *parts[1:]]
         marked_start = bool(parts) and parts[0].marker
         continuing = (
             found and previous is not None and not marked_start and row == prev_row + 1
@@ -1485,9 +1658,17 @@ def _labelled_abstract(pages: list[Page]) -> tuple[Page, Block, int] | None:
                     starts_bold = bool(line.spans) and line.spans[0].is_bold
                     word = len(match.group(1))
                     if heading_only or starts_bold or text[:word].isupper() \
-                            or text[word:word + 1] in ".:—–-":
+                            or text[word:word + 1] in ".:—–-" or _hanging_label(line):
                         return page, block, i
     return None
+
+
+def _hanging_label(line: Line) -> bool:
+    """The line's first word stands apart from its text by a wide gap (a label set in the
+    margin, its paragraph indented past it: "Abstract    This is ...")."""
+    words = [span for span in line.spans if span.text.strip()]
+    return len(words) >= 2 and words[1].bbox[0] - words[0].bbox[2] >= 0.6 * line.size \
+        and len(words[0].text.split()) == 1
 
 
 def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: float,
@@ -1515,11 +1696,9 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
         zone_bottom = max((row.bottom for row in zone), default=title_bottom)
         start = None
         first_line = 0
-        for i, block in enumerate(page.blocks):
-            k = _prose_start(block)
-            if k is not None and block.lines[k].bbox[1] >= zone_bottom - 1:
-                start, first_line = i, k
-                break
+        found = _unlabelled_abstract_start(page, zone_bottom - 1)
+        if found:
+            start, first_line = found[0], found[1]
         if start is None:
             return None
         block = page.blocks[start]
@@ -1598,8 +1777,12 @@ def _block_below(page: Page, index: int) -> int:
     """Index of the block to read after a heading: the next one under it (column mix-ups)."""
     head = page.blocks[index]
     for offset, block in enumerate(page.blocks[index + 1:index + 5], start=index + 1):
-        if block.bbox[1] >= head.bbox[1] and block.bbox[0] < head.bbox[2] \
-                and block.bbox[2] > head.bbox[0]:
+        overlaps = block.bbox[0] < head.bbox[2] and block.bbox[2] > head.bbox[0]
+        # A short paragraph under a centred heading may not reach under it.
+        close_under = block.column == head.column \
+            and 0 <= block.bbox[1] - head.bbox[3] < head.size \
+            and bool(re.search(r"[^\W\d_]{2}", block.text))
+        if block.bbox[1] >= head.bbox[1] and (overlaps or close_under):
             return offset - 1
     return index
 
@@ -1696,6 +1879,11 @@ def broken_label(previous: Line, line: Line) -> re.Match[str] | None:
     return _LABEL_TAIL.match(line.text)
 
 
+_NEXT_LABEL = re.compile(r"^\s*[A-Z][\w-]*(?: [\w-]+){0,3}\s*:\s")
+"""A run-in label opening the line under a keyword list ("MSC2020 subject classifications: ",
+"AMS Classification: "): the list ended above it."""
+
+
 def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
     for page in pages:
         for b, block in enumerate(page.blocks):
@@ -1712,8 +1900,8 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                     if len(parts) == 1 and not parts[0].strip() and abs(follow.size - size) <= 3:
                         size = follow.size  # a label alone, set smaller: its keywords' size
                     if STOP_HEAD.match(follow.text) or abs(follow.size - size) > 1.5 \
-                            or _note_line(follow.text):
-                        break
+                            or _note_line(follow.text) or _NEXT_LABEL.match(follow.text):
+                        break  # (the last: another run-in label under the list)
                     parts.append(follow.text)
                 below = _block_below(page, b) + 1  # a label alone: the block under it
                 held = b  # the block whose last line the keywords end on

@@ -11,7 +11,8 @@ from paperflow.pdf import OCR_FONT, Line, ParsedDocument, Span
 MARKER_SYMBOLS = "*†‡§¶∗⋆⋄□♯#‖∥⊥△▽∇♣♦♥♠✉☯¤\ufffd"
 """Footnote symbols after names; ☯ (equal contribution) and ¤ (current address) as PLOS uses,
 ∥ ⊥ △ ▽ ∇ as ACS journals continue the sequence after † ‡ ¶ §."""
-_MARKER_TEXT = re.compile(rf"^[\s\d,;{re.escape(MARKER_SYMBOLS)}α-ωa-z]{{1,10}}$")
+_MARKER_TEXT = re.compile(rf"^[\s\d,;){re.escape(MARKER_SYMBOLS)}α-ωa-z]{{1,10}}$")
+"""A raised marker's text; AIP journals close theirs with a parenthesis ("Ann Lee1, a)")."""
 _SYMBOL_ONLY = re.compile(rf"^[\s,{re.escape(MARKER_SYMBOLS)}]+$")
 _COMBINING = {
     "\u0301": "\u0301", "\u00b4": "\u0301", "\u0300": "\u0300", "`": "\u0300",
