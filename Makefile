@@ -97,6 +97,13 @@ corpus: venv
 	scripts/ensure_texlive.sh && $(BIN)/python scripts/corpus/generate.py --out out/corpus --per-template 4 --seed 1
 	scripts/ensure_chromium.sh && $(BIN)/python scripts/corpus/html_papers.py --out out/corpus-web --per-style 4 --seed 1
 
+.PHONY: class-samples
+# The publisher classes' own sample papers (Debian's texlive-publishers-doc) with hand-read
+# ground truth: held-out material for the front-matter rules.
+class-samples: $(RUNTIME_STAMP)
+	$(BIN)/python scripts/corpus/class_samples.py --out out/class-samples
+	$(BIN)/paperflow eval out/class-samples --json out/class-samples.json
+
 .PHONY: reliability
 # The whole fault-injection suite (tests/reliability, docs/reliability.md): worker killed,
 # server restarted, S3 stopped, a misbehaving LLM, concurrent submissions. `make test` runs only
