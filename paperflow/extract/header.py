@@ -727,7 +727,11 @@ def _block_affiliations(lines: list[Line]) -> list[str]:
     out = []
     for part in parts:
         text = _clean_affiliation(", ".join(part))
-        if text and INSTITUTION.search(text) and not _NOT_AFFILIATION.search(text[:40]):
+        # Under a name in its own cell, a place that ends with its country is an address
+        # whatever it names ("Hampton Court Palace" / "Richmond, England").
+        placed = bool(part) and bool(COUNTRY.search(part[-1]))
+        if text and (INSTITUTION.search(text) or placed) \
+                and not _NOT_AFFILIATION.search(text[:40]):
             out.append(text)
     return out
 
@@ -754,6 +758,13 @@ def _names_with_places(zone: list[Row], pattern: re.Pattern[str] = _NAME_THEN_PL
         for line in row.lines:
             text = line_text(line, drop_markers=True)
             entry = _names_then_place(text, pattern)
+            parts = pieces(line)
+            if entry is None and entries and parts and parts[0].marker \
+                    and INSTITUTION.search(text):
+                # A marked address under the lines ("1also at ..."): a further affiliation.
+                entries.append(([], "".join(part.text for part in parts if not part.marker),
+                                 index))
+                continue
             if entry is None:
                 if entries and entries[-1][2] == index - 1 and len(text.split()) <= 8 \
                         and not text.rstrip().endswith("."):
