@@ -314,3 +314,45 @@ def test_title_lines_with_a_journal_name_in_them() -> None:
                            "of the Physical Society of Japan")
     assert second.title == "Style template and guidelines for SPIE Proceedings"
     assert _names(second) == ["Ann Lee", "Bo Chan"]
+
+
+def test_marked_further_address_under_name_and_place_lines() -> None:
+    """JACoW: "Name†, Name, Institute, City, Country" lines, then a marked "also at ..." line:
+    a further affiliation, not part of the place above it."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((100, 80), "PREPARATION OF PAPERS FOR ACCELERATOR CONFERENCES", fontsize=14,
+                     fontname="hebo")
+    page.insert_text((60, 110), "A. N. Lee, H. Chan, Alder Institute of Physics, Alder, Norway",
+                     fontsize=12)
+    _runs(page, 60, 126, [("P. Diaz", 12, "helv", 0), ("1", 7, "helv", 4),
+                          (", Birch University, Birch, Canada", 12, "helv", 0)])
+    _runs(page, 60, 142, [("1", 7, "helv", 4), ("also at Cedar Laboratory, Cedar, Chile", 12,
+                                                "helv", 0)])
+    page.insert_text((60, 180), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 60, 196, 8)
+    header = extract_header(_analysed(doc))
+    assert _names(header) == ["A. N. Lee", "H. Chan", "P. Diaz"]
+    assert header.affiliations == ["Alder Institute of Physics, Alder, Norway",
+                                   "Birch University, Birch, Canada",
+                                   "also at Cedar Laboratory, Cedar, Chile"]
+
+
+def test_grid_cell_place_ending_with_its_country() -> None:
+    """In a grid of author cells, the lines under a name that end with a country are its
+    address even when they name no institution ("Hampton Court Palace" / "Richmond,
+    England")."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((150, 60), "Place Title Here: Place Subtitle", fontsize=16, fontname="hebo")
+    _grid_cell(page, 90, 100, ["Ann Lee"], ["Alder University", "Alder, Norway"])
+    _grid_cell(page, 260, 100, ["Bo Chan"], ["Hampton Court Palace", "Richmond, England"])
+    _grid_cell(page, 420, 100, ["Cy Diaz"], ["Birch Institute", "Birch, Canada"])
+    page.insert_text((60, 190), "ABSTRACT", fontsize=11, fontname="hebo")
+    _prose(page, 60, 206, 8)
+    header = extract_header(_analysed(doc))
+    assert _names(header) == ["Ann Lee", "Bo Chan", "Cy Diaz"]
+    assert header.affiliations == ["Alder University, Alder, Norway",
+                                   "Hampton Court Palace, Richmond, England",
+                                   "Birch Institute, Birch, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [2]]
