@@ -1789,8 +1789,10 @@ def _block_below(page: Page, index: int) -> int:
     head = page.blocks[index]
     for offset, block in enumerate(page.blocks[index + 1:index + 5], start=index + 1):
         overlaps = block.bbox[0] < head.bbox[2] and block.bbox[2] > head.bbox[0]
-        # A short paragraph under a centred heading may not reach under it.
-        close_under = block.column == head.column \
+        # A short paragraph under a centred heading may not reach under it; it still starts
+        # close beside its edge (not in a margin column of its own).
+        aside = max(block.bbox[0] - head.bbox[2], head.bbox[0] - block.bbox[2], 0.0)
+        close_under = block.column == head.column and aside < 2 * head.size \
             and 0 <= block.bbox[1] - head.bbox[3] < head.size \
             and bool(re.search(r"[^\W\d_]{2}", block.text))
         if block.bbox[1] >= head.bbox[1] and (overlaps or close_under):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pymupdf
 
-from paperflow.extract.header import extract_header
+from paperflow.extract.header import _block_below, extract_header
+from paperflow.pdf import Block, Line, Page, Span
 from tests.paperflow.extract.test_typesetting import PROSE, _analysed, _prose, _runs
 
 SENTENCE = "We measure how often the rule holds on pages it was not written for."
@@ -356,3 +357,34 @@ def test_grid_cell_place_ending_with_its_country() -> None:
                                    "Hampton Court Palace, Richmond, England",
                                    "Birch Institute, Birch, Canada"]
     assert [a.affiliation_indices for a in header.authors] == [[0], [1], [2]]
+
+
+
+def _block(text: str, bbox: tuple[float, float, float, float], size: float = 8.0) -> Block:
+    lines = [Line([Span(part, (bbox[0], bbox[1] + 10 * i, bbox[2], bbox[1] + 10 * i + size),
+                        size, "Helvetica", 0)],
+                  (bbox[0], bbox[1] + 10 * i, bbox[2], bbox[1] + 10 * i + size))
+             for i, part in enumerate(text.split("\n"))]
+    return Block(lines, bbox)
+
+
+def test_abstract_heading_beside_an_article_info_column() -> None:
+    """Elsevier CAS: "ARTICLE INFO" with the keywords in a narrow left column, "ABSTRACT" over
+    the abstract to its right, the text layer giving both the same column: the keywords
+    block just under the heading's level, far to its left, is not what the heading heads,
+    the abstract under it is; a short abstract beside a centred heading's edge still is."""
+    page = Page(1, 595, 842, [
+        _block("A B S T R A C T", (173, 120, 234, 129), 10),
+        _block("Keywords:\nquadrupole exciton\npolariton", (0, 137, 68, 160)),
+        _block("This template helps you to create a properly formatted manuscript.\n"
+               "Each keyword shall be separated by a command.", (173, 139, 493, 160)),
+    ])
+    assert _block_below(page, 0) == 1  # the abstract, the block after index 1
+    centred = Page(1, 612, 792, [
+        _block("Abstract", (280, 232, 332, 243), 12),
+        _block("This is the abstract for this article.", (110, 249, 263, 258), 10),
+        _block("1. Introduction", (90, 292, 181, 303), 12),
+        _block("This is a sample article that uses the class with the option.",
+               (90, 314, 522, 324), 10.9),
+    ])
+    assert _block_below(centred, 0) == 0
