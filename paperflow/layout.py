@@ -80,13 +80,19 @@ def at_page_edge(line: Line, page: Page) -> bool:
 
 def running_texts(doc: ParsedDocument) -> set[str]:
     """Texts printed near the top or bottom edge of several pages: running heads and footers."""
-    pages_by_key: dict[str, set[int]] = {}
+    return set(_edge_texts(doc))
+
+
+def _edge_texts(doc: ParsedDocument) -> dict[str, dict[int, float]]:
+    """Each text printed near the edge of several pages: the largest size it has on each."""
+    by_key: dict[str, dict[int, float]] = {}
     for page in doc.pages:
         for line in page.lines():
             if at_page_edge(line, page):
-                pages_by_key.setdefault(margin_key(line.text), set()).add(page.number)
+                sizes = by_key.setdefault(margin_key(line.text), {})
+                sizes[page.number] = max(sizes.get(page.number, 0.0), line.size)
     needed = 2 if len(doc.pages) < 6 else 3
-    return {key for key, pages in pages_by_key.items() if key and len(pages) >= needed}
+    return {key: sizes for key, sizes in by_key.items() if key and len(sizes) >= needed}
 
 
 def sidebar_blocks(page: Page) -> set[int]:
@@ -179,7 +185,7 @@ def _is_paragraph(block: Block) -> bool:
     return len(block.lines) >= 3 and len(long_lines) >= 0.6 * len(block.lines)
 
 
-def _role(block: Block, page: Page, body: float, running: set[str],
+def _role(block: Block, page: Page, body: float, running: dict[str, dict[int, float]],
           sidebar: bool) -> tuple[str, str]:
     text = block.text.strip()
     first = block.lines[0] if block.lines else None
@@ -189,9 +195,13 @@ def _role(block: Block, page: Page, body: float, running: set[str],
     if edge and PAGE_NUMBER.match(text):
         return "page_number", "digits at the page edge"
     # A title set large at the top of page 1 is no running head, though the running heads of
-    # the later pages repeat its words.
-    if edge and all(margin_key(line.text) in running for line in block.lines) \
-            and block.size <= 1.25 * body:
+    # the later pages repeat its words in their small type (a banner repeated as large stays
+    # one).
+    if edge and all(margin_key(line.text) in running for line in block.lines) and not (
+            block.size > 1.25 * body and all(
+                size < 0.8 * block.size for line in block.lines
+                for number, size in running[margin_key(line.text)].items()
+                if number != page.number)):
         return "running_head", "repeated at the edge of several pages"
     if edge and len(block.lines) == 1 and page.number > 1 and re.search(
             rf"^{page.number}\s+\S|\S\s+{page.number}$", text):
@@ -361,7 +371,7 @@ def analyse_layout(doc: ParsedDocument) -> ParsedDocument:
     normalise_text(doc)
     join_spaced_lines(doc)
     body = doc.body_font_size
-    running = running_texts(doc)
+    running = _edge_texts(doc)
     for page in doc.pages:
         sidebars = sidebar_blocks(page) if page.number <= 2 else set()
         for index, block in enumerate(page.blocks):

@@ -388,3 +388,23 @@ def test_abstract_heading_beside_an_article_info_column() -> None:
                (90, 314, 522, 324), 10.9),
     ])
     assert _block_below(centred, 0) == 0
+
+
+def test_banner_repeated_in_large_type_stays_a_running_head() -> None:
+    """A journal's name set large at the top of every page is a running head, however large:
+    only a title whose later repeats are in smaller type is kept (see the SIGPLAN test)."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((60, 40), "ALDER SCIENCE LETTERS", fontsize=18, fontname="hebo")
+    page.insert_text((60, 110), "A Study of Reading Order on Printed Pages", fontsize=15)
+    page.insert_text((60, 136), "Ann Lee and Bo Chan", fontsize=11)
+    page.insert_text((60, 170), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 60, 186, 8)
+    for number in (2, 3):
+        later = _page(doc)
+        later.insert_text((60, 40), "ALDER SCIENCE LETTERS", fontsize=18, fontname="hebo")
+        later.insert_text((540, 40), str(number), fontsize=8)
+        _prose(later, 60, 80, 40)
+    header = extract_header(_analysed(doc))
+    assert header.title == "A Study of Reading Order on Printed Pages"
+    assert _names(header) == ["Ann Lee", "Bo Chan"]
