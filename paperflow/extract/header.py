@@ -1669,17 +1669,22 @@ def _labelled_abstract(pages: list[Page]) -> tuple[Page, Block, int] | None:
                     starts_bold = bool(line.spans) and line.spans[0].is_bold
                     word = len(match.group(1))
                     if heading_only or starts_bold or text[:word].isupper() \
-                            or text[word:word + 1] in ".:—–-" or _hanging_label(line):
+                            or text[word:word + 1] in ".:—–-" or _hanging_label(block, i):
                         return page, block, i
     return None
 
 
-def _hanging_label(line: Line) -> bool:
-    """The line's first word stands apart from its text by a wide gap (a label set in the
-    margin, its paragraph indented past it: "Abstract    This is ...")."""
+def _hanging_label(block: Block, index: int) -> bool:
+    """The line's first word is a label set in the margin: a wide gap after it, and the
+    paragraph's next line indented to where the text after the gap starts ("Abstract    This
+    is ..." / "            it is based on ..."), not a justified line's wide space."""
+    line = block.lines[index]
     words = [span for span in line.spans if span.text.strip()]
-    return len(words) >= 2 and words[1].bbox[0] - words[0].bbox[2] >= 0.6 * line.size \
-        and len(words[0].text.split()) == 1
+    if len(words) < 2 or len(words[0].text.split()) != 1 or index + 1 >= len(block.lines):
+        return False
+    text_start = words[1].bbox[0]
+    return text_start - words[0].bbox[2] >= 0.6 * line.size \
+        and abs(block.lines[index + 1].bbox[0] - text_start) <= 2
 
 
 def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: float,

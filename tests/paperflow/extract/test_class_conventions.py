@@ -408,3 +408,25 @@ def test_banner_repeated_in_large_type_stays_a_running_head() -> None:
     header = extract_header(_analysed(doc))
     assert header.title == "A Study of Reading Order on Printed Pages"
     assert _names(header) == ["Ann Lee", "Bo Chan"]
+
+
+def test_wide_space_after_a_paragraphs_first_word_is_no_label() -> None:
+    """A justified line opening "Summary" with a wide word space, its next line back at the
+    margin, is running text, not a hanging "Summary" label: the unlabelled abstract above
+    stays the abstract."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((72, 80), "A Study of Justified Lines in Papers", fontsize=16)
+    page.insert_text((72, 104), "Ann Lee and Bo Chan", fontsize=11)
+    _prose(page, 72, 140, 6)
+    page.insert_text((72, 240), "1. Methods", fontsize=11, fontname="hebo")
+    page.insert_text((72, 260), "Summary", fontsize=10)
+    page.insert_text((125, 260), "statistics of every page were gathered from the text layer",
+                     fontsize=10)
+    page.insert_text((72, 273), "and compared with the printed page by hand, one paper at a time.",
+                     fontsize=10)
+    _prose(page, 72, 290, 10)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is not None
+    assert header.abstract.startswith("the method reads each page")
+    assert "Summary statistics" not in header.abstract
