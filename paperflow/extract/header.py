@@ -308,7 +308,7 @@ def _excluded_title_line(line: Line, page: Page, body: float = 0.0) -> bool:
     # A line opening in lower case goes on with the line above ("... a Manuscript for" / "the
     # Journal of the Physical Society of Japan"); a banner's words inside a line of title type
     # are the title's ("Style template and guidelines for SPIE Proceedings").
-    if banner and len(text.split()) <= 12 and not text.lstrip()[:1].islower() and not (
+    if banner and len(text.split()) <= 12 and not re.match(r"\s*[a-z]+\s", text) and not (
             body and line.size >= 1.2 * body
             and banner.start() > len(re.match(r"\W*(?:the\s+)?", text, re.I).group())):
         return True

@@ -305,6 +305,14 @@ def test_title_lines_with_a_journal_name_in_them() -> None:
     first = extract_header(_analysed(doc))
     doc = pymupdf.open()
     page = _page(doc)
+    page.insert_text((40, 60), "arXiv:2101.00001v1 [cs.CL] 1 Jan 2021", fontsize=20)
+    page.insert_text((100, 100), "Reading Order on Printed Pages", fontsize=14)
+    page.insert_text((200, 130), "Ann Lee and Bo Chan", fontsize=10.9)
+    page.insert_text((100, 170), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 100, 186, 8)
+    stamped = extract_header(_analysed(doc))
+    doc = pymupdf.open()
+    page = _page(doc)
     page.insert_text((120, 74), "Style template and guidelines for SPIE Proceedings",
                      fontsize=15.9, fontname="hebo")
     page.insert_text((200, 101), "Ann Lee and Bo Chan", fontsize=12)
@@ -314,6 +322,7 @@ def test_title_lines_with_a_journal_name_in_them() -> None:
     assert first.title == ("Instructions for the Preparation of a Manuscript for the Journal "
                            "of the Physical Society of Japan")
     assert second.title == "Style template and guidelines for SPIE Proceedings"
+    assert stamped.title == "Reading Order on Printed Pages"  # an arXiv stamp opens in lower case
     assert _names(second) == ["Ann Lee", "Bo Chan"]
 
 
