@@ -758,9 +758,8 @@ def _names_with_places(zone: list[Row], pattern: re.Pattern[str] = _NAME_THEN_PL
         for line in row.lines:
             text = line_text(line, drop_markers=True)
             entry = _names_then_place(text, pattern)
-            parts = pieces(line)
-            if entry is None and entries and parts and parts[0].marker \
-                    and INSTITUTION.search(text):
+            parts = pieces(line) if entry is None and entries else []
+            if parts and parts[0].marker and INSTITUTION.search(text):
                 # A marked address under the lines ("1also at ..."): a further affiliation.
                 entries.append(([], "".join(part.text for part in parts if not part.marker),
                                  index))
@@ -795,8 +794,9 @@ def _names_then_place(text: str, pattern: re.Pattern[str]) -> tuple[list[str], s
     match = pattern.match(text)
     if not match:
         return None
-    parts = [part.strip() for part in re.split(r",\s*|,?\s*\band\s+|(?<=[A-Z])and\s+",
-                                               match.group("name")) if part.strip()]
+    # A marker dropped from between a capital name and "and" leaves them joined ("TROVATOand").
+    names = re.sub(r"(?<=[A-Z])and\s", " and ", match.group("name"))
+    parts = [part.strip() for part in _NAME_SEPARATORS.split(names) if part.strip()]
     # The name pattern may run on into the place's first part ("Ann Lee, Alder University,
     # ..."): the place starts at the first part that names an institution.
     cut = next((k for k, part in enumerate(parts) if INSTITUTION.search(part)), len(parts))
