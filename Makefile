@@ -104,6 +104,13 @@ class-samples: $(RUNTIME_STAMP)
 	$(BIN)/python scripts/corpus/class_samples.py --out out/class-samples
 	$(BIN)/paperflow eval out/class-samples --json out/class-samples.json
 
+.PHONY: r-vignettes
+# R packages' vignettes (Debian's r-cran-*, downloaded, not installed): JSS-class and plain
+# article papers, with hand-read ground truth (scripts/corpus/r_vignettes.json).
+r-vignettes: $(RUNTIME_STAMP)
+	$(BIN)/python scripts/corpus/class_samples.py --truth scripts/corpus/r_vignettes.json --out out/r-vignettes
+	$(BIN)/paperflow eval out/r-vignettes --json out/r-vignettes.json
+
 .PHONY: reliability
 # The whole fault-injection suite (tests/reliability, docs/reliability.md): worker killed,
 # server restarted, S3 stopped, a misbehaving LLM, concurrent submissions. `make test` runs only

@@ -41,10 +41,25 @@ pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
 
 
+_TEX_SLOTS = re.compile(r"[\x0b-\x0f](?=[a-z])|(?<=[a-z])[\x0b-\x0f]|[\x10\x11\x15\x16\x1b-\x1f]")
+"""Control codes no text holds: the slots where TeX's fonts keep ligatures and quotes, which a
+font without a Unicode map (pdfTeX's bitmap Type 3 fonts) leaves in the text layer as codes.
+OT1 has ff/fi/fl/ffi/ffl at 0x0B-0x0F (read only beside a letter: 0x0B-0x0D are also line
+breaks); T1 has them at 0x1B-0x1F, quotes at 0x10/0x11 and dashes at 0x15/0x16. Python counts
+0x1C-0x1F as white space, so left alone "modi\x1ced" would split into "modi ed"."""
+_TEX_SLOT_TEXT = {"\x0b": "ff", "\x0c": "fi", "\x0d": "fl", "\x0e": "ffi", "\x0f": "ffl",
+                  "\x1b": "ff", "\x1c": "fi", "\x1d": "fl", "\x1e": "ffi", "\x1f": "ffl",
+                  "\x10": "\u201c", "\x11": "\u201d", "\x15": "\u2013", "\x16": "\u2014"}
+
+
 def clean_text(text: str) -> str:
-    """NFKC-normalise (ligatures, full-width forms) and drop soft hyphens and zero-width marks."""
+    """NFKC-normalise (ligatures, full-width forms), spell out TeX font slots left as control
+    codes, and drop soft hyphens and zero-width marks."""
     if text.isascii():
-        return text  # NFKC leaves ASCII as it is, and the marks dropped are not ASCII
+        if text.isprintable():
+            return text  # NFKC leaves ASCII as it is, and the marks dropped are not ASCII
+        return _TEX_SLOTS.sub(lambda code: _TEX_SLOT_TEXT[code.group()], text)
+    text = _TEX_SLOTS.sub(lambda code: _TEX_SLOT_TEXT[code.group()], text)
     text = unicodedata.normalize("NFKC", text)
     return re.sub("[\u00ad\u200b\u200c\u200d\ufeff]", "", text)
 

@@ -29,7 +29,7 @@ from paperflow.extract.header_layout import (
     squash,
     style,
 )
-from paperflow.layout import BOILERPLATE, first_word_fits
+from paperflow.layout import BOILERPLATE, first_word_fits, is_bold_line
 from paperflow.models import Author
 from paperflow.pdf import Block, Line, Page, ParsedDocument, Span, join_lines
 
@@ -110,6 +110,11 @@ STOP_HEAD = re.compile(
     r"abbreviations|pacs|msc|jel|mathematics subject|cite this|citation:|received)\b",
     re.I,
 )
+_BODY_HEAD = re.compile(
+    r"^(((\d+|[IVX]+)\.?\s*)(introduction|background|related work|motivation|overview|"
+    r"preliminaries|methods?|results)|introduction|(table of )?contents)\s*$", re.I)
+"""A line that opens the paper's body: its first section heading, or a table of contents (an
+unnumbered "Overview" or "Background" may head an abstract)."""
 NUMBERED_HEAD = re.compile(r"^(\d+|[IVX]+)\.?\s+[A-Z][A-Za-z ]{2,40}$")
 ARXIV = IDS.ARXIV_STAMP
 MONTHS = {m: i for i, m in enumerate(
@@ -169,8 +174,9 @@ def extract_header(doc: ParsedDocument) -> Header:
     title_bottom = max((line.bbox[3] for line in title_lines), default=first.height * 0.05)
     # An abstract that opens the next page leaves this one to the header, however long the
     # author list (a revtex list of twenty names in groups, each with its addresses).
-    zone_end = limit if anchor and anchor[0] is first else _first_paragraph_top(
-        first, body, title_bottom, first.height * (0.92 if anchor else 0.6))
+    zone_end = limit if anchor and anchor[0] is first else min(_first_paragraph_top(
+        first, body, title_bottom, first.height * (0.92 if anchor else 0.6)),
+        _body_top(first, title_bottom, body))
     held = anchor[1] if anchor and anchor[0] is first else None
     running = {id(line) for block in first.blocks
                if block is not held and _column_text_past(block, first, zone_end, body)
@@ -203,6 +209,8 @@ def extract_header(doc: ParsedDocument) -> Header:
     for marker, text in extra:
         if all(compact(text) != compact(a) for _, a in affiliations):
             affiliations.append((marker, text))
+    # A symbol opening an address is its marker, whatever size it was set in.
+    affiliations = [(marker, text.lstrip(MARKER_SYMBOLS + " ")) for marker, text in affiliations]
     header.affiliations = [text for _, text in affiliations]
     header.authors = _link_affiliations(authors, affiliations)
     vocab = Vocabulary(doc)
@@ -400,8 +408,15 @@ def _title_tokens(text: str) -> list[str]:
 # --- authors and affiliations ------------------------------------------------------------------
 
 
+_LEADERS = re.compile(r"(?:\.\s?){5,}")
+"""Dot leaders, which run a contents line out to its page number."""
+
+
 def is_prose(text: str) -> bool:
-    """Running text, not a list of names: most words of a sentence start in lower case."""
+    """Running text, not a list of names (most words of a sentence start in lower case) nor a
+    table of contents (dot leaders)."""
+    if _LEADERS.search(text):
+        return False
     words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", text) if not DEGREE.match(w)]
     if not words:
         return False
@@ -423,6 +438,23 @@ _CONTACT_LABEL = re.compile(r"^\W*(?:corresponding authors?|correspondence|conta
 """A label alone on its line over the corresponding author's contact block."""
 _CONTACT_START = re.compile(r"^\W*(?:corresponding authors?|correspondence)\b", re.I)
 """A line opening the corresponding author's contact block, under the addresses."""
+
+
+_FIRST_SECTION = re.compile(r"^(?:1|I)\.?\s+[A-Z]")
+
+
+def _body_top(page: Page, below: float, body: float) -> float:
+    """Top of the first section heading or table of contents under `below`: the header ends
+    there (a paper with no abstract goes from its byline to "1 Introduction"). A heading is
+    known by its words, or as section 1 set in bold or larger type, whatever it is called."""
+    def opens_body(block: Block) -> bool:
+        line = block.lines[0]
+        text = line.text.strip()
+        return bool(_BODY_HEAD.match(text) or _LEADERS.search(block.text) or (
+            _FIRST_SECTION.match(text) and len(block.lines) <= 2 and len(text) <= 80
+            and (is_bold_line(line) or line.size >= 1.15 * body)))
+    return min((block.bbox[1] for block in page.blocks
+                if block.bbox[1] > below and opens_body(block)), default=page.height)
 
 
 def _first_paragraph_top(page: Page, body: float, below: float, default: float) -> float:
@@ -590,8 +622,8 @@ def _authors_and_affiliations(
             if SKIP_ZONE.match(text) or URL.search(text) or BOILERPLATE.search(text) \
                     or not re.search(r"[A-Za-z]{2}", text):
                 continue
-            if len(text) <= 30 and _date(text, day_required=False):
-                continue  # the paper's date under the addresses (\date{...})
+            if (len(text) <= 30 or DATE.match(text.strip())) and _date(text, day_required=False):
+                continue  # the paper's date under the addresses (\date{...}), maybe annotated
             line_style = style(line)
             # A role or group in parentheses after a name ("(Researcher)") is no address.
             institution = bool(INSTITUTION.search(_ASIDE.sub("", text)))
@@ -1296,11 +1328,16 @@ def _marked_affiliations(lines: list[Line], names: list[_Name],
             found.append([mark.group(1), text[mark.end():]])
             open_entry = True
         elif open_entry and previous is not None and line.bbox[1] - previous.bbox[3] < \
-                0.8 * max(line.size, 1.0) and not EMAIL.search(text) \
+                0.8 * max(line.size, 1.0) \
+                and (not EMAIL.search(text) or _mid_phrase(found[-1][1])) \
                 and (not sidebar or found[-1][0] or not INSTITUTION.search(text)):
             # Under a marked entry an unmarked line goes on with it, even one naming an
-            # institution ("1School of Biology, Nairobi" / "Institute of Technology,").
-            found[-1][1] += " " + text
+            # institution ("1School of Biology, Nairobi" / "Institute of Technology,"); so does
+            # a line with an e-mail address when the entry stopped on a comma ("Alder," /
+            # "Germany. ann@alder.de": the country is the address's), which the address ends.
+            email = EMAIL.search(text)
+            found[-1][1] += " " + (text[:email.start()] if email else text)
+            open_entry = not email
         elif sidebar and INSTITUTION.search(text) and len(text.split()) <= 25:
             found.append(["", text])
             open_entry = True
@@ -1502,9 +1539,11 @@ _AFFILIATION_LABEL = re.compile(r"^\W*(?:authors?['’]?\s+)?(?:affiliations?|ad
 def _fuller_at_the_end(doc: ParsedDocument, names: list[_Name],
                        affiliations: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The header's short affiliations ("Vrije Universiteit Amsterdam" under a name) replaced
-    by the full address a journal prints after the text (JSS): under an "Affiliation:" label,
-    each author's name on a line, then the address a part a line, to the e-mail or URL line;
-    an address is taken only where it contains the header's own."""
+    by the full addresses a journal prints after the text (JSS): under an "Affiliation:" label,
+    the authors' names on a line (one, or several who share the address), then the address a
+    part a line, to the e-mail or URL line. A short one is replaced by the address that holds
+    most of its words; an address no short one stands for (an institution the header printed
+    in a form no rule read) is added; short ones of authors the list leaves out stay."""
     if not affiliations or not names:
         return affiliations
     lines = [line for page in doc.pages[-2:] for block in page.blocks
@@ -1518,23 +1557,36 @@ def _fuller_at_the_end(doc: ParsedDocument, names: list[_Name],
     parts: list[str] | None = None
     for line in lines[start + 1:]:
         text = squash(line.text)
-        if compact(text) in own_names:
+        if all(compact(name) in own_names for name in _NAME_LIST_SPLIT.split(text)):
             parts = []
             groups.append(parts)
         elif parts is None or _ADDRESS_LABEL.match(text):
             parts = None
         else:
             parts.append(text.rstrip(" ,;"))
-    addresses = [", ".join(parts) for parts in groups]
+    # Under the label, a name's lines are its address: two parts or more, or one that names
+    # an institution.
+    addresses = [_clean_affiliation(", ".join(parts)) for parts in groups
+                 if len(parts) >= 2 or INSTITUTION.search(" ".join(parts))]
+    addresses = [a for a in dict.fromkeys(addresses) if a and len(a.split()) <= 40]
     out = list(affiliations)
+    used: set[str] = set()
     for k, (marker, short) in enumerate(out):
-        if len(short.split()) < 2:
+        words = set(re.findall(r"\w+", short.lower()))
+        if len(words) < 2:
             continue  # too little to know the same institution by ("MIT", "Google")
-        fuller = [a for a in addresses if compact(short) in compact(a) and len(a) > len(short)
-                  and INSTITUTION.search(a) and len(a.split()) <= 40]
-        if fuller:
-            out[k] = (marker, _clean_affiliation(fuller[0]))
-    return out
+        share, fuller = max(((1.0 if compact(short) in compact(a) else
+                              len(words & set(re.findall(r"\w+", a.lower()))) / len(words), a)
+                             for a in addresses), default=(0.0, ""))
+        if share >= 0.66:
+            out[k] = (marker, fuller)
+            used.add(fuller)
+    out += [("", a) for a in addresses if a not in used]
+    return list({compact(text): (marker, text) for marker, text in out}.values())
+
+
+_NAME_LIST_SPLIT = re.compile(r"\s*(?:,|\band\b|&)\s*")
+"""What separates the names of authors who share one address ("Kurt Hornik, Achim Zeileis")."""
 
 
 def _starts_new_address(line: Line, following: Line, right: float) -> bool:
@@ -1713,7 +1765,7 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
         start = None
         first_line = 0
         found = _unlabelled_abstract_start(page, zone_bottom - 1)
-        if found:
+        if found and found[2] < _body_top(page, title_bottom, body):  # (body text is no abstract)
             start, first_line = found[0], found[1]
         if start is None:
             return None
@@ -1770,7 +1822,11 @@ def _until_link(lines: list[Line]) -> tuple[list[str], bool]:
         bare = text.strip(" \ufffd*†0123456789")
         if out and not out[-1].endswith(":") and LINK_ONLY.fullmatch(bare):
             return out, True
-        if KEYWORD_HEAD.match(text) or (STOP_HEAD.match(text) and not _abstract_label(lines, k)):
+        # A line that opens in lower case under one that ends no sentence goes on with that
+        # sentence ("... to assess their / significance. Furthermore"): no heading.
+        runs_on = text[:1].islower() and bool(out) and not out[-1].rstrip().endswith((".", ":"))
+        if not runs_on and (KEYWORD_HEAD.match(text)
+                            or (STOP_HEAD.match(text) and not _abstract_label(lines, k))):
             return out, True
         notice = _COPYRIGHT_NOTICE.search(text)
         if notice and (out or notice.start() > 0):

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 
 from paperflow.pdf import OCR_FONT, Line, ParsedDocument, Span
 
-MARKER_SYMBOLS = "*†‡§¶∗⋆⋄□♯#‖∥⊥△▽∇♣♦♥♠✉☯¤\ufffd"
+MARKER_SYMBOLS = "*†‡§¶∗⋆⋄□♯#‖∥⊥△▽∇♣♦♥♠✉☯¤\ufffd" + "".join(
+    map(chr, [*range(0x2460, 0x2474), *range(0x2776, 0x2794)]))
 """Footnote symbols after names; ☯ (equal contribution) and ¤ (current address) as PLOS uses,
-∥ ⊥ △ ▽ ∇ as ACS journals continue the sequence after † ‡ ¶ §."""
+∥ ⊥ △ ▽ ∇ as ACS journals continue the sequence after † ‡ ¶ §; circled digits (① ❶ ➀), which
+some templates number with and which a symbol font's † ‡ come out as when its encoding is lost."""
 _MARKER_TEXT = re.compile(rf"^[\s\d,;){re.escape(MARKER_SYMBOLS)}α-ωa-z]{{1,10}}$")
 """A raised marker's text; AIP journals close theirs with a parenthesis ("Ann Lee1, a)")."""
 _SYMBOL_ONLY = re.compile(rf"^[\s,{re.escape(MARKER_SYMBOLS)}]+$")

@@ -2,7 +2,7 @@ import pymupdf
 import pytest
 
 from paperflow.errors import EmptyInputError, EncryptedPdfError, InvalidPdfError, PermanentError
-from paperflow.pdf import join_lines, parse_layout, validate_pdf_bytes
+from paperflow.pdf import clean_text, join_lines, parse_layout, validate_pdf_bytes
 from tests.pdfs import (
     HTML_PAGE,
     make_encrypted,
@@ -127,3 +127,17 @@ def test_line_and_block_text_and_size_are_remembered_until_changed() -> None:
     block.changed()
     assert line.text == "1. Overall findings: Results hold" and line.size == 14.0
     assert block.text.startswith("1. Overall findings: Results hold Big") and block.size == 14.0
+
+
+def test_tex_font_slots_left_as_control_codes_are_spelled_out() -> None:
+    """A TeX font with no Unicode map leaves its ligatures and quotes as their slots' codes
+    (T1: ff/fi/fl/ffi/ffl at 0x1B-0x1F, quotes at 0x10/0x11; OT1: ligatures at 0x0B-0x0F);
+    Python counts 0x1C-0x1F as white space, so "modi\\x1ced" would read "modi ed"."""
+    assert clean_text("a (slightly) modi\x1ced version") == "a (slightly) modified version"
+    assert clean_text("so many di\x1berent things") == "so many different things"
+    assert clean_text("SAS \x10type 3\x11 tests") == "SAS \u201ctype 3\u201d tests"
+    assert clean_text("\x0crst \x0dow, the sta\x0b") == "first flow, the staff"
+    assert clean_text("Universit\u00e4t, \x1dow") == "Universität, flow"
+    # Not beside a letter, 0x0B-0x0D are line and page breaks, not ligatures.
+    assert clean_text("1 \x0c 2") == "1 \x0c 2"
+    assert clean_text("plain text") == "plain text"

@@ -1,0 +1,182 @@
+"""Front matter of papers set with LaTeX's plain classes and the JSS class (R package vignettes,
+reports, technical notes): no abstract, a table of contents, addresses at the end or in a
+footnote.
+
+Each convention was met on such papers, which no earlier rule read right; each test builds it
+with PyMuPDF, with other words, so it checks the rule, not the paper.
+"""
+
+from __future__ import annotations
+
+import pymupdf
+
+from paperflow.extract.header import extract_header
+from tests.paperflow.extract.test_typesetting import _analysed, _runs
+
+PARAGRAPH = [
+    "The method reads each page of the paper and finds the parts a reader needs, and it does",
+    "so from how the page is set rather than from a list of words that match one journal; we",
+    "show that the rules carry over to papers they were not written for, and we say where not.",
+    "Each rule is a fact of typesetting, so it holds on any paper set the same way as this one.",
+]
+
+
+def _page(doc: pymupdf.Document) -> pymupdf.Page:
+    return doc.new_page(width=612, height=792)
+
+
+def _lines(page: pymupdf.Page, x: float, y: float, lines: list[str], size: float = 10,
+           font: str = "helv") -> float:
+    for line in lines:
+        page.insert_text((x, y), line, fontsize=size, fontname=font)
+        y += size * 1.2
+    return y
+
+
+def _byline(page: pymupdf.Page, lines: list[str]) -> float:
+    """A centred title and the \\author/\\date lines under it; the y under them."""
+    page.insert_text((180, 120), "Sample Package Notes on Layout", fontsize=17)
+    y = 150.0
+    for line in lines:
+        page.insert_text((230, y), line, fontsize=12)
+        y += 16
+    return y
+
+
+def test_a_table_of_contents_is_neither_abstract_nor_address() -> None:
+    """A report with no abstract: title, names, date, then "Contents" with dot leaders out to
+    page numbers, then the first section. The contents (30 "words" of dots and more) are no
+    abstract, and neither they nor the section's text are addresses."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    y = _byline(page, ["Ann Lee", "Bo Chan", "November 25, 2022"])
+    page.insert_text((72, y + 20), "Contents", fontsize=14, fontname="hebo")
+    leaders = " ." * 40
+    y = _lines(page, 86, y + 44, [f"Getting started{leaders} 1", f"Reading the output{leaders} 2",
+                                  f"Fitting many models at once{leaders} 4",
+                                  f"Plotting and checking{leaders} 7"])
+    page.insert_text((72, y + 24), "Introduction", fontsize=12, fontname="hebo")
+    _lines(page, 72, y + 48, PARAGRAPH * 2)
+    header = extract_header(_analysed(doc))
+    assert [author.name for author in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.abstract is None
+    assert header.affiliations == []
+
+
+def test_text_under_the_first_numbered_section_is_no_abstract() -> None:
+    """Section 1, whatever its name ("1 Rounding of dates"), set in larger bold type right under
+    the byline: the paper has no abstract, and its first paragraph is body text."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    y = _byline(page, ["Ann Lee", "Birch Clinic", "Oct 2016"])
+    page.insert_text((72, y + 24), "1   Rounding of dates", fontsize=14, fontname="hebo")
+    _lines(page, 72, y + 48, PARAGRAPH * 2)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is None
+    assert header.affiliations == ["Birch Clinic"]
+
+
+def test_a_sentence_running_onto_a_line_that_opens_with_a_heading_word() -> None:
+    """In an abstract, a line opening in lower case with "significance." (a heading word of
+    some journals) under a line that ends no sentence goes on with the abstract."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    y = _byline(page, ["Ann Lee", "Alder University"])
+    page.insert_text((280, y + 20), "Abstract", fontsize=9, fontname="hebo")
+    _lines(page, 110, y + 40, [
+        "This note shows a package that fits models and tests them, and it makes tools available",
+        "to show where the structure of a series changes and to assess their",
+        "significance. Furthermore, it is shown how new data can be monitored.",
+    ], size=9)
+    page.insert_text((90, y + 90), "Keywords: structure, monitoring, R.", fontsize=10)
+    page.insert_text((72, y + 130), "1. Introduction", fontsize=14, fontname="hebo")
+    _lines(page, 72, y + 154, PARAGRAPH)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is not None
+    assert header.abstract.endswith("Furthermore, it is shown how new data can be monitored.")
+
+
+def test_a_circled_digit_opening_an_address_is_its_marker() -> None:
+    """A symbol font whose encoding is lost turns the † and ‡ before the addresses into circled
+    digits (❸, ❹) set at full size: they are markers, not part of the address."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((150, 120), "Checking Diagnostics in Linear Relationships", fontsize=17)
+    page.insert_text((180, 160), "Ann Lee*", fontsize=12)
+    page.insert_text((340, 160), "Bo Chan**", fontsize=12)
+    writer = pymupdf.TextWriter(page.rect)  # one text object, as TeX sets a line
+    dingbats, helvetica = pymupdf.Font("zadb"), pymupdf.Font("helv")
+    for y, digit, address in [
+            (178, "\u2778", "Institut für Statistik, Alder Universität, Austria"),
+            (192, "\u2779", "Institut für Biometrie, Birch Universität, Germany")]:
+        writer.append((100, y), digit, font=dingbats, fontsize=12)
+        writer.append(writer.last_point, address, font=helvetica, fontsize=9)
+    writer.write_text(page)
+    page.insert_text((72, 230), "1   Introduction", fontsize=14, fontname="hebo")
+    _lines(page, 72, 254, PARAGRAPH)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Institut für Statistik, Alder Universität, Austria",
+                                   "Institut für Biometrie, Birch Universität, Germany"]
+
+
+def test_a_footnote_address_runs_on_to_its_email_line() -> None:
+    """A \\thanks footnote: the address wraps, and its last part shares a line with the
+    e-mail address ("Germany. ann@alder.de"); the country is the address's."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((180, 120), "Map overlay and aggregation in alder", fontsize=17)
+    _runs(page, 250, 160, [("Ann Lee", 12, "helv", 0), ("*", 8, "helv", 4)])
+    page.insert_text((250, 184), "January 19, 2023", fontsize=12)
+    page.insert_text((280, 214), "Abstract", fontsize=10, fontname="hebo")
+    _lines(page, 100, 232, PARAGRAPH)
+    _runs(page, 72, 700, [("*", 6, "helv", 3), ("Institute for Geoinformatics, University of "
+                                                "Alder, Main Strasse 253, 48151 Alder,", 8,
+                                                "helv", 0)])
+    page.insert_text((72, 710), "Germany. ann.lee@uni-alder.de", fontsize=8)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Institute for Geoinformatics, University of Alder, "
+                                   "Main Strasse 253, 48151 Alder, Germany"]
+
+
+def test_an_annotated_date_under_the_address_is_no_part_of_it() -> None:
+    """\\date{Jan. 2008 (added note in June 2010)} under the last address."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    y = _byline(page, ["Ann Lee", "École de statistique, Université Alder"])
+    page.insert_text((230, y), "Jan. 2008 (added note in June 2010)", fontsize=8)
+    page.insert_text((72, y + 40), "1   Introduction", fontsize=14, fontname="hebo")
+    _lines(page, 72, y + 64, PARAGRAPH)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["École de statistique, Université Alder"]
+
+
+def test_full_addresses_after_the_text_replace_the_short_ones() -> None:
+    """JSS: the title page prints a short affiliation under each name; after the references an
+    "Affiliation:" list gives each address in full under the names it belongs to, two authors
+    of one address on one line ("Bo Chan, Cy Dunn")."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((150, 120), "Finite Models of Layout with Alder", fontsize=17)
+    for x, name, place in [(90, "Ann Lee", "Alder University"),
+                           (250, "Bo Chan", "Birch Institute of Technology"),
+                           (420, "Cy Dunn", "Birch Institute of Technology")]:
+        page.insert_text((x, 160), name, fontsize=12)
+        page.insert_text((x, 174), place, fontsize=12)
+    page.insert_text((280, 210), "Abstract", fontsize=10, fontname="hebo")
+    _lines(page, 110, 228, PARAGRAPH, size=9)
+    page.insert_text((90, 290), "Keywords: layout, models, R.", fontsize=10)
+    page.insert_text((72, 330), "1. Introduction", fontsize=14, fontname="hebo")
+    _lines(page, 72, 354, PARAGRAPH)
+    last = _page(doc)
+    _lines(last, 72, 80, PARAGRAPH)
+    last.insert_text((72, 160), "Affiliation:", fontsize=10, fontname="hebo")
+    _lines(last, 72, 176, ["Ann Lee", "Department of Statistics", "Alder University",
+                           "Main Street 15", "6020 Alder, Austria", "E-mail: ann@alder.at"])
+    _lines(last, 72, 260, ["Bo Chan, Cy Dunn", "Group of Layout Studies",
+                           "Birch Institute of Technology", "Side Road 2", "1090 Birch, Austria",
+                           "E-mail: bo@birch.at, cy@birch.at"])
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Department of Statistics, Alder University, Main Street 15, 6020 Alder, Austria",
+        "Group of Layout Studies, Birch Institute of Technology, Side Road 2, 1090 Birch, Austria",
+    ]
