@@ -73,7 +73,9 @@ INSTITUTION = re.compile(
     r"\bai\b|google|microsoft|facebook|meta|ibm|amazon|bytedance|foundation|council|agency|"
     r"ministry|division|unit|program|consortium|observatory|museum|cnrs|inria|max planck|"
     r"\binfn\b|\bcern\b|ecole|école|universidad|università|universität|polytechn|"
-    r"[A-Z][a-z]+,\s*(usa|uk|china|japan|germany|france|italy|spain|canada|india)\b",
+    r"[A-Z][a-z]+,\s*(usa|uk|china|japan|germany|france|italy|spain|canada|india)\b"
+    # A company's legal form after its name ("Novartis Pharma AG"), in capitals as registered.
+    r"|(?-i:\s(?:AG|SA|S\.A\.|SE|LLC|LLP|PLC|plc|NV|N\.V\.|BV|B\.V\.|SpA|S\.p\.A\.|KK|Oy|AB)(?:\W|$))",
     re.I,
 )
 DEGREE = re.compile(
@@ -210,7 +212,9 @@ def extract_header(doc: ParsedDocument) -> Header:
         if all(compact(text) != compact(a) for _, a in affiliations):
             affiliations.append((marker, text))
     # A symbol opening an address is its marker, whatever size it was set in.
-    affiliations = [(marker, text.lstrip(MARKER_SYMBOLS + " ")) for marker, text in affiliations]
+    affiliations = [(marker, _place_only(text.lstrip(MARKER_SYMBOLS + " ")))
+                    for marker, text in affiliations]
+    affiliations = [(marker, text) for marker, text in affiliations if text]
     header.affiliations = [text for _, text in affiliations]
     header.authors = _link_affiliations(authors, affiliations)
     vocab = Vocabulary(doc)
@@ -443,6 +447,18 @@ _CONTACT_START = re.compile(r"^\W*(?:corresponding authors?|correspondence)\b", 
 _FIRST_SECTION = re.compile(r"^(?:1|I)\.?\s+[A-Z]")
 
 
+def _place_only(text: str) -> str:
+    """An affiliation without what no place is: a date ("This version was compiled on January
+    11, 2022", run in after "; " or alone) or a sentence of eight words or more, neither naming
+    an institution; "" when nothing is left."""
+    def dated(part: str) -> bool:
+        return not INSTITUTION.search(part) and bool(DATE.search(part) or _ISO_DATE.search(part))
+    text = "; ".join(part.strip() for part in text.split(";") if not dated(part)).strip()
+    if not INSTITUTION.search(text) and len(text.split()) >= 8 and is_prose(text):
+        return ""
+    return text
+
+
 def _body_top(page: Page, below: float, body: float) -> float:
     """Top of the first section heading or table of contents under `below`: the header ends
     there (a paper with no abstract goes from its byline to "1 Introduction"). A heading is
@@ -521,6 +537,9 @@ def _paragraph_over_keywords(page: Page, below: float) -> tuple[int, int, float]
     paragraphs above it of the same type and edges belong to it too."""
     found = next(((i, k) for i, block in enumerate(page.blocks)
                   for k, line in enumerate(block.lines) if KEYWORD_HEAD.match(line.text)), None)
+    if found is None:  # keywords with no label, parted by bars (PNAS: "cells | imaging | ...")
+        found = next(((i, 0) for i, block in enumerate(page.blocks)
+                      if block.bbox[1] > below and _bar_keywords(block)), None)
     if found is None:
         return None
     index, k = found
@@ -1885,7 +1904,7 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
             continue
         first = block.lines[0].text
         if (STOP_HEAD.match(first) and not _abstract_label(block.lines, 0)) \
-                or NUMBERED_HEAD.match(first) \
+                or NUMBERED_HEAD.match(first) or _bar_keywords(block) \
                 or KEYWORD_HEAD.match(first) or OTHER_ABSTRACT_HEAD.match(first):
             break  # (the last: the abstract again, in another language)
         if re.fullmatch(r"[\divx]+", text.strip(), re.I) or URL.match(text.strip(" \ufffd")):
@@ -2026,14 +2045,24 @@ def _unlabelled_keywords(page: Page, title_bottom: float) -> list[str]:
     two of three or more short phrases parted by vertical bars or middle dots, no digits and
     no sentence in them."""
     for block in page.blocks:
-        if block.bbox[1] < title_bottom or block.bbox[1] > page.height * 0.6 \
-                or len(block.lines) > 2 or block.role not in ("body", ""):
+        if block.bbox[1] < title_bottom or block.bbox[1] > page.height * 0.6:
             continue
-        text = squash(join_lines([line.text for line in block.lines]))
-        parts = [part.strip() for part in _BAR_SEPARATOR.split(text)]
-        if len(parts) >= 3 and not re.search(r"\d|[.;!?]", text) and all(
-                part and len(part.split()) <= 5 for part in parts):
+        parts = _bar_keywords(block)
+        if parts:
             return parts
+    return []
+
+
+def _bar_keywords(block: Block) -> list[str]:
+    """The phrases of a block of unlabelled keywords (a line or two of three or more short
+    phrases parted by vertical bars or middle dots, no digits and no sentence), else []."""
+    if len(block.lines) > 2 or block.role not in ("body", ""):
+        return []
+    text = squash(join_lines([line.text for line in block.lines]))
+    parts = [part.strip() for part in _BAR_SEPARATOR.split(text)]
+    if len(parts) >= 3 and not re.search(r"\d|[.;!?]", text) and all(
+            part and len(part.split()) <= 5 for part in parts):
+        return parts
     return []
 
 

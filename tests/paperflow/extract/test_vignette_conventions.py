@@ -180,3 +180,56 @@ def test_full_addresses_after_the_text_replace_the_short_ones() -> None:
         "Department of Statistics, Alder University, Main Street 15, 6020 Alder, Austria",
         "Group of Layout Studies, Birch Institute of Technology, Side Road 2, 1090 Birch, Austria",
     ]
+
+
+def test_a_date_or_a_sentence_under_the_names_is_no_address() -> None:
+    """Templates print "This version was compiled on <date>" or a sentence about the document
+    under the byline, in the addresses' type: neither a date nor a sentence that names no
+    institution is a place."""
+    for note in ["This version was compiled on January 11, 2022",
+                 "The examples developed in this note are meant to supplement our earlier book"]:
+        doc = pymupdf.open()
+        page = _page(doc)
+        y = _byline(page, ["Ann Lee and Bo Chan", note])
+        page.insert_text((280, y + 20), "Abstract", fontsize=10, fontname="hebo")
+        _lines(page, 100, y + 40, PARAGRAPH)
+        header = extract_header(_analysed(doc))
+        assert header.affiliations == [], note
+        assert [author.name for author in header.authors] == ["Ann Lee", "Bo Chan"]
+
+
+def test_keywords_parted_by_bars_close_a_short_unlabelled_abstract() -> None:
+    """PNAS-style: no "Abstract" heading, a short paragraph in small type, then keywords with no
+    label parted by vertical bars ("layout | rules | R"): the paragraph is the abstract however
+    short, and the keyword line is no part of it."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((50, 70), "Writing a package that reads pages", fontsize=20)
+    page.insert_text((52, 96), "Ann Lee and Bo Chan", fontsize=8)
+    short = PARAGRAPH[0].split()[:14], PARAGRAPH[1].split()[:14]
+    y = _lines(page, 52, 130, [" ".join(words) for words in short] + ["is the source on it."],
+               size=7)
+    page.insert_text((52, y + 6), "layout | rules | R | C++", fontsize=6.7)
+    page.insert_text((52, y + 30), "1. Introduction", fontsize=9, fontname="hebo")
+    _lines(page, 52, y + 46, PARAGRAPH * 2, size=8.6)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is not None
+    assert header.abstract.startswith("The method reads each page")
+    assert header.abstract.endswith("is the source on it.")
+    assert header.keywords == ["layout", "rules", "R", "C++"]
+
+
+def test_a_company_with_its_legal_form_is_no_author() -> None:
+    """A name over its employer, a company named with its legal form ("Birch Pharma AG"): the
+    company is an affiliation, not a second author of the block."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((150, 120), "Simultaneous Checks in General Layouts", fontsize=17)
+    for y, line in [(160, "Ann Lee"), (178, "Alder University"), (210, "Bo Chan"),
+                    (228, "Statistical Methods, Clinical Sciences"), (246, "Birch Pharma AG"),
+                    (264, "CH-4002 Basel, Switzerland")]:
+        page.insert_text((220, y), line, fontsize=14)
+    page.insert_text((280, 310), "Abstract", fontsize=10, fontname="hebo")
+    _lines(page, 100, 330, PARAGRAPH)
+    header = extract_header(_analysed(doc))
+    assert [author.name for author in header.authors] == ["Ann Lee", "Bo Chan"]
