@@ -399,10 +399,18 @@ def _choose_title(doc: ParsedDocument, page: Page, lines: list[Line]) -> str | N
         # between (not its words spread over a keyword list), has reliable word spacing.
         tokens = _title_tokens(meta)
         page_tokens = _title_tokens(" ".join(line.text for line in page.lines()))
-        if any(page_tokens[i:i + len(tokens)] == tokens
-               for i in range(len(page_tokens) - len(tokens) + 1)):
+        printed_tokens = _title_tokens(printed or "")
+        # Unless the title lines hold it with more words (an article the metadata left out:
+        # "An Object Oriented ..." for "Object Oriented ...").
+        fuller = len(printed_tokens) > len(tokens) and _holds(printed_tokens, tokens)
+        if _holds(page_tokens, tokens) and not fuller:
             return meta
     return printed
+
+
+def _holds(tokens: list[str], run: list[str]) -> bool:
+    """`run` occurs in `tokens`, in one piece."""
+    return any(tokens[i:i + len(run)] == run for i in range(len(tokens) - len(run) + 1))
 
 
 def _title_tokens(text: str) -> list[str]:
@@ -558,7 +566,8 @@ def _paragraph_over_keywords(page: Page, below: float) -> tuple[int, int, float]
             or not close or not overlaps:
         return None
     if k:
-        return index, 0, lines[0].bbox[1]
+        first = _same_type_start(lines)
+        return index, first, lines[first].bbox[1]
     while index:
         block, above = page.blocks[index], page.blocks[index - 1]
         if above.bbox[1] <= below or abs(above.size - block.size) > 0.5 \
@@ -568,7 +577,16 @@ def _paragraph_over_keywords(page: Page, below: float) -> tuple[int, int, float]
                 or not is_prose(above.text) or len(above.text.split()) < 12:
             break
         index -= 1
-    return index, 0, page.blocks[index].bbox[1]
+    first = _same_type_start(page.blocks[index].lines)
+    return index, first, page.blocks[index].lines[first].bbox[1]
+
+
+def _same_type_start(lines: list[Line]) -> int:
+    """The first of the lines set in the type of the last: a line in other type the text layer
+    put on top of a paragraph (PNAS's "Edited by ...; received ..." over the abstract) is no
+    part of it."""
+    size = lines[-1].size
+    return next(k for k, line in enumerate(lines) if abs(line.size - size) <= 0.5)
 
 
 def _prose_start(block: Block) -> int | None:
@@ -777,7 +795,7 @@ def _block_affiliations(lines: list[Line]) -> list[str]:
             parts.append([])
     out = []
     for part in parts:
-        text = _clean_affiliation(", ".join(part))
+        text = _clean_affiliation(_join_parts(part))
         # Under a name in its own cell, a place that ends with its country is an address
         # whatever it names ("Hampton Court Palace" / "Richmond, England").
         placed = bool(part) and bool(COUNTRY.search(part[-1]))
@@ -871,7 +889,8 @@ def _name_like(line: Line) -> bool:
         return False
     if any(w[0].islower() and w.lower() not in _NAME_PARTICLES for w in words):
         return False
-    return not re.search(r"\d{3,}|:", text)
+    # A line that ends with a country ends an address ("Yerseke, The Netherlands").
+    return not re.search(r"\d{3,}|:", text) and not COUNTRY.search(text.strip(" ,;"))
 
 
 _BYLINE = re.compile(r"^\s*(?:by|par)\s+(?=[^\W\d_])", re.I)
@@ -1171,8 +1190,25 @@ def _extend(found: list[tuple[str, str]], text: str, wrapped: bool = True) -> No
     if prev.endswith(" and"):
         found.append(("", text))
         return
-    sep = " " if wrapped or prev.endswith(",") else ", "
+    sep = " " if wrapped or prev.endswith(",") else _part_separator(prev, text)
     found[-1] = (marker, prev + sep + text.strip())
+
+
+def _part_separator(prev: str, text: str) -> str:
+    """What joins two parts of an address stacked a part a line: a comma, unless the line broke
+    inside a phrase ("National Center for" / "Computational Toxicology", "Royal Netherlands
+    Institute" / "of Sea Research")."""
+    inside = re.search(r"\s(?:of|and|for|the|de|du|des|der|für|&)$", prev.rstrip(), re.I) \
+        or re.match(r"(?:of|and|for|the|de|du|des|der|für)\s", text.strip())
+    return " " if inside else ", "
+
+
+def _join_parts(parts: list[str]) -> str:
+    """Parts of an address stacked a part a line, joined as one address."""
+    text = ""
+    for part in parts:
+        text = text + _part_separator(text, part) + part if text else part
+    return text
 
 
 def _clean_affiliation(text: str) -> str:
@@ -1563,29 +1599,38 @@ def _fuller_at_the_end(doc: ParsedDocument, names: list[_Name],
     part a line, to the e-mail or URL line. A short one is replaced by the address that holds
     most of its words; an address no short one stands for (an institution the header printed
     in a form no rule read) is added; short ones of authors the list leaves out stay."""
-    if not affiliations or not names:
+    if not names:
         return affiliations
     lines = [line for page in doc.pages[-2:] for block in page.blocks
-             if block.role not in ("running_head", "page_number") for line in block.lines]
+             if block.role not in ("running_head", "page_number", "banner")
+             for line in block.lines]
     start = next((i for i, line in enumerate(lines)
                   if _AFFILIATION_LABEL.match(line.text.strip())), None)
     if start is None:
         return affiliations
-    own_names = {compact(name.name) for name in names}
+    own_names = {_name_key(name.name) for name in names}
     groups: list[list[str]] = []
     parts: list[str] | None = None
+    previous = lines[start]
     for line in lines[start + 1:]:
         text = squash(line.text)
-        if all(compact(name) in own_names for name in _NAME_LIST_SPLIT.split(text)):
+        # An address is stacked at the line pitch: a blank of two lines or more ends it (the
+        # journal's colophon at the foot of the page is no part of the last one); it may go on
+        # at the top of the next page.
+        gap = line.bbox[1] - previous.bbox[3] > 2 * line.size
+        previous = line
+        # Names open an address; "and" alone opens a second one of the same authors.
+        if all(_name_key(name) in own_names for name in _NAME_LIST_SPLIT.split(text)) \
+                or (parts and text.lower() == "and"):
             parts = []
             groups.append(parts)
-        elif parts is None or _ADDRESS_LABEL.match(text):
+        elif parts is None or gap or _ADDRESS_LABEL.match(text):
             parts = None
         else:
             parts.append(text.rstrip(" ,;"))
     # Under the label, a name's lines are its address: two parts or more, or one that names
     # an institution.
-    addresses = [_clean_affiliation(", ".join(parts)) for parts in groups
+    addresses = [_clean_affiliation(_join_parts(parts)) for parts in groups
                  if len(parts) >= 2 or INSTITUTION.search(" ".join(parts))]
     addresses = [a for a in dict.fromkeys(addresses) if a and len(a.split()) <= 40]
     out = list(affiliations)
@@ -1602,6 +1647,15 @@ def _fuller_at_the_end(doc: ParsedDocument, names: list[_Name],
             used.add(fuller)
     out += [("", a) for a in addresses if a not in used]
     return list({compact(text): (marker, text) for marker, text in out}.values())
+
+
+def _name_key(name: str) -> tuple[str, str]:
+    """A person's first and last names: one name printed with its middle names in full in one
+    place and as initials in another ("Rune Haubo Bojesen Christensen", "Rune Haubo B
+    Christensen") has one key."""
+    words = [compact(word) for word in name.split()]
+    words = [word for word in words if word]
+    return (words[0], words[-1]) if len(words) >= 2 else ("", "".join(words))
 
 
 _NAME_LIST_SPLIT = re.compile(r"\s*(?:,|\band\b|&)\s*")

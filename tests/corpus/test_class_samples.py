@@ -56,7 +56,7 @@ def test_build_copies_matching_pdfs_and_skips_changed_ones(
 def test_r_vignette_records_name_their_package_and_are_complete() -> None:
     truth = class_samples.HERE / "r_vignettes.json"
     records = json.loads(truth.read_text(encoding="utf-8"))
-    assert len(records) == 45
+    assert len(records) == 60
     assert len({record["id"] for record in records}) == len(records)
     for record in records:
         assert record["package"].startswith("r-cran-"), record["id"]

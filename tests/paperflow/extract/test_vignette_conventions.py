@@ -153,7 +153,8 @@ def test_an_annotated_date_under_the_address_is_no_part_of_it() -> None:
 def test_full_addresses_after_the_text_replace_the_short_ones() -> None:
     """JSS: the title page prints a short affiliation under each name; after the references an
     "Affiliation:" list gives each address in full under the names it belongs to, two authors
-    of one address on one line ("Bo Chan, Cy Dunn")."""
+    of one address on one line ("Bo Chan, Cy Dunn"), a name there perhaps with its middle name
+    in full ("Ann Beth Lee" for the title page's "Ann Lee")."""
     doc = pymupdf.open()
     page = _page(doc)
     page.insert_text((150, 120), "Finite Models of Layout with Alder", fontsize=17)
@@ -170,7 +171,7 @@ def test_full_addresses_after_the_text_replace_the_short_ones() -> None:
     last = _page(doc)
     _lines(last, 72, 80, PARAGRAPH)
     last.insert_text((72, 160), "Affiliation:", fontsize=10, fontname="hebo")
-    _lines(last, 72, 176, ["Ann Lee", "Department of Statistics", "Alder University",
+    _lines(last, 72, 176, ["Ann Beth Lee", "Department of Statistics", "Alder University",
                            "Main Street 15", "6020 Alder, Austria", "E-mail: ann@alder.at"])
     _lines(last, 72, 260, ["Bo Chan, Cy Dunn", "Group of Layout Studies",
                            "Birch Institute of Technology", "Side Road 2", "1090 Birch, Austria",
@@ -201,11 +202,14 @@ def test_a_date_or_a_sentence_under_the_names_is_no_address() -> None:
 def test_keywords_parted_by_bars_close_a_short_unlabelled_abstract() -> None:
     """PNAS-style: no "Abstract" heading, a short paragraph in small type, then keywords with no
     label parted by vertical bars ("layout | rules | R"): the paragraph is the abstract however
-    short, and the keyword line is no part of it."""
+    short, and the keyword line is no part of it; nor is the editorial line set in smaller type
+    right on top of it ("Edited by ...; received ...")."""
     doc = pymupdf.open()
     page = _page(doc)
     page.insert_text((50, 70), "Writing a package that reads pages", fontsize=20)
     page.insert_text((52, 96), "Ann Lee and Bo Chan", fontsize=8)
+    page.insert_text((52, 122), "Edited by Cy Dunn, Alder University; received 24 January 2018; "
+                     "accepted 13 September 2018", fontsize=5.5)
     short = PARAGRAPH[0].split()[:14], PARAGRAPH[1].split()[:14]
     y = _lines(page, 52, 130, [" ".join(words) for words in short] + ["is the source on it."],
                size=7)
@@ -233,3 +237,65 @@ def test_a_company_with_its_legal_form_is_no_author() -> None:
     _lines(page, 100, 330, PARAGRAPH)
     header = extract_header(_analysed(doc))
     assert [author.name for author in header.authors] == ["Ann Lee", "Bo Chan"]
+
+
+def test_addresses_after_the_text_when_the_header_named_no_institution() -> None:
+    """JSS again, the names over words no rule takes for an institution ("Debian Project"):
+    the "Affiliation:" list gives the addresses; "and" alone opens an author's second one; the
+    journal's colophon at the foot of the page, two lines and more below, is none."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((150, 120), "Seamless Layout Reading in Alder", fontsize=17)
+    for x, name, place in [(150, "Ann Lee", "Birch Project"), (350, "Bo Chan", "Alder Fans")]:
+        page.insert_text((x, 160), name, fontsize=12, fontname="hebo")
+        page.insert_text((x, 174), place, fontsize=10.9)
+    page.insert_text((280, 210), "Abstract", fontsize=10, fontname="hebo")
+    _lines(page, 110, 228, PARAGRAPH, size=9)
+    page.insert_text((90, 290), "Keywords: layout, R.", fontsize=10)
+    page.insert_text((72, 330), "1. Introduction", fontsize=14, fontname="hebo")
+    _lines(page, 72, 354, PARAGRAPH)
+    last = _page(doc)
+    _lines(last, 72, 80, PARAGRAPH)
+    last.insert_text((72, 160), "Affiliation:", fontsize=10, fontname="hebo")
+    _lines(last, 72, 176, ["Ann Lee", "Birch Project", "River Forest, IL, United States of America",
+                           "E-mail: ann@birch.org", "Bo Chan", "Section for Statistics",
+                           "Alder University", "DK-2800 Lyngby, Denmark", "and", "Alder Fans",
+                           "Bringetoften 7", "DK-3500 Værløse, Denmark"])
+    _lines(last, 72, 700, ["Journal of Layout Software", "published by the Foundation for Alder",
+                           "July 2008, Volume 27, Issue 3"])
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Birch Project, River Forest, IL, United States of America",
+        "Section for Statistics, Alder University, DK-2800 Lyngby, Denmark",
+        "Alder Fans, Bringetoften 7, DK-3500 Værløse, Denmark",
+    ]
+
+
+def test_an_address_stacked_a_part_a_line_keeps_a_phrase_broken_across_lines() -> None:
+    """\\author{Ann Lee \\\\ Royal Alder Institute \\\\ of Sea Research \\\\ ...}: a part that opens
+    with "of" goes on with the phrase above it, with no comma between."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    y = _byline(page, ["Ann Lee", "Royal Alder Institute", "of Sea Research (RAISR)",
+                       "Yerseke, The Netherlands"])
+    page.insert_text((280, y + 20), "Abstract", fontsize=10, fontname="hebo")
+    _lines(page, 100, y + 40, PARAGRAPH)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Royal Alder Institute of Sea Research (RAISR), Yerseke, The Netherlands"]
+
+
+def test_the_printed_title_stands_when_the_metadata_left_a_word_out() -> None:
+    """The PDF's metadata title (hyperref's pdftitle) may leave out the printed title's first
+    article ("Object Oriented ..." for "An Object Oriented ..."): the title lines hold it with
+    more words, so they are the title."""
+    doc = pymupdf.open()
+    doc.set_metadata({"title": "Object Oriented Framework for Layout Analysis"})
+    page = _page(doc)
+    page.insert_text((118, 120), "An Object Oriented Framework for Layout", fontsize=17)
+    page.insert_text((210, 142), "Analysis", fontsize=17)
+    page.insert_text((240, 180), "Ann Lee", fontsize=12)
+    page.insert_text((280, 210), "Abstract", fontsize=10, fontname="hebo")
+    _lines(page, 100, 230, PARAGRAPH)
+    header = extract_header(_analysed(doc))
+    assert header.title == "An Object Oriented Framework for Layout Analysis"
