@@ -43,6 +43,26 @@ def _byline(page: pymupdf.Page, lines: list[str]) -> float:
     return y
 
 
+def _jss_paper(doc: pymupdf.Document, cells: list[tuple[float, str, str]]) -> pymupdf.Page:
+    """A JSS paper: a title page with (x, name, short affiliation) cells, names in bold over
+    their places, an abstract and keywords; and a last page that opens the "Affiliation:"
+    list (the page is returned for the addresses to be written at y = 176 and under)."""
+    page = _page(doc)
+    page.insert_text((150, 120), "Finite Models of Layout with Alder", fontsize=17)
+    for x, name, place in cells:
+        page.insert_text((x, 160), name, fontsize=12, fontname="hebo")
+        page.insert_text((x, 174), place, fontsize=10.9)
+    page.insert_text((280, 210), "Abstract", fontsize=10, fontname="hebo")
+    _lines(page, 110, 228, PARAGRAPH, size=9)
+    page.insert_text((90, 290), "Keywords: layout, models, R.", fontsize=10)
+    page.insert_text((72, 330), "1. Introduction", fontsize=14, fontname="hebo")
+    _lines(page, 72, 354, PARAGRAPH)
+    last = _page(doc)
+    _lines(last, 72, 80, PARAGRAPH)
+    last.insert_text((72, 160), "Affiliation:", fontsize=10, fontname="hebo")
+    return last
+
+
 def test_a_table_of_contents_is_neither_abstract_nor_address() -> None:
     """A report with no abstract: title, names, date, then "Contents" with dot leaders out to
     page numbers, then the first section. The contents (30 "words" of dots and more) are no
@@ -156,21 +176,9 @@ def test_full_addresses_after_the_text_replace_the_short_ones() -> None:
     of one address on one line ("Bo Chan, Cy Dunn"), a name there perhaps with its middle name
     in full ("Ann Beth Lee" for the title page's "Ann Lee")."""
     doc = pymupdf.open()
-    page = _page(doc)
-    page.insert_text((150, 120), "Finite Models of Layout with Alder", fontsize=17)
-    for x, name, place in [(90, "Ann Lee", "Alder University"),
-                           (250, "Bo Chan", "Birch Institute of Technology"),
-                           (420, "Cy Dunn", "Birch Institute of Technology")]:
-        page.insert_text((x, 160), name, fontsize=12)
-        page.insert_text((x, 174), place, fontsize=12)
-    page.insert_text((280, 210), "Abstract", fontsize=10, fontname="hebo")
-    _lines(page, 110, 228, PARAGRAPH, size=9)
-    page.insert_text((90, 290), "Keywords: layout, models, R.", fontsize=10)
-    page.insert_text((72, 330), "1. Introduction", fontsize=14, fontname="hebo")
-    _lines(page, 72, 354, PARAGRAPH)
-    last = _page(doc)
-    _lines(last, 72, 80, PARAGRAPH)
-    last.insert_text((72, 160), "Affiliation:", fontsize=10, fontname="hebo")
+    last = _jss_paper(doc, [(90, "Ann Lee", "Alder University"),
+                            (250, "Bo Chan", "Birch Institute of Technology"),
+                            (420, "Cy Dunn", "Birch Institute of Technology")])
     _lines(last, 72, 176, ["Ann Beth Lee", "Department of Statistics", "Alder University",
                            "Main Street 15", "6020 Alder, Austria", "E-mail: ann@alder.at"])
     _lines(last, 72, 260, ["Bo Chan, Cy Dunn", "Group of Layout Studies",
@@ -244,19 +252,7 @@ def test_addresses_after_the_text_when_the_header_named_no_institution() -> None
     the "Affiliation:" list gives the addresses; "and" alone opens an author's second one; the
     journal's colophon at the foot of the page, two lines and more below, is none."""
     doc = pymupdf.open()
-    page = _page(doc)
-    page.insert_text((150, 120), "Seamless Layout Reading in Alder", fontsize=17)
-    for x, name, place in [(150, "Ann Lee", "Birch Project"), (350, "Bo Chan", "Alder Fans")]:
-        page.insert_text((x, 160), name, fontsize=12, fontname="hebo")
-        page.insert_text((x, 174), place, fontsize=10.9)
-    page.insert_text((280, 210), "Abstract", fontsize=10, fontname="hebo")
-    _lines(page, 110, 228, PARAGRAPH, size=9)
-    page.insert_text((90, 290), "Keywords: layout, R.", fontsize=10)
-    page.insert_text((72, 330), "1. Introduction", fontsize=14, fontname="hebo")
-    _lines(page, 72, 354, PARAGRAPH)
-    last = _page(doc)
-    _lines(last, 72, 80, PARAGRAPH)
-    last.insert_text((72, 160), "Affiliation:", fontsize=10, fontname="hebo")
+    last = _jss_paper(doc, [(150, "Ann Lee", "Birch Project"), (350, "Bo Chan", "Alder Fans")])
     _lines(last, 72, 176, ["Ann Lee", "Birch Project", "River Forest, IL, United States of America",
                            "E-mail: ann@birch.org", "Bo Chan", "Section for Statistics",
                            "Alder University", "DK-2800 Lyngby, Denmark", "and", "Alder Fans",
