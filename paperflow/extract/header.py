@@ -104,17 +104,18 @@ KEYWORD_HEAD = re.compile(
     r"subject terms|k\s?e\s?y\s?w\s?o\s?r\s?d\s?s|mots[- ]cl[ée]s|palabras clave|"
     r"palavras-chave|schl[üu]sselw[öo]rter|parole chiave)\b\s*[.:—–-]*\s*", re.I
 )
+_SECTION_NAMES = (r"introduction|background|related work|motivation|overview|preliminaries|"
+                  r"methods?|results")
+"""The names of a paper's first sections."""
 STOP_HEAD = re.compile(
-    r"^((\d+|[IVX]+)\.?\s*)?(introduction|background|related work|motivation|overview|"
-    r"preliminaries|methods?|results)\s*$"
+    rf"^((\d+|[IVX]+)\.?\s*)?({_SECTION_NAMES})\s*$"
     r"|^(key\s?words?|index terms|subjects|ccs concepts|general terms|acm reference|"
     r"categories and subject|graphical abstract|significance|highlights|author summary|"
     r"abbreviations|pacs|msc|jel|mathematics subject|cite this|citation:|received)\b",
     re.I,
 )
 _BODY_HEAD = re.compile(
-    r"^(((\d+|[IVX]+)\.?\s*)(introduction|background|related work|motivation|overview|"
-    r"preliminaries|methods?|results)|introduction|(table of )?contents)\s*$", re.I)
+    rf"^(((\d+|[IVX]+)\.?\s*)({_SECTION_NAMES})|introduction|(table of )?contents)\s*$", re.I)
 """A line that opens the paper's body: its first section heading, or a table of contents (an
 unnumbered "Overview" or "Background" may head an abstract)."""
 NUMBERED_HEAD = re.compile(r"^(\d+|[IVX]+)\.?\s+[A-Z][A-Za-z ]{2,40}$")
