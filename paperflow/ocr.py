@@ -27,7 +27,7 @@ import unicodedata
 import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -181,11 +181,68 @@ def is_garbage(text: str) -> bool:
 
 
 def needs_ocr(page: Any) -> bool:
-    """Whether a page has no text layer, or one of garbage (see `is_garbage`).
+    """Whether a page has no text layer, or one of garbage (see `is_garbage`), or is the first
+    page of a scan whose invisible text layer needs its sizes measured (`measure_layer_sizes`).
 
     `page` is a `paperflow.pdf.Page`, a raw `get_text("dict")` dict or a `pymupdf.Page`.
     """
-    return is_garbage(page_text(page))
+    return is_garbage(page_text(page)) or _layer_to_measure(page)
+
+
+def _layer_to_measure(page: Any) -> bool:
+    """The first page of a scan with a usable invisible OCR layer (a layer of garbage is
+    replaced by our OCR instead, like a missing one)."""
+    return getattr(page, "text_source", None) == "ocr-layer" and page.number == 1 \
+        and not is_garbage(page_text(page))
+
+
+def measure_layer_sizes(page: Any, measured: Any) -> Any:
+    """`page`, an invisible OCR text layer over a scan, with each line's size taken from the
+    printed line under it as our OCR (`measured`, the same page read by `paperflow.ocr`)
+    estimates it from letter heights; the words stay the layer's.
+
+    The program that made such a layer sets every word in one font at sizes of its own: on a
+    1999 scan the title came out smaller than the authors and equations larger than both,
+    while the front-matter rules read the title and the author lines by their printed size.
+    A line no measured line overlaps keeps its size.
+    """
+    from paperflow.pdf import Block, Line
+
+    targets = [line for line in measured.lines() if line.text.strip()]
+    blocks: list[Block] = []
+    for block in page.blocks:
+        lines: list[Line] = []
+        for line in block.lines:
+            size = _printed_size(line.bbox, targets)
+            if size is None or not line.size:
+                lines.append(line)
+                continue
+            scale = size / line.size
+            lines.append(Line([replace(span, size=round(span.size * scale, 2))
+                               for span in line.spans], line.bbox))
+        blocks.append(replace(block, lines=lines))
+    return replace(page, blocks=blocks)
+
+
+def _printed_size(box: tuple[float, float, float, float], measured: list[Any]) -> float | None:
+    """The size of the measured lines level with `box` and under it, weighted by how much of
+    its width each covers (the median weight), or None."""
+    weighted: list[tuple[float, float]] = []
+    for line in measured:
+        x0, y0, x1, y1 = line.bbox
+        rise = min(box[3], y1) - max(box[1], y0)
+        width = min(box[2], x1) - max(box[0], x0)
+        if width > 0 and rise > 0.5 * min(box[3] - box[1], y1 - y0):
+            weighted.append((line.size, width))
+    if not weighted:
+        return None
+    weighted.sort()
+    half, total = sum(w for _, w in weighted) / 2, 0.0
+    for size, width in weighted:
+        total += width
+        if total >= half:
+            return size
+    return weighted[-1][0]
 
 
 # --- running Tesseract --------------------------------------------------------------------
@@ -561,6 +618,10 @@ class OcrPass:
     """Pages that needed OCR and did not get it (off, or Tesseract missing)."""
     failed: list[tuple[int, str]] = field(default_factory=list)
     out_of_time: list[int] = field(default_factory=list)
+    sized: list[int] = field(default_factory=list)
+    """Pages with an invisible OCR layer whose line sizes were measured by OCR."""
+    unsized: list[tuple[int, str]] = field(default_factory=list)
+    """Such pages whose OCR failed (their layer's sizes stay), with the cause."""
     _began: float | None = None
     _unavailable: str | None = None
     _checked: bool = False
@@ -593,8 +654,10 @@ class OcrPass:
                 read_page: Callable[..., Any]) -> Any:
         """`page` (a `paperflow.pdf.Page` read from `source`) re-read by OCR when possible;
         else `page` as it is, recorded as unread or failed."""
+        layer = _layer_to_measure(page)
         if not self.enabled or self.unavailable is not None:
-            self.unread.append(page.number)
+            if not layer:  # a layer's text is there: only its sizes stay the layer's guesses
+                self.unread.append(page.number)
             return page
         now = time.perf_counter()
         self._began = now if self._began is None else self._began
@@ -608,13 +671,17 @@ class OcrPass:
             result = self._result(source)
             ocred = read_page(source, textpage=result.text_dict)
         except OcrError as exc:
-            self.failed.append((page.number, str(exc)))
+            (self.unsized if layer else self.failed).append((page.number, str(exc)))
             return page
         except MemoryError:
             raise
         except Exception:  # MuPDF cannot render the page (damaged, or a bomb under limits)
-            self.failed.append((page.number, "the page could not be rendered for OCR"))
+            (self.unsized if layer else self.failed).append(
+                (page.number, "the page could not be rendered for OCR"))
             return page
+        if layer:
+            self.sized.append(page.number)
+            return measure_layer_sizes(page, ocred)
         ocred.text_source = "ocr"
         ocred.ocr_confidence = result.confidence
         self.read.append((page.number, result.confidence, result.words))
@@ -724,6 +791,10 @@ class OcrPass:
             why = ""
         for number, error in self.failed:
             out.append(f"OCR of page {number} failed ({error}); its text is missing.")
+        for number, error in self.unsized:
+            out.append(f"Page {number} is a scan with a text layer whose sizes OCR was to "
+                       f"measure, and OCR failed ({error}): the layer's own sizes were used, "
+                       "so its title and authors may be misread.")
         if self.out_of_time:
             out.append(
                 f"OCR stopped after {self.budget_seconds:g} s (60% of "

@@ -176,7 +176,9 @@ class Page:
     margin_text: list[str] = field(default_factory=list)
     """Rotated lines (arXiv side stamps, 'Downloaded from' strips), left out of `blocks`."""
     text_source: str = "native"
-    """Where the text comes from: "native" (the PDF's text layer) or "ocr" (`paperflow.ocr`)."""
+    """Where the text comes from: "native" (the PDF's text layer), "ocr" (`paperflow.ocr`) or
+    "ocr-layer" (an invisible text layer over a scanned page: OCR output of another program,
+    whose words are kept but whose sizes are that program's guesses; see `paperflow.ocr`)."""
     ocr_confidence: float | None = None
     """Mean OCR word confidence, 0-100 (Tesseract's scale), of a page read by OCR."""
 
@@ -473,16 +475,18 @@ def read_page(page: pymupdf.Page,
         page.get_text("dict", flags=_TEXT_FLAGS, textpage=textpage)
     blocks: list[Block] = []
     margin: list[str] = []
+    visible = False
     for raw_block in raw.get("blocks", []):
         if raw_block.get("type") != 0:
             continue
         rows: list[list[Span]] = []
         for raw_line in raw_block.get("lines", []):
-            spans = [
-                Span(clean_text(s["text"]), tuple(s["bbox"]), s["size"], s["font"], s["flags"])
-                for s in raw_line.get("spans", [])
-                if s.get("text")
-            ]
+            spans = []
+            for s in raw_line.get("spans", []):
+                if s.get("text"):
+                    spans.append(Span(clean_text(s["text"]), tuple(s["bbox"]), s["size"],
+                                      s["font"], s["flags"]))
+                    visible = visible or (s.get("alpha", 255) != 0 and bool(s["text"].strip()))
             if raw_line.get("dir", (1, 0))[0] < 0.5:  # rotated text: margins, watermarks
                 text = "".join(span.text for span in spans).strip()
                 if text:
@@ -496,10 +500,21 @@ def read_page(page: pymupdf.Page,
     rect = page.rect
     ordered, columns = order_blocks(blocks, rect.width)
     ordered = _attach_labels(ordered)
+    source = "ocr-layer" if blocks and not visible and _scanned(page) else "native"
     return Page(
         page.number + 1, rect.width, rect.height, ordered, columns, len(page.get_images()),
-        margin,
+        margin, text_source=source,
     )
+
+
+def _scanned(page: pymupdf.Page) -> bool:
+    """An image covers most of the page: a scan (whose text, if any, an OCR program added)."""
+    area = abs(page.rect) or 1.0
+    try:
+        boxes = [pymupdf.Rect(info["bbox"]) for info in page.get_image_info()]
+    except Exception:  # a damaged image list: no scan can be told
+        return False
+    return any(abs(box) >= 0.8 * area for box in boxes)
 
 
 def _add_to_row(rows: list[list[Span]], spans: list[Span]) -> None:

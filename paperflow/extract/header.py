@@ -184,6 +184,8 @@ def extract_header(doc: ParsedDocument) -> Header:
     running = {id(line) for block in first.blocks
                if block is not held and _column_text_past(block, first, zone_end, body)
                for line in block.lines}
+    if first.text_source != "native":  # OCR reads a display's symbols as text: none is a name
+        running |= _formula_lines(first)
     zone = [row for row in rows_of([ln for ln in first.lines() if id(ln) not in running])
             if row.top >= title_bottom - 1 and row.bottom <= zone_end + 1]
     authors, affiliations = _authors_and_affiliations(zone, first, body)
@@ -338,16 +340,20 @@ each other's size may be one size (a title's two lines were estimated at 17 and 
 def _title_lines(page: Page, body: float, limit: float) -> list[Line]:
     """The lines of the largest text above `limit`, before any author e-mail address.
 
-    On a page read by OCR, the text of logos and equations is read too: a group of lines with
-    fewer than three words is set aside (a journal's logo, an equation whose subscripts
-    inflated its estimated size) and the next largest text is tried.
+    On a page read by OCR, the text of logos and equations is read too: lines set like a
+    formula (`_formula_like`) are no title, and a group of lines with fewer than three words
+    is set aside (a journal's logo, an equation whose subscripts inflated its estimated size)
+    and the next largest text is tried.
     """
     lines = [line for line in page.lines() if line.bbox[1] < limit]
     emails = [line.bbox[1] for line in lines if EMAIL.search(line.text)]
     if emails:
         lines = [line for line in lines if line.bbox[1] < min(emails)]
     candidates = [line for line in lines if not _excluded_title_line(line, page, body)]
-    scanned = page.text_source == "ocr"
+    scanned = page.text_source != "native"
+    if scanned:
+        formulas = _formula_lines(page)
+        candidates = [line for line in candidates if id(line) not in formulas]
     while candidates:
         group = _largest_text(candidates, body, scanned)
         if not scanned or sum(len(_WORD.findall(line.text)) for line in group) >= 3:
@@ -357,6 +363,40 @@ def _title_lines(page: Page, body: float, limit: float) -> list[Line]:
 
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_OPERATOR = re.compile(r"(?<!\S)[-+=<>~^*/×·−†±](?!\S)")
+
+
+def _formula_lines(page: Page) -> set[int]:
+    """The ids of the page's lines set like a formula (`_formula_like`), and of the lines
+    between two such lines, one just above and one just below (a display's line of symbols
+    that OCR happened to read as letters: "AOL GOx+ AO LAO")."""
+    lines = list(page.lines())
+    formulas = {id(line) for line in lines if _formula_like(line.text)}
+    for line in lines:
+        if id(line) in formulas:
+            continue
+        x0, top, x1, bottom = line.bbox
+        reach = 2 * (bottom - top)
+        level = [other for other in lines if other is not line
+                 and min(x1, other.bbox[2]) > max(x0, other.bbox[0])]
+        above = [o for o in level if 0 <= top - o.bbox[3] + 0.5 * (o.bbox[3] - o.bbox[1]) < reach
+                 and o.bbox[1] < top]
+        below = [o for o in level if 0 <= o.bbox[1] - bottom + 0.5 * (o.bbox[3] - o.bbox[1])
+                 < reach and o.bbox[3] > bottom]
+        if above and below:
+            nearest_above = max(above, key=lambda o: o.bbox[3])
+            nearest_below = min(below, key=lambda o: o.bbox[1])
+            if id(nearest_above) in formulas and id(nearest_below) in formulas:
+                formulas.add(id(line))
+    return formulas
+
+
+def _formula_like(text: str) -> bool:
+    """Text read off a formula: under 60 % of its characters letters (symbols, digits and
+    brackets), or two operators standing as words of their own ("D, + OV ex + Hgex")."""
+    printed = "".join(text.split())
+    letters = sum(ch.isalpha() for ch in printed)
+    return letters < 0.6 * len(printed) or len(_OPERATOR.findall(text)) >= 2
 
 
 def _largest_text(candidates: list[Line], body: float, scanned: bool) -> list[Line]:
@@ -677,7 +717,7 @@ def _authors_and_affiliations(
             if author_style is None and not institution and _name_like(line):
                 author_style = line_style
             if author_style is not None and \
-                    _same_style(line_style, author_style, page.text_source == "ocr") \
+                    _same_style(line_style, author_style, page.text_source != "native") \
                     and not institution and _name_like(line):
                 authors_here.append(line)
             elif author_style is not None and line_style[0] > author_style[0] + 1.5:

@@ -150,6 +150,52 @@ def test_a_garbage_text_layer_triggers_ocr() -> None:
         assert "\ufffd" not in read.pages[0].text
 
 
+def _scan_with_layer(data: bytes, title_size: float, size: float, image: bool = True) -> bytes:
+    """Page 1 of `data` as a scan with an invisible text layer of its words, as another OCR
+    program writes one: every line at its printed place, in one font, the title's lines at
+    `title_size` and the others at `size` (the program's guesses, not the print's)."""
+    src = pymupdf.open(stream=data, filetype="pdf")
+    page = src[0]
+    out = pymupdf.open()
+    target = out.new_page(width=page.rect.width, height=page.rect.height)
+    if image:
+        pixmap = page.get_pixmap(dpi=DPI, colorspace=pymupdf.csGRAY, alpha=False)
+        target.insert_image(target.rect, stream=pixmap.tobytes("png"))
+    for block in page.get_text("dict")["blocks"]:
+        for line in block.get("lines", []):
+            span = line["spans"][0]
+            text = "".join(s["text"] for s in line["spans"])
+            guess = title_size if span["size"] >= 18 else size
+            target.insert_text(span["origin"], text, fontsize=guess, render_mode=3)
+    return out.tobytes()
+
+
+def test_a_scans_ocr_layer_keeps_its_words_and_takes_its_sizes_from_the_print() -> None:
+    """A scan whose invisible OCR layer set the title smaller than the body: its first page's
+    line sizes are measured by OCR from the image, so the title is found; the words stay the
+    layer's. Invisible text on a page with no scan under it is native text, left alone."""
+    paper = _short_paper()
+    scan = _scan_with_layer(paper, title_size=8, size=10)
+
+    as_is = parse_layout(scan, ocr=False)
+    assert as_is.pages[0].text_source == "ocr-layer"
+    assert not any("OCR" in w for w in as_is.warnings), as_is.warnings
+    assert _extract(scan, as_is).title != "Structured Extraction of Scientific Papers at Scale"
+
+    measured = parse_layout(scan, ocr_dpi=150)
+    page = measured.pages[0]
+    assert page.text_source == "ocr-layer" and page.text == as_is.pages[0].text
+    sizes = {line.text: line.size for line in page.lines()}
+    title = "Structured Extraction of Scientific Papers at Scale"
+    assert sizes["Structured Extraction of Scientific Papers at"] > 1.4 * sizes[
+        "Ada Lovelace and Alan Turing"] > 1.4 * 8, sizes
+    assert _extract(scan, measured).title == title
+    assert pages_needing_ocr(measured) == [1]  # the flow's OCR step measures it too
+
+    hidden = parse_layout(_scan_with_layer(paper, 8, 10, image=False))
+    assert hidden.pages[0].text_source == "native"
+
+
 def test_ocr_off_by_setting_leaves_the_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAPERFLOW_OCR", "false")
     reload_settings()

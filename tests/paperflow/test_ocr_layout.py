@@ -151,3 +151,30 @@ def test_names_set_apart_by_wide_spaces_are_separate_names() -> None:
     byline = Line(spans, (line.bbox[0], line.bbox[1], x, line.bbox[3]))
     names = [name.name for name in _split_names([byline], 0)]
     assert names == ["Russell Authur", "Erin Bransom", "Stefan Candra", "Regan Huff"]
+
+
+def test_a_displays_symbols_read_as_text_are_no_title_and_no_address() -> None:
+    """OCR reads a column of equations as text, its sub- and superscripts making it look
+    larger than the title: lines set like a formula, and a line of letters between two of
+    them, are neither the title nor a name or an address."""
+    display = [("D, + OV exexy + Hgex + YO [ZU yy + V2]", 700, 120, 44, None),
+               ("(tanh*): Ay (1) BD) [3 rA, (07 2400g (04", 700, 190, 46, None),
+               ("AOL GOx+ AO LAO", 700, 260, 48, None),
+               ("+ 12G(t) yAo(t) + 18 r#o(t) a(t)", 700, 330, 44, None),
+               ("-1- 12^(OV^o(0 + lSr^oit)^2(t)", 700, 410, 44, None)]
+    doc = _scanned_page([
+        ("Exact Solutions of the General", 60, 120, 36, None),
+        ("Shallow Water Wave Models", 60, 170, 36, None),
+        ("Ann Lee and Bo Chan", 60, 240, 22, None),
+        ("Department of Physics, University of Leeds,", 60, 300, 18, None),
+        ("Leeds LS2 9JT, United Kingdom", 60, 330, 18, None),
+        ("Z. Naturforsch. 54a, 272-273 (1999);", 60, 375, 18, None),
+        ("received December 15, 1998", 60, 405, 18, None),
+        *display,
+        *BODY,
+    ])
+    header = extract_header(doc)
+    assert header.title == "Exact Solutions of the General Shallow Water Wave Models"
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == [
+        "Department of Physics, University of Leeds, Leeds LS2 9JT, United Kingdom"]
