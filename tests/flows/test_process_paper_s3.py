@@ -250,10 +250,8 @@ def test_store_stopped_mid_run_then_restarted(tmp_path: Path, monkeypatch: pytes
             return real_put(self, key, *args, **kwargs)
 
         monkeypatch.setattr(S3Storage, "put", stop_on_first_upload)
-        started = time.monotonic()
         # One attempt of the run: the flow's own retry would only repeat the same failure.
         state = process_paper.with_options(retries=0)(str(source), return_state=True)
-        elapsed = time.monotonic() - started
         assert stopped and state.is_failed()
         with pytest.raises(Exception) as error:
             state.result()
@@ -265,7 +263,8 @@ def test_store_stopped_mid_run_then_restarted(tmp_path: Path, monkeypatch: pytes
         assert original.state.is_failed()
         assert server.endpoint_url in (original.state.message or "")
         assert "Is the store up?" in (original.state.message or "")
-        assert elapsed < 240, "a run whose store is down must fail, not wait for its limit"
+        # It failed on the store, not by running into its time limit.
+        assert state.name != "TimedOut" and "timed out" not in (state.message or "").lower()
 
         monkeypatch.setattr(S3Storage, "put", real_put)
         server.start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pymupdf
 import pytest
@@ -151,13 +150,10 @@ def test_summary_handles_empty_and_zero() -> None:
 
 
 @pytest.mark.skipif(not (EVAL / "V07_acl2020_specter.pdf").exists(), reason="eval papers absent")
-def test_summary_on_real_paper_is_verified_and_fast() -> None:
+def test_summary_on_real_paper_is_verified() -> None:
     doc = parse_layout((EVAL / "V07_acl2020_specter.pdf").read_bytes())
-    start = time.perf_counter()
     summary, citations = extract_summary(doc, None, 5)
-    elapsed = time.perf_counter() - start
     assert summary and len(citations) == 5
     assert all(c.verified and c.page for c in citations)
     assert any(re.search(r"\bwe (?:introduce|present|propose)\b", c.quote, re.I) for c in citations)
     assert not any("et al." in c.quote and "(" in c.quote for c in citations[:1])
-    assert elapsed < 2.0  # generous: shared CI machines; measured ~0.15 s on one idle core
