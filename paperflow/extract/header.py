@@ -195,6 +195,10 @@ def extract_header(doc: ParsedDocument) -> Header:
     if not authors:
         authors, affiliations = _names_with_places(zone, _MIXED_NAME_THEN_PLACE) \
             or (authors, affiliations)
+    if not authors:
+        printed_first = next(page for page in doc.pages if page.number == first.number)
+        authors, affiliations = _margin_authors(printed_first, title_lines) \
+            or (authors, affiliations)
     affiliations = _fuller_at_the_end(doc, authors, affiliations)
     extra = _author_details(doc)
     unresolved = _unresolved_markers(authors, affiliations)
@@ -202,6 +206,11 @@ def extract_header(doc: ParsedDocument) -> Header:
         # Affiliations printed as first-page footnotes: all of them when the header block has
         # none, else only those whose markers the header block left without an affiliation.
         footnotes = _footnote_affiliations(first, body, authors)
+        # Names that carry markers point at their footnotes: a footnote under another marker
+        # annotates the text ("*The basic format was developed in 1995 by ... Lab.").
+        carried = {key for name in authors for key in name.markers if not key.startswith("#")}
+        footnotes = [(m, t) for m, t in footnotes
+                     if not m or not carried or set(_marker_keys(m)) & carried]
         extra += [(m, t) for m, t in footnotes
                   if not affiliations or not m or set(_marker_keys(m)) & unresolved]
     if not affiliations and not extra and sidebars:
@@ -716,9 +725,12 @@ def _authors_and_affiliations(
             previous = line
             if author_style is None and not institution and _name_like(line):
                 author_style = line_style
+            # A line opening with a raised marker is an entry of the marked addresses under
+            # the names (markers follow names), whatever it says ("aAffiliation1, City").
+            opens_marked = bool(authors_here or author_rows) and _opens_with_marker(line)
             if author_style is not None and \
                     _same_style(line_style, author_style, page.text_source != "native") \
-                    and not institution and _name_like(line):
+                    and not institution and _name_like(line) and not opens_marked:
                 authors_here.append(line)
             elif author_style is not None and line_style[0] > author_style[0] + 1.5:
                 continue  # display text under the authors (a logo, a teaser figure's label)
@@ -726,6 +738,7 @@ def _authors_and_affiliations(
                 aff_lines.append((index, line))
         if authors_here:
             author_rows.append((index, authors_here))
+    _stacked_addresses(zone, author_rows, aff_lines)
     for index, lines in author_rows:
         names.extend(_split_names(lines, index))
     _merge_wrapped_names(names)
@@ -734,6 +747,93 @@ def _authors_and_affiliations(
         name.email = _email_for(name.name, emails)
     _assign_unmarked(names, aff_lines, affiliations)
     return names, affiliations
+
+
+def _stacked_addresses(zone: list[Row], author_rows: list[tuple[int, list[Line]]],
+                       aff_lines: list[tuple[int, Line]]) -> None:
+    """Blocks of rows set apart by blanks, one per author, each a name over its address lines
+    (a LaTeX author list "A \\\\ Place \\and B \\\\ Place"): when the rows under the name are
+    addresses in one block, they are in every block of as many rows, however name-like they
+    read ("ENSIMAG, Grenoble INP" under one name, "Université Laval" under the other). Moves
+    such rows from `author_rows` to `aff_lines`, in place."""
+    names = {index for index, _ in author_rows}
+    places = {index for index, _ in aff_lines}
+    used = sorted(names | places)
+    if len(used) < 4:
+        return
+    blocks = [[used[0]]]
+    for index in used[1:]:
+        above, row = zone[blocks[-1][-1]], zone[index]
+        if index == blocks[-1][-1] + 1 and \
+                row.top - above.bottom < 0.5 * (above.bottom - above.top):
+            blocks[-1].append(index)
+        else:
+            blocks.append([index])
+    if len(blocks) < 2 or len({len(block) for block in blocks}) != 1 or len(blocks[0]) < 2:
+        return
+    if not all(block[0] in names and block[0] not in places for block in blocks) or not any(
+            all(index in places and index not in names for index in block[1:])
+            for block in blocks):
+        return
+    moved = {index for block in blocks for index in block[1:] if index in names}
+    aff_lines.extend((index, line) for index, lines in author_rows if index in moved
+                     for line in lines)
+    aff_lines.sort(key=lambda entry: entry[0])
+    author_rows[:] = [(index, lines) for index, lines in author_rows if index not in moved]
+
+
+def _margin_authors(page: Page, title_lines: list[Line]
+                    ) -> tuple[list[_Name], list[tuple[str, str]]] | None:
+    """Authors set in a margin column beside the title (ASME): each name, in larger type, over
+    its address lines and e-mail, in a column whose lines all end left of the title and that
+    ends at its first wide blank or at the first line running across into the text."""
+    if not title_lines:
+        return None
+    left = min(line.bbox[0] for line in title_lines) - 6
+    top = min(line.bbox[1] for line in title_lines)
+    across = [line.bbox[1] for line in page.lines()
+              if line.bbox[1] > top and line.bbox[0] < left < line.bbox[2]]
+    end = min(across, default=page.height * 0.6)
+    column = sorted((line for line in page.lines() if line.bbox[2] < left
+                     and top - 30 < line.bbox[1] < end and line.text.strip()),
+                    key=lambda line: line.bbox[1])
+    if len(column) < 2:
+        return None
+    small = min(line.size for line in column)
+    kept = column[:1]
+    for line in column[1:]:
+        if line.bbox[1] - kept[-1].bbox[3] > 3 * small:
+            break
+        kept.append(line)
+    names: list[_Name] = []
+    addresses: list[list[str]] = []
+    for row, line in enumerate(kept):
+        text = line_text(line, drop_markers=True).strip()
+        if line.size > 1.15 * small and _name_like(line) and not INSTITUTION.search(text):
+            found = _split_names([line], row)
+            names.extend(found)
+            addresses.append([])
+            for name in found:
+                name.markers.append(f"#{len(addresses) - 1}")
+        elif names and EMAIL.search(text):
+            for name, email in zip(names[-1:], _emails(text), strict=False):
+                name.email = email
+        elif names and not MEMBERSHIP.fullmatch(text) and not re.fullmatch(
+                r"(?:(?:Graduate\s+)?Student\s+|Senior\s+|Life\s+)?(?:Member|Fellow)\b.*", text,
+                re.I):
+            addresses[-1].append(text)
+    if not names or not any(addresses):
+        return None
+    affiliations = [("", _clean_affiliation(_join_parts(parts))) for parts in addresses]
+    return names, affiliations
+
+
+def _opens_with_marker(line: Line) -> bool:
+    """The line's first text is a marker (raised or set smaller) followed by more text; not
+    punctuation left where an e-mail address was taken out ("(ann@alder.no), Bo Chan")."""
+    parts = pieces(line)
+    return len(parts) > 1 and parts[0].marker \
+        and not re.fullmatch(r"[\s,;.:()\[\]]*", parts[0].text)
 
 
 def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] | None:
@@ -1241,7 +1341,7 @@ def _part_separator(prev: str, text: str) -> str:
     Institute" / "of Sea Research")."""
     inside = re.search(r"\s(?:of|and|for|the|de|du|des|der|für|&)$", prev.rstrip(), re.I) \
         or re.match(r"(?:of|and|for|the|de|du|des|der|für)\s", text.strip())
-    return " " if inside else ", "
+    return " " if inside or prev.rstrip().endswith((",", ";")) else ", "
 
 
 def _join_parts(parts: list[str]) -> str:
@@ -1652,20 +1752,30 @@ def _fuller_at_the_end(doc: ParsedDocument, names: list[_Name],
     own_names = {_name_key(name.name) for name in names}
     groups: list[list[str]] = []
     parts: list[str] | None = None
+    contacts_ended = False
     previous = lines[start]
     for line in lines[start + 1:]:
         text = squash(line.text)
         # An address is stacked at the line pitch: a blank of two lines or more ends it (the
         # journal's colophon at the foot of the page is no part of the last one); it may go on
         # at the top of the next page.
-        gap = line.bbox[1] - previous.bbox[3] > 2 * line.size
+        blank = line.bbox[1] - previous.bbox[3]
+        gap = blank > 2 * line.size
         previous = line
-        # Names open an address; "and" alone opens a second one of the same authors.
+        # Names open an address; "and" alone opens a second one of the same authors, and so
+        # does an institution set apart by a blank under their e-mail and URL lines.
         if all(_name_key(name) in own_names for name in _NAME_LIST_SPLIT.split(text)) \
                 or (parts and text.lower() == "and"):
             parts = []
             groups.append(parts)
+        elif parts is None and contacts_ended and not gap and blank > 0.5 * line.size \
+                and INSTITUTION.search(text):
+            parts = [text.rstrip(" ,;")]
+            groups.append(parts)
         elif parts is None or gap or _ADDRESS_LABEL.match(text):
+            # The e-mail and URL lines under an address close it.
+            label = bool(_ADDRESS_LABEL.match(text)) and not gap
+            contacts_ended = label and (parts is not None or contacts_ended)
             parts = None
         else:
             parts.append(text.rstrip(" ,;"))

@@ -2190,3 +2190,117 @@ def test_column_line_level_with_the_addresses_is_no_address() -> None:
     header = extract_header(_analysed(doc))
     assert header.affiliations == ["National Laboratory for Physics, Alder, Norway",
                                    "School of Chemistry, Birch Institute, Canada"]
+
+
+def test_addresses_opening_with_the_names_markers_whatever_they_say() -> None:
+    """Marked lines under marked names are their addresses, even with no word an institution
+    has ("aAffiliation1, Address, City, Country"); footnotes under markers no name carries
+    annotate the text and are no addresses."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Anna A. Author", "a"), ("Barry B. Author", "b")])
+    for y, marker, address in ((140, "a", "Affiliation1, Address, City, Country;"),
+                               (155, "b", "Affiliation2, Address, City, Country")):
+        _runs(page, 72, y, [(marker, 7, "helv", 4), (address, 11, "helv", 0)])
+    page.insert_text((72, 190), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 208, 6)
+    _prose(page, 72, 320, 20)
+    page.insert_text((72, 760), "*The basic format was developed in 1995 at the Alder National "
+                     "Laboratory", fontsize=8)
+    page.insert_text((72, 772), "\u2020Sizes are given in points; one inch is 72.27 points at "
+                     "the Birch Institute", fontsize=8)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Anna A. Author", "Barry B. Author"]
+    assert header.affiliations == ["Affiliation1, Address, City, Country",
+                                   "Affiliation2, Address, City, Country"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_footnotes_under_markers_no_name_carries_are_no_addresses() -> None:
+    """With the addresses nowhere to be found, first-page footnotes whose markers no author
+    carries (notes on the text) are still no addresses."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Anna A. Author", "a"), ("Barry B. Author", "b")])
+    page.insert_text((72, 190), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 208, 6)
+    _prose(page, 72, 320, 20)
+    _runs(page, 72, 760, [("*", 7, "helv", 3), ("The basic format was developed in 1995 at the "
+                                                 "Alder National Laboratory", 8, "helv", 0)])
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Anna A. Author", "Barry B. Author"]
+    assert header.affiliations == []
+
+
+def test_authors_in_a_margin_column_beside_the_title() -> None:
+    """ASME: the title and abstract in a wide right column; each author's name, in larger
+    type, over the address lines, e-mail and society grade, in a narrow column at the left."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((228, 66), "Rules for Pages Set in", fontsize=22, fontname="hebo")
+    page.insert_text((228, 92), "Two Unequal Columns", fontsize=22, fontname="hebo")
+    y = 88.0
+    for name, lines in (("Ann Lee", ["Department of Physics,", "University of Alder,",
+                                     "Alder 1010, Norway", "email: lee@alder.no"]),
+                        ("Bo Chan", ["Fellow ASME", "Birch Heat Transfer Laboratory,",
+                                     "Birch Institute of Technology,", "Birch, BC, Canada",
+                                     "email: chan@birch.ca"])):
+        width = pymupdf.get_text_length(name, fontname="hebo", fontsize=12)
+        page.insert_text((197 - width, y), name, fontsize=12, fontname="hebo")
+        y += 12
+        for line in lines:
+            width = pymupdf.get_text_length(line, fontsize=8)
+            page.insert_text((197 - width, y), line, fontsize=8)
+            y += 10
+        y += 14
+    y = _prose(page, 228, 120, 9, width=60, size=9)
+    page.insert_text((228, y + 8), "Keywords: layout, margins, columns", fontsize=9)
+    page.insert_text((60, 300), "1 Introduction", fontsize=10, fontname="hebo")
+    _prose(page, 60, 316, 30, width=100)
+    header = extract_header(_analysed(doc))
+    assert header.title == "Rules for Pages Set in Two Unequal Columns"
+    assert [(a.name, a.email) for a in header.authors] == [
+        ("Ann Lee", "lee@alder.no"), ("Bo Chan", "chan@birch.ca")]
+    assert header.affiliations == [
+        "Department of Physics, University of Alder, Alder 1010, Norway",
+        "Birch Heat Transfer Laboratory, Birch Institute of Technology, Birch, BC, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_name_over_address_blocks_read_alike() -> None:
+    """LaTeX's "A \\\\ Place \\and B \\\\ Place": one block per author, the name over its place in
+    the same type; a place that reads like a name ("ENSIMAG, Grenoble INP") is a place when
+    the other block's place names an institution."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((218, 180), "Using Matrices in Packages", fontsize=17)
+    for y, text in ((208, "Christophe Dutang"), (222, "ENSIMAG, Grenoble INP"),
+                    (252, "Vincent Goulet"), (266, "Ecole d'actuariat, Universite Laval")):
+        width = pymupdf.get_text_length(text, fontsize=12)
+        page.insert_text((306 - width / 2, y), text, fontsize=12)
+    page.insert_text((134, 330), "1 Introduction", fontsize=14, fontname="hebo")
+    _prose(page, 134, 350, 30, width=80)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Christophe Dutang", "Vincent Goulet"]
+    assert header.affiliations == ["ENSIMAG, Grenoble INP", "Ecole d'actuariat, Universite Laval"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_names_going_on_after_an_email_address_in_the_byline() -> None:
+    """A byline whose e-mail address opens its second line ("(bo@birch.ca), Cy Dunn, ..."):
+    the names after it are names, not an address opening with a marker."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    page.insert_text((72, 120), "Ann Lee, Bo Chan", fontsize=11)
+    _runs(page, 72, 134, [("(", 11, "helv", 0), ("bo@birch.ca", 11, "cour", 0),
+                          ("),", 11, "tiro", 0), (" Cy Dunn, Di Egan", 11, "helv", 0)])
+    page.insert_text((72, 152), "Division of Materials Science, Alder University, Norway",
+                     fontsize=9)
+    page.insert_text((72, 190), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 208, 6)
+    _prose(page, 72, 320, 20)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dunn", "Di Egan"]
+    assert header.affiliations == ["Division of Materials Science, Alder University, Norway"]

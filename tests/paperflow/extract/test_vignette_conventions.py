@@ -295,3 +295,22 @@ def test_the_printed_title_stands_when_the_metadata_left_a_word_out() -> None:
     _lines(page, 100, 230, PARAGRAPH)
     header = extract_header(_analysed(doc))
     assert header.title == "An Object Oriented Framework for Layout Analysis"
+
+
+def test_a_second_address_under_the_first_ones_email_and_url_lines() -> None:
+    """JSS: one author with two addresses, the second set apart by a blank under the first
+    one's e-mail and URL lines, with no name over it: it is the same author's second address;
+    the journal's colophon further down is none."""
+    doc = pymupdf.open()
+    last = _jss_paper(doc, [(250, "Ann Lee", "Alder University")])
+    y = _lines(last, 72, 176, ["Ann Lee", "Institute for Layout", "Alder University",
+                               "Main Street 15", "6020 Alder, Austria",
+                               "E-mail: ann@alder.at", "URL: http://layout.alder.at/"])
+    _lines(last, 72, y + 8, ["Birch Open Source Software GmbH", "Side Road 2",
+                             "1090 Birch, Austria", "URL: http://www.birch.at/"])
+    _lines(last, 72, 700, ["Journal of Layout Software", "published by the Alder Foundation"])
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Institute for Layout, Alder University, Main Street 15, 6020 Alder, Austria",
+        "Birch Open Source Software GmbH, Side Road 2, 1090 Birch, Austria",
+    ]
