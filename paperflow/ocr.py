@@ -33,7 +33,7 @@ from typing import Any
 
 import pymupdf
 
-from paperflow.pdf import OCR_FONT
+from paperflow.pdf import OCR_FONT, covering_image
 
 INSTALL_HINT = (
     "install Tesseract with `scripts/ensure_tesseract.sh` "
@@ -257,17 +257,11 @@ def is_blank(page: pymupdf.Page) -> bool:
 
 def _scan_dpi(page: pymupdf.Page) -> int | None:
     """The resolution of an image covering most of the page (a scan), or None."""
-    area = abs(page.rect) or 1.0
-    try:
-        infos = page.get_image_info()
-    except Exception:  # a damaged image list: render at the asked resolution
+    info = covering_image(page)
+    if info is None or not info.get("width"):
         return None
-    for info in infos:
-        box = pymupdf.Rect(info.get("bbox", (0, 0, 0, 0)))
-        if abs(box) >= 0.8 * area and box.width > 0 and box.height > 0 and info.get("width"):
-            return round(min(info["width"] / (box.width / 72),
-                             info["height"] / (box.height / 72)))
-    return None
+    box = pymupdf.Rect(info["bbox"])
+    return round(min(info["width"] / (box.width / 72), info["height"] / (box.height / 72)))
 
 
 def render_for_ocr(page: pymupdf.Page, dpi: int) -> tuple[bytes, int]:
@@ -618,8 +612,6 @@ class OcrPass:
     """Pages that needed OCR and did not get it (off, or Tesseract missing)."""
     failed: list[tuple[int, str]] = field(default_factory=list)
     out_of_time: list[int] = field(default_factory=list)
-    sized: list[int] = field(default_factory=list)
-    """Pages with an invisible OCR layer whose line sizes were measured by OCR."""
     unsized: list[tuple[int, str]] = field(default_factory=list)
     """Such pages whose OCR failed (their layer's sizes stay), with the cause."""
     _began: float | None = None
@@ -680,7 +672,6 @@ class OcrPass:
                 (page.number, "the page could not be rendered for OCR"))
             return page
         if layer:
-            self.sized.append(page.number)
             return measure_layer_sizes(page, ocred)
         ocred.text_source = "ocr"
         ocred.ocr_confidence = result.confidence

@@ -500,21 +500,26 @@ def read_page(page: pymupdf.Page,
     rect = page.rect
     ordered, columns = order_blocks(blocks, rect.width)
     ordered = _attach_labels(ordered)
-    source = "ocr-layer" if blocks and not visible and _scanned(page) else "native"
+    source = "ocr-layer" if blocks and not visible and covering_image(page) else "native"
     return Page(
         page.number + 1, rect.width, rect.height, ordered, columns, len(page.get_images()),
         margin, text_source=source,
     )
 
 
-def _scanned(page: pymupdf.Page) -> bool:
-    """An image covers most of the page: a scan (whose text, if any, an OCR program added)."""
+def covering_image(page: pymupdf.Page) -> dict[str, Any] | None:
+    """The `get_image_info()` entry of an image covering most of the page (a scan, whose text,
+    if any, an OCR program added), or None."""
     area = abs(page.rect) or 1.0
     try:
-        boxes = [pymupdf.Rect(info["bbox"]) for info in page.get_image_info()]
+        infos = page.get_image_info()
     except Exception:  # a damaged image list: no scan can be told
-        return False
-    return any(abs(box) >= 0.8 * area for box in boxes)
+        return None
+    for info in infos:
+        box = pymupdf.Rect(info.get("bbox", (0, 0, 0, 0)))
+        if abs(box) >= 0.8 * area and box.width > 0 and box.height > 0:
+            return info
+    return None
 
 
 def _add_to_row(rows: list[list[Span]], spans: list[Span]) -> None:

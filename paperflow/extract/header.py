@@ -83,12 +83,14 @@ DEGREE = re.compile(
     r"frcp|facp|prof\.?|dr\.?|jr\.?|sr\.?)$",
     re.I,
 )
+_GRADE = r"(?:(?:Graduate\s+)?Student\s+|Senior\s+|Life\s+|Associate\s+)?(?:Member|Fellow)"
 MEMBERSHIP = re.compile(
-    r",?\s*\b(?:(?:Graduate\s+)?Student\s+|Senior\s+|Life\s+|Associate\s+)?(?:Member|Fellow)"
-    r",?\s+(?:IEEE|ACM|OSA|SPIE|IET|AAAI|SIAM|AIAA|ASME)\b",
+    rf",?\s*\b{_GRADE},?\s+(?:IEEE|ACM|OSA|SPIE|IET|AAAI|SIAM|AIAA|ASME)\b",
     re.I,
 )
 """A society membership grade printed after a name ("Avideh Zakhor, Member, IEEE")."""
+_GRADE_LINE = re.compile(rf"{_GRADE}\b.*", re.I)
+"""A line that is a membership grade, of a society named or not ("Fellow ASME")."""
 ABSTRACT_HEAD = re.compile(
     r"^(abstract|summary|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)\b\s*[.:—–-]?\s*[—–-]?\s*", re.I
 )
@@ -172,7 +174,9 @@ def extract_header(doc: ParsedDocument) -> Header:
     limit = first.height * 0.75
     if anchor and anchor[0] is first:
         limit = anchor[1].lines[anchor[2]].bbox[1]
-    title_lines = _title_lines(first, body, limit)
+    # OCR reads a display's symbols as text: none is a title, a name or an address.
+    formulas = _formula_lines(first) if first.text_source != "native" else set()
+    title_lines = _title_lines(first, body, limit, formulas)
     header.title = _choose_title(doc, first, title_lines)
     title_bottom = max((line.bbox[3] for line in title_lines), default=first.height * 0.05)
     # An abstract that opens the next page leaves this one to the header, however long the
@@ -184,8 +188,7 @@ def extract_header(doc: ParsedDocument) -> Header:
     running = {id(line) for block in first.blocks
                if block is not held and _column_text_past(block, first, zone_end, body)
                for line in block.lines}
-    if first.text_source != "native":  # OCR reads a display's symbols as text: none is a name
-        running |= _formula_lines(first)
+    running |= formulas
     zone = [row for row in rows_of([ln for ln in first.lines() if id(ln) not in running])
             if row.top >= title_bottom - 1 and row.bottom <= zone_end + 1]
     authors, affiliations = _authors_and_affiliations(zone, first, body)
@@ -346,23 +349,22 @@ OCR_SIZE_SHARE = 0.08
 each other's size may be one size (a title's two lines were estimated at 17 and 18 pt)."""
 
 
-def _title_lines(page: Page, body: float, limit: float) -> list[Line]:
-    """The lines of the largest text above `limit`, before any author e-mail address.
+def _title_lines(page: Page, body: float, limit: float,
+                 formulas: set[int] | frozenset[int] = frozenset()) -> list[Line]:
+    """The lines of the largest text above `limit`, before any author e-mail address, other
+    than the lines of `formulas` (ids, see `_formula_lines`).
 
-    On a page read by OCR, the text of logos and equations is read too: lines set like a
-    formula (`_formula_like`) are no title, and a group of lines with fewer than three words
-    is set aside (a journal's logo, an equation whose subscripts inflated its estimated size)
-    and the next largest text is tried.
+    On a page read by OCR, the text of logos and equations is read too: a group of lines with
+    fewer than three words is set aside (a journal's logo, an equation whose subscripts
+    inflated its estimated size) and the next largest text is tried.
     """
     lines = [line for line in page.lines() if line.bbox[1] < limit]
     emails = [line.bbox[1] for line in lines if EMAIL.search(line.text)]
     if emails:
         lines = [line for line in lines if line.bbox[1] < min(emails)]
-    candidates = [line for line in lines if not _excluded_title_line(line, page, body)]
+    candidates = [line for line in lines if not _excluded_title_line(line, page, body)
+                  and id(line) not in formulas]
     scanned = page.text_source != "native"
-    if scanned:
-        formulas = _formula_lines(page)
-        candidates = [line for line in candidates if id(line) not in formulas]
     while candidates:
         group = _largest_text(candidates, body, scanned)
         if not scanned or sum(len(_WORD.findall(line.text)) for line in group) >= 3:
@@ -816,11 +818,8 @@ def _margin_authors(page: Page, title_lines: list[Line]
             for name in found:
                 name.markers.append(f"#{len(addresses) - 1}")
         elif names and EMAIL.search(text):
-            for name, email in zip(names[-1:], _emails(text), strict=False):
-                name.email = email
-        elif names and not MEMBERSHIP.fullmatch(text) and not re.fullmatch(
-                r"(?:(?:Graduate\s+)?Student\s+|Senior\s+|Life\s+)?(?:Member|Fellow)\b.*", text,
-                re.I):
+            names[-1].email = next(iter(_emails(text)), names[-1].email)
+        elif names and not _GRADE_LINE.fullmatch(text):
             addresses[-1].append(text)
     if not names or not any(addresses):
         return None
