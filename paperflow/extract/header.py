@@ -911,16 +911,45 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
     return (names, affiliations) if len(names) > 1 else None
 
 
-COUNTRY = re.compile(
-    r"\b(usa|u\.s\.a\.|united states( of america)?|uk|u\.k\.|united kingdom|england|scotland|"
-    r"canada|mexico|brazil|argentina|chile|colombia|peru|china|p\. ?r\. china|japan|korea|"
-    r"taiwan|india|singapore|australia|new zealand|germany|france|italy|spain|portugal|"
-    r"netherlands|the netherlands|belgium|switzerland|austria|sweden|norway|denmark|finland|"
-    r"poland|czech republic|hungary|greece|turkey|israel|iran|egypt|south africa|nigeria|"
-    r"kenya|russia|ukraine|ireland|saudi arabia|qatar|united arab emirates|pakistan|"
-    r"bangladesh|vietnam|thailand|malaysia|indonesia|philippines)\.?$",
-    re.I,
+_COUNTRIES = (
+    # Every sovereign state by its usual English short names, the forms addresses use
+    # ("P. R. China", "Republic of Korea", "Viet Nam") and a few local spellings ("Brasil",
+    # "España", "Deutschland"). Left out: country names that are as often a surname ending a
+    # line of names ("M. I. Jordan", "J. Wales", "Chad", "Monaco") or a US state before a line
+    # "USA" ("Georgia").
+    "afghanistan|albania|algeria|andorra|angola|antigua and barbuda|argentina|armenia|"
+    "australia|austria|azerbaijan|bahamas|the bahamas|bahrain|bangladesh|barbados|belarus|"
+    "belgium|belgique|belgi[eë]|belize|benin|bhutan|bolivia|bosnia and herzegovina|"
+    "bosnia-herzegovina|botswana|brazil|brasil|brunei|brunei darussalam|bulgaria|"
+    "burkina faso|burundi|cabo verde|cape verde|cambodia|cameroon|canada|"
+    "central african republic|chile|china|p\\. ?r\\. ?china|people'?s republic of china|"
+    "colombia|comoros|congo|democratic republic of the congo|dr congo|costa rica|"
+    "c[oô]te d['’]ivoire|ivory coast|croatia|cuba|cyprus|czech republic|czechia|denmark|"
+    "danmark|djibouti|dominica|dominican republic|ecuador|egypt|el salvador|"
+    "equatorial guinea|eritrea|estonia|eswatini|swaziland|ethiopia|fiji|finland|suomi|"
+    "france|gabon|gambia|the gambia|germany|deutschland|ghana|greece|grenada|guatemala|"
+    "guinea|guinea-bissau|guyana|haiti|honduras|hong kong|hong kong sar|hungary|iceland|"
+    "india|indonesia|iran|islamic republic of iran|iraq|ireland|israel|italy|italia|"
+    "jamaica|japan|kazakhstan|kenya|kiribati|korea|south korea|republic of korea|kosovo|"
+    "kuwait|kyrgyzstan|kyrgyz republic|laos|lao pdr|latvia|lebanon|lesotho|liberia|libya|"
+    "liechtenstein|lithuania|luxembourg|macau|macao|madagascar|malawi|malaysia|maldives|"
+    "mali|malta|mauritania|mauritius|mexico|m[eé]xico|moldova|republic of moldova|"
+    "mongolia|montenegro|morocco|mozambique|myanmar|namibia|nepal|netherlands|"
+    "the netherlands|nederland|new zealand|nicaragua|niger|nigeria|north macedonia|"
+    "macedonia|norway|norge|oman|pakistan|palestine|state of palestine|panama|"
+    "papua new guinea|paraguay|peru|philippines|poland|polska|portugal|puerto rico|qatar|"
+    "romania|russia|russian federation|rwanda|saint lucia|samoa|san marino|saudi arabia|"
+    "senegal|serbia|seychelles|sierra leone|singapore|slovakia|slovak republic|slovenia|"
+    "solomon islands|somalia|south africa|republic of south africa|south sudan|spain|"
+    "espa[nñ]a|sri lanka|sudan|suriname|sweden|sverige|switzerland|schweiz|suisse|svizzera|"
+    "syria|taiwan|taiwan,? r\\.?o\\.?c\\.?|tajikistan|tanzania|united republic of tanzania|"
+    "thailand|timor-leste|east timor|togo|tonga|trinidad and tobago|tunisia|turkey|"
+    "t[uü]rkiye|turkmenistan|uganda|ukraine|united arab emirates|uae|united kingdom|uk|"
+    "u\\.k\\.|great britain|england|scotland|northern ireland|united states|"
+    "united states of america|usa|u\\.s\\.a\\.|uruguay|uzbekistan|vanuatu|venezuela|vietnam|"
+    "viet nam|yemen|zambia|zimbabwe|[oö]sterreich"
 )
+COUNTRY = re.compile(rf"\b({_COUNTRIES})\.?$", re.I)
 """A line that ends an address: the country, where one affiliation of a block ends."""
 
 

@@ -76,6 +76,37 @@ def test_numbered_footnote_affiliations_linked_to_markers() -> None:
     assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
 
 
+@pytest.mark.parametrize("country", ["Iceland", "Ecuador", "Viet Nam", "Brasil"])
+def test_author_grid_cell_with_two_addresses_cut_after_its_country(country: str) -> None:
+    """A cell holding two addresses, one under the other, is cut after the line ending with a
+    country, whichever country it is."""
+    header = _author_grid(["Department of Physics", "University of Alder",
+                           f"102 Alder, {country}", "Faculty of Law",
+                           "Birch Institute of Technology", "Birch, Poland"])
+    assert [a.name for a in header.authors] == ["Rosa Alvarez", "Tom Berg"]
+    assert header.affiliations == [
+        f"Department of Physics, University of Alder, 102 Alder, {country}",
+        "Faculty of Law, Birch Institute of Technology, Birch, Poland",
+    ]
+    assert [a.affiliation_indices for a in header.authors] == [[0, 1], [1]]
+
+
+def test_a_surname_that_names_a_country_still_ends_a_line_of_names() -> None:
+    """'M. I. Jordan' is an author, not the end of an address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _title_and_names(page, [("Ana Lopez", "1"), ("Michael I. Jordan", "2")])
+    _runs(page, 72, 140, [("1", 7, "helv", 4), ("University of Alder, Alder, Sweden", 9,
+                                                "helv", 0)])
+    _runs(page, 72, 152, [("2", 7, "helv", 4), ("Birch Institute of Technology, Birch, Poland",
+                                                9, "helv", 0)])
+    page.insert_text((72, 190), "Abstract", fontsize=10, fontname="hebo")
+    _prose(page, 72, 205, 30)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ana Lopez", "Michael I. Jordan"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
 def test_is_with_footnotes_and_society_grades() -> None:
     """IEEE style: "X is with the ..." footnotes; "Member, IEEE" is no author."""
     doc = pymupdf.open()
@@ -97,23 +128,29 @@ def test_is_with_footnotes_and_society_grades() -> None:
     assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
 
 
-def test_author_grid_blocks() -> None:
-    """Per-author blocks side by side: each name takes the address printed under it."""
+def _author_grid(first_cell: list[str]) -> Header:
+    """A title over two author blocks side by side (the first one's lines given), then an
+    abstract and a column of text."""
     doc = pymupdf.open()
     page = doc.new_page(width=612, height=792)
     page.insert_text((120, 70), "Grids of Authors in Conference Papers", fontsize=20)
-    blocks = [(100, "Rosa Alvarez", ["Department of Physics", "University of Alder",
-                                     "Alder, Sweden"]),
+    blocks = [(100, "Rosa Alvarez", first_cell),
               (360, "Tom Berg", ["Faculty of Law", "Birch Institute of Technology",
                                  "Birch, Poland"])]
     for x, name, lines in blocks:
         page.insert_text((x, 110), name, fontsize=11)
         for i, line in enumerate(lines):
             page.insert_text((x, 124 + 12 * i), line, fontsize=10)
-    page.insert_text((50, 200), "Abstract", fontsize=10, fontname="hebo")
-    _prose(page, 50, 215, 12, width=48, size=9)
-    _prose(page, 320, 200, 40, width=48)
-    header = extract_header(_analysed(doc))
+    top = 124 + 12 * len(first_cell) + 40
+    page.insert_text((50, top), "Abstract", fontsize=10, fontname="hebo")
+    _prose(page, 50, top + 15, 12, width=48, size=9)
+    _prose(page, 320, top, 40, width=48)
+    return extract_header(_analysed(doc))
+
+
+def test_author_grid_blocks() -> None:
+    """Per-author blocks side by side: each name takes the address printed under it."""
+    header = _author_grid(["Department of Physics", "University of Alder", "Alder, Sweden"])
     assert [a.name for a in header.authors] == ["Rosa Alvarez", "Tom Berg"]
     assert header.affiliations == [
         "Department of Physics, University of Alder, Alder, Sweden",
