@@ -1737,6 +1737,12 @@ def _named_addresses(lines: list[Line], names: list[_Name],
         if found is None:
             continue
         owner, first = found
+        # "L. M. Patel, A. S. Andrés, and T. Nakamura are with the School of ...": a list of
+        # names then "are with", no institution before it, is the "is with" form, read there.
+        sentence = " ".join(squash(ln.text) for ln in lines[i:i + 4])
+        with_form = _IS_WITH.search(sentence)
+        if with_form and not INSTITUTION.search(sentence[:with_form.start()]):
+            continue
         # The list's right edge, from the lines around the entry (not a stamp in the margin).
         right = max(ln.bbox[2] for ln in lines[max(0, i - 8):i + 8])
         entries = [[first]]

@@ -107,25 +107,44 @@ def test_a_surname_that_names_a_country_still_ends_a_line_of_names() -> None:
     assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
 
 
-def test_is_with_footnotes_and_society_grades() -> None:
-    """IEEE style: "X is with the ..." footnotes; "Member, IEEE" is no author."""
+def _ieee_first_page(names: tuple[float, str], footnotes: list[tuple[float, str]]) -> Header:
+    """An IEEE-like first page: title, a line of names (x, text), a run-in abstract, two
+    columns and footnote lines (y, text) at its foot."""
     doc = pymupdf.open()
     page = doc.new_page(width=612, height=792)
     page.insert_text((72, 80), "Storage for Scalable Video Servers", fontsize=22)
-    page.insert_text((150, 110), "Ed Chang and Avi Zakhor, Member, IEEE", fontsize=11)
+    page.insert_text((names[0], 110), names[1], fontsize=11)
     _runs(page, 43, 140, [("Abstract", 9, "hebo", 0), ("—We place scalable video on disks.",
                                                        9, "hebo", 0)])
     _prose(page, 43, 160, 30, width=48)
     _prose(page, 310, 140, 40, width=48)
-    page.insert_text((43, 700), "E. Chang is with the University of Alder, Alder, CA 94720 USA.",
-                     fontsize=8)
-    page.insert_text((43, 710), "A. Zakhor is with the Birch Corporation, Birch, MA 02139 USA.",
-                     fontsize=8)
-    header = extract_header(_analysed(doc))
+    for y, line in footnotes:
+        page.insert_text((43, y), line, fontsize=8)
+    return extract_header(_analysed(doc))
+
+
+def test_is_with_footnotes_and_society_grades() -> None:
+    """IEEE style: "X is with the ..." footnotes; "Member, IEEE" is no author."""
+    header = _ieee_first_page((150, "Ed Chang and Avi Zakhor, Member, IEEE"), [
+        (700, "E. Chang is with the University of Alder, Alder, CA 94720 USA."),
+        (710, "A. Zakhor is with the Birch Corporation, Birch, MA 02139 USA.")])
     assert [a.name for a in header.authors] == ["Ed Chang", "Avi Zakhor"]
     assert header.affiliations == ["University of Alder, Alder, CA 94720 USA",
                                    "Birch Corporation, Birch, MA 02139 USA"]
     assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
+def test_is_with_footnote_opening_with_a_list_of_names() -> None:
+    """'L. M. Patel, R. Alvarez, and T. Berg are with ...' opens with an author's name and a
+    comma, yet it is no "name, address" entry: the names run on to "are with"."""
+    header = _ieee_first_page((120, "L. M. Patel, Rosa Alvarez, and Tom Berg"), [
+        (690, "L. M. Patel, R. Alvarez, and T. Berg are"),
+        (699, "with the University of Alder, Alder, Sweden."),
+        (710, "T. Berg is with the Birch Institute of Technology, Birch, Poland.")])
+    assert [a.name for a in header.authors] == ["L. M. Patel", "Rosa Alvarez", "Tom Berg"]
+    assert header.affiliations == ["University of Alder, Alder, Sweden",
+                                   "Birch Institute of Technology, Birch, Poland"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [0], [0, 1]]
 
 
 def _author_grid(first_cell: list[str]) -> Header:
