@@ -9,27 +9,36 @@ Each case ends with the accounting check (`harness.account`) and prints its figu
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 
 import pytest
 
-from deployments.stack import ZOMBIE_AFTER_SECONDS, Stack
+from deployments.seaweedfs import list_objects
+from deployments.stack import PROJECT_DIR, ZOMBIE_AFTER_SECONDS, Stack
 from tests.llm_server import Recorded, Reply, ScriptedLLM
 from tests.pdfs import make_paper
 from tests.reliability.conftest import answer
 from tests.reliability.harness import (
+    S3_PREFIX,
     WEBHOOK_SECRET,
     RssSampler,
     account,
+    account_bulk,
+    bucket,
     computed_and_cached,
     flow_run_process,
     kill_tree,
     runs_of_deployment,
     runs_tagged,
+    s3,
     stored_metadata,
     submit,
+    submit_bulk,
     task_runs,
     upload,
     wait_final,
@@ -325,3 +334,55 @@ def test_llm_rate_limited_then_garbage(fault_stack: Stack, llm: ScriptedLLM) -> 
         pytest.xfail("known bug: the LLM task whose answer stayed invalid JSON (LLMOutputError, "
                      "a PermanentError) was retried by Prefect anyway; see docs/reliability.md")
     assert answered["HighlightsAnswer"] == 2, answered
+
+
+GC_TOTALS = re.compile(r"would delete (\d+) item\(s\) \(([^)]*)\)")
+
+
+def _gc_dry_run(stack: Stack, *ages: str) -> tuple[list[str], dict[str, int]]:
+    """`paperflow gc --dry-run [ages]` as a user runs it against the stack: its lines and its
+    totals ("items" and one count per area it looked at)."""
+    done = subprocess.run([sys.executable, "-m", "paperflow", "gc", "--dry-run", *ages],
+                          env=stack.env(), capture_output=True, text=True, timeout=300,
+                          cwd=PROJECT_DIR)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    found = GC_TOTALS.search(lines[-1] if lines else "")
+    assert found, done.stdout[-3000:]
+    totals = {"items": int(found.group(1))}
+    for part in found.group(2).split(", "):
+        count, _, area = part.partition(" ")
+        if count.isdigit():
+            totals[area] = int(count)
+    return lines, totals
+
+
+def test_gc_dry_run_on_the_stack(fault_stack: Stack, llm: ScriptedLLM) -> None:
+    """After the cases above and one bulk run: `paperflow gc --dry-run` with every age at 0
+    lists the stored task results, the bulk run's summaries and every stored paper, and deletes
+    nothing; with the default ages nothing here is old enough to go."""
+    stack = fault_stack
+    title = "A Paper Kept Until Its Time Comes"
+    paper = upload(stack, "gc", make_paper(title=title, nonce="garbagecollected"), title)
+    parent = submit_bulk(stack, [paper.source], batch_size=1)
+    runs = wait_final(stack, [parent], timeout=600)
+    ledger = account_bulk(stack, runs[parent], {paper.source: paper})
+    assert not ledger.problems and ledger.completed == 1, (ledger.line(), ledger.problems)
+
+    before = list_objects(s3(stack), bucket(stack), "")
+    stored_papers = {key.split("/")[2] for key in before
+                     if key.startswith(f"{S3_PREFIX}/papers/")}
+    lines, totals = _gc_dry_run(
+        stack, "--results-days", "0", "--runs-days", "0", "--papers-days", "0")
+    print(f"\n[gc --dry-run, every age 0] {lines[-1]}\n  " + "\n  ".join(lines[:8]))
+    assert totals["results"] >= 1 and totals["runs"] >= 1, lines[-1]
+    assert totals["papers"] == len(stored_papers) >= 2, (lines[-1], sorted(stored_papers))
+    assert totals["items"] == totals["results"] + totals["runs"] + totals["papers"]
+    listed = "\n".join(lines)
+    assert all(sha in listed for sha in stored_papers), listed[-3000:]
+    assert f"runs/{parent}/" in listed, listed[-3000:]
+    assert list_objects(s3(stack), bucket(stack), "") == before, "a dry run deleted something"
+
+    lines, totals = _gc_dry_run(stack)
+    print(f"[gc --dry-run, default ages] {lines[-1]}")
+    assert totals == {"items": 0, "results": 0, "runs": 0}, lines
