@@ -117,7 +117,9 @@ def _process_api(settings: Settings, background: bool) -> Iterator[None]:
             if started.started:
                 print(f"paperflow: started a background Prefect server at "
                       f"{url.removesuffix('/api')} in {started.seconds:.0f} s (pid {started.pid}, "
-                      f"log {server.log}); later calls reuse it, `paperflow down` stops it.",
+                      f"log {server.log}); later calls with the data folder {settings.data_dir} "
+                      "reuse it, and `paperflow down` with that same folder (PAPERFLOW_DATA_DIR; "
+                      "`make down` in the project) stops it.",
                       file=sys.stderr)
     if url is None:
         yield

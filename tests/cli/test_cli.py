@@ -511,6 +511,8 @@ def test_background_server_is_started_once_reused_and_stopped_by_down(tmp_path: 
         assert first.returncode == EXIT_OK, first.stderr[-5000:]
         assert "removed a stale background-server pid file" in first.stderr
         assert f"started a background Prefect server at http://127.0.0.1:{port}" in first.stderr
+        # Which `down` stops it: the one with the same data folder.
+        assert f"with the data folder {data.resolve()} reuse it" in " ".join(first.stderr.split())
         pid = server.running()
         assert pid is not None and json.loads(server.state_file.read_text())["pid"] == pid
         assert json.loads(first.stdout)["title"] == "A Warm Server Paper"
