@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -474,13 +475,16 @@ def _failure_message(state: object) -> str:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from paperflow.evaluate import evaluate_many
+    from paperflow.evaluate import count_papers, evaluate_many
     from paperflow.pipeline import extract_paper
 
     directories = [Path(d) for d in args.directories]
-    report = evaluate_many(directories, extract_paper, only=args.only,
-                           progress=lambda pid: print(f"  scored {pid}", file=sys.stderr),
-                           workers=args.workers)
+    only = args.only or []
+    scored = itertools.count(1)
+    with SourceProgress(count_papers(directories, only)) as progress:
+        report = evaluate_many(directories, extract_paper, only=only,
+                               progress=lambda pid: progress.finished(next(scored), pid),
+                               workers=args.workers)
     print(f"## Per field ({len(report.papers)} papers)\n")
     print(report.field_table())
     print("\n## Per template (soft F1 per field; template from the gt, else the folder)\n")

@@ -247,14 +247,9 @@ def ground_truth_files(directory: Path) -> list[Path]:
     return files
 
 
-def evaluate(directory: Path, extract: Callable[[bytes], PaperMetadataExtraction],
-             only: Iterable[str] = (), progress: Callable[[str], None] | None = None,
-             workers: int = 1) -> Report:
-    """Run `extract` over every paper with ground truth in `directory` and score it.
-
-    Each paper's group is its ground truth's `template`, else the folder's name. With
-    `workers` > 1 the papers are extracted in that many processes (`extract` must pickle).
-    """
+def _jobs(directory: Path, only: Iterable[str] = ()) -> list[tuple[str, str, Path, dict[str, Any]]]:
+    """(paper id, group, PDF, ground truth) of each paper with ground truth in `directory` whose
+    id contains one of `only` (all when empty)."""
     wanted = set(only)
     folder = directory.resolve().name or str(directory)
     jobs: list[tuple[str, str, Path, dict[str, Any]]] = []
@@ -266,6 +261,24 @@ def evaluate(directory: Path, extract: Callable[[bytes], PaperMetadataExtraction
         group = str(record.get("template") or folder)
         pdf = directory / record.get("file", f"{paper_id}.pdf")
         jobs.append((paper_id, group, pdf, record["gt"]))
+    return jobs
+
+
+def count_papers(directories: Iterable[Path], only: Iterable[str] = ()) -> int:
+    """How many papers `evaluate_many` will score."""
+    wanted = list(only)
+    return sum(len(_jobs(Path(directory), wanted)) for directory in directories)
+
+
+def evaluate(directory: Path, extract: Callable[[bytes], PaperMetadataExtraction],
+             only: Iterable[str] = (), progress: Callable[[str], None] | None = None,
+             workers: int = 1) -> Report:
+    """Run `extract` over every paper with ground truth in `directory` and score it.
+
+    Each paper's group is its ground truth's `template`, else the folder's name. With
+    `workers` > 1 the papers are extracted in that many processes (`extract` must pickle).
+    """
+    jobs = _jobs(directory, only)
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(_score_one, extract, *job) for job in jobs]

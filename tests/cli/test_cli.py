@@ -113,8 +113,10 @@ def test_eval_command_scores_a_paper(eval_dir: Path, capsys: pytest.CaptureFixtu
                                      tmp_path: Path) -> None:
     scores = tmp_path / "scores.json"
     assert main(["eval", str(eval_dir), "--only", "V23", "--json", str(scores)]) == EXIT_OK
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "| title |" in out and "V23_peerjcs2017_vespa" in out
+    assert "[1/1] V23_peerjcs2017_vespa: done" in captured.err  # progress, counted beforehand
     data = json.loads(scores.read_text())
     assert [p["id"] for p in data["papers"]] == ["V23_peerjcs2017_vespa"]
 

@@ -1,7 +1,14 @@
 import json
 from pathlib import Path
 
-from paperflow.evaluate import Counts, evaluate, evaluate_many, normalise, score_paper
+from paperflow.evaluate import (
+    Counts,
+    count_papers,
+    evaluate,
+    evaluate_many,
+    normalise,
+    score_paper,
+)
 from paperflow.models import Author, Figure, PaperMetadataExtraction, Reference
 
 GT = {
@@ -90,7 +97,11 @@ def test_report_groups_by_template_else_folder(tmp_path: Path) -> None:
     _write_paper(eval_dir, "V01", b"bad", None)
     _write_paper(eval_dir, "V02", b"broken", None)
 
-    report = evaluate_many([corpus, eval_dir], _fake_extract)
+    assert count_papers([corpus, eval_dir]) == 5
+    assert count_papers([corpus, eval_dir], only=["ieeetran", "V02"]) == 3
+    seen: list[str] = []
+    report = evaluate_many([corpus, eval_dir], _fake_extract, progress=seen.append)
+    assert seen == ["ieeetran_1", "ieeetran_2", "llncs_1", "V01", "V02"]
 
     groups = report.groups()
     assert list(groups) == ["ieeetran", "llncs", "eval"]
