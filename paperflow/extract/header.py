@@ -1743,8 +1743,10 @@ def _named_addresses(lines: list[Line], names: list[_Name],
         with_form = _IS_WITH.search(sentence)
         if with_form and not INSTITUTION.search(sentence[:with_form.start()]):
             continue
-        # The list's right edge, from the lines around the entry (not a stamp in the margin).
-        right = max(ln.bbox[2] for ln in lines[max(0, i - 8):i + 8])
+        # The list's right edge, from the lines around the entry set in its size (not a stamp
+        # in the margin, nor a running head or a reference above the list that runs wider).
+        right = max(ln.bbox[2] for ln in lines[max(0, i - 8):i + 8]
+                    if abs(ln.size - line.size) < 0.5)
         entries = [[first]]
         for prev, nxt in itertools.pairwise(lines[i:i + 4]):
             more = squash(nxt.text)

@@ -629,6 +629,30 @@ def test_addresses_after_the_text_opening_with_the_authors_names() -> None:
                                                                [5]]
 
 
+def test_address_after_the_text_wraps_against_its_own_right_edge() -> None:
+    """Whether a line of an end address was ended on purpose is judged against the edge of the
+    lines set in its size: a running head in smaller type above the list runs wider, and by
+    its edge "Paulo," would have fitted after "05508-090 São"."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 178, 30)
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 380), "ANN LEE AND BO CHAN, A STUDY OF LAYOUT RULES FOR PAPERS, "
+                     "SET IN SMALL CAPITALS ACROSS THE PAGE", fontsize=7)
+    page.insert_text((72, 400), "Ann Lee, Department of Physics, University of Alder, "
+                     "05508-090 São", fontsize=9)
+    page.insert_text((80, 412), "Paulo, Brazil \u2022 E-mail : lee@alder.br", fontsize=9)
+    page.insert_text((72, 430), "Bo Chan, School of Chemistry, Birch Institute of Technology, "
+                     "Canada", fontsize=9)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Department of Physics, University of Alder, 05508-090 São Paulo, Brazil",
+        "School of Chemistry, Birch Institute of Technology, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1]]
+
+
 def test_english_abstract_preferred_to_one_in_another_language() -> None:
     """A paper with a "Resumo" and an "Abstract" is indexed by its English abstract; a
     "Résumé. —" label alone still opens the abstract."""
