@@ -420,7 +420,7 @@ def _check_s3(settings: Settings) -> None:
     """
     if not settings.s3_bucket:
         return
-    from paperflow.s3 import BlocksNotRegisteredError, s3_storage
+    from paperflow.storage.s3 import BlocksNotRegisteredError, s3_storage
 
     s3_storage(settings).check_bucket()
     from deployments.blocks import build_blocks, register_blocks
@@ -465,7 +465,7 @@ def _failure_message(state: object) -> str:
     try:
         state.result()  # type: ignore[attr-defined]
     except BaseException as exc:
-        from paperflow.s3 import missing_block_error
+        from paperflow.storage.s3 import missing_block_error
 
         actionable = missing_block_error(str(exc), _prefect_server())
         if actionable is not None:

@@ -722,9 +722,9 @@ def _check_database() -> tuple[bool, str]:
 
 def _check_storage() -> tuple[bool, str]:
     from paperflow import retention
-    from paperflow.s3 import S3Storage
     from paperflow.settings import reload_settings
     from paperflow.storage import LocalStorage, get_storage
+    from paperflow.storage.s3 import S3Storage
 
     storage = get_storage(reload_settings())
     key = f"health/{uuid.uuid4().hex}.txt"

@@ -41,11 +41,11 @@ def s3_sources(prefix: str) -> list[str]:
     if not prefix.startswith("s3://"):
         raise InvalidSourceError(f"s3_prefix={prefix!r} must look like s3://bucket/prefix/.")
     try:
-        from paperflow import s3
+        from paperflow.storage import s3
     except ImportError as exc:
         raise InvalidSourceError(
-            "s3_prefix needs paperflow's S3 layer (paperflow/s3.py), which this install lacks; "
-            "pass the objects as `sources` (s3:// URIs) or sync them to a folder.") from exc
+            "s3_prefix needs paperflow's S3 store (paperflow/storage/s3.py), which this install "
+            "lacks; pass the objects as `sources` (s3:// URIs) or sync them to a folder.") from exc
     bucket, _, key_prefix = prefix.removeprefix("s3://").partition("/")
     client = s3.s3_client(get_settings())
     found = []

@@ -293,7 +293,7 @@ def store_folder(settings: Settings | None = None) -> Folder:
     """The configured store (the S3 bucket's prefix, else `<data dir>/store`) as a Folder."""
     settings = settings or get_settings()
     if settings.s3_bucket:
-        from paperflow.s3 import s3_client
+        from paperflow.storage.s3 import s3_client
 
         return S3Folder(s3_client(settings), settings.s3_bucket, settings.s3_prefix)
     return LocalFolder(Path(settings.data_dir) / "store")
@@ -305,7 +305,7 @@ def results_folders(settings: Settings | None = None,
     settings = settings or get_settings()
     folders: list[Folder] = []
     if settings.s3_bucket:
-        from paperflow.s3 import s3_client
+        from paperflow.storage.s3 import s3_client
 
         prefix = "/".join(p for p in [*settings.s3_prefix.split("/"), RESULTS_FOLDER] if p)
         folders.append(S3Folder(s3_client(settings), settings.s3_bucket, prefix))

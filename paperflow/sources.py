@@ -118,7 +118,7 @@ def _read_s3(uri: str, settings: Settings) -> bytes:
     """GET an `s3://bucket/key` object with the configured credentials and endpoint."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from paperflow.s3 import classify_error, endpoint_label, parse_s3_uri, s3_client
+    from paperflow.storage.s3 import classify_error, endpoint_label, parse_s3_uri, s3_client
 
     try:
         bucket, key = parse_s3_uri(uri)

@@ -6,7 +6,7 @@
   (threads or processes) never lose each other's papers.
 - `S3VectorStore` (when a bucket is configured): one object per paper,
   `vectors/<model>/<sha256>.json`, beside `papers/` under the same prefix, written through the
-  project's `S3Storage` (so through `paperflow.s3.s3_client`). Every worker writes its own
+  project's `S3Storage` (so through `paperflow.storage.s3.s3_client`). Every worker writes its own
   papers' objects: one PUT each, atomic, so concurrent workers need no lock and cannot clobber
   each other. Search lists the prefix and reads the objects into memory, re-reading only the
   ones whose ETag changed since the last search in this process. A shared table format
@@ -426,7 +426,7 @@ def get_vector_store(model: str, settings: Settings | None = None) -> VectorStor
     if backend == "s3":
         if not settings.s3_bucket:
             raise VectorStoreError("PAPERFLOW_VECTORS_BACKEND=s3 needs PAPERFLOW_S3_BUCKET.")
-        from paperflow.s3 import s3_storage
+        from paperflow.storage.s3 import s3_storage
 
         storage = s3_storage(settings)
         key: tuple[str, ...] = ("s3", storage.name, model)
@@ -452,7 +452,7 @@ def clear_vector_stores() -> None:
 
 def stored_papers(storage: Storage) -> list[str]:
     """The sha256 of every complete paper in the asset store (its `metadata.json` exists)."""
-    from paperflow.s3 import S3Storage
+    from paperflow.storage.s3 import S3Storage
 
     if isinstance(storage, LocalStorage):
         root = storage.root / "papers"

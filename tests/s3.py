@@ -91,8 +91,8 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory,
 
 def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Any:
     """Set the variables, re-read settings and forget cached stores; returns the settings."""
-    from paperflow.s3 import clear_s3_storages
     from paperflow.settings import reload_settings
+    from paperflow.storage.s3 import clear_s3_storages
 
     for name in ("S3_BUCKET_NAME", "CLOUDFLARE_BUCKET_NAME", "AWS_ENDPOINT_URL",
                  "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
@@ -106,8 +106,8 @@ def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Any:
 @pytest.fixture
 def s3_env(seaweedfs: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Paperflow configured for the session's SeaweedFS, under a prefix of its own."""
-    from paperflow.s3 import clear_s3_storages
     from paperflow.settings import reload_settings
+    from paperflow.storage.s3 import clear_s3_storages
 
     env = seaweedfs.env(prefix=f"t-{uuid.uuid4().hex[:10]}")
     apply_env(monkeypatch, env)

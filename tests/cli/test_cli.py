@@ -25,13 +25,13 @@ from rich.console import Console
 from cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SourceProgress, _check_s3, main
 from paperflow import __version__
 from paperflow.models import json_schema_text
-from paperflow.s3 import (
+from paperflow.settings import reload_settings
+from paperflow.storage.s3 import (
     BlocksNotRegisteredError,
     BucketNotFoundError,
     StorageCredentialsError,
     missing_block_error,
 )
-from paperflow.settings import reload_settings
 from tests.conftest import ROOT, SAMPLE_PDF
 from tests.pdfs import HTML_PAGE, make_paper
 from tests.s3 import BUCKET, SeaweedFS, apply_env, s3_env, seaweedfs

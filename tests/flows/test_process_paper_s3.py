@@ -20,9 +20,9 @@ import pytest
 import flows.process_paper as process_module
 from deployments.blocks import register_blocks
 from flows.process_paper import process_paper
-from paperflow.s3 import S3Storage
 from paperflow.settings import reload_settings
 from paperflow.storage import REQUESTED_MARKER, get_storage
+from paperflow.storage.s3 import S3Storage
 from tasks.locks import ServerLockManager, lock_manager
 from tasks.results import RESULTS_FOLDER, SERIALIZER_TYPE, result_storage
 from tests.conftest import ROOT, SAMPLE_PDF

@@ -22,16 +22,16 @@ from paperflow.errors import (
     SourceNotFoundError,
     StorageError,
 )
-from paperflow.s3 import (
+from paperflow.settings import Settings, reload_settings
+from paperflow.sources import resolve_source
+from paperflow.storage import LocalStorage, get_storage, paper_key
+from paperflow.storage.s3 import (
     BucketNotFoundError,
     S3Storage,
     StorageCredentialsError,
     parse_s3_uri,
     s3_storage,
 )
-from paperflow.settings import Settings, reload_settings
-from paperflow.sources import resolve_source
-from paperflow.storage import LocalStorage, get_storage, paper_key
 from tests.pdfs import make_paper
 from tests.s3 import BUCKET, SeaweedFS, apply_env, free_ports, s3_env, seaweedfs
 

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from paperflow.embeddings import PaperVectors
-from paperflow.s3 import S3Storage
 from paperflow.settings import reload_settings
 from paperflow.storage import LocalStorage, get_storage, paper_key
+from paperflow.storage.s3 import S3Storage
 from paperflow.vectors import (
     LocalVectorStore,
     S3VectorStore,

@@ -36,7 +36,7 @@ from botocore.exceptions import (
 from paperflow.errors import PermanentError, StorageError
 from paperflow.models import Asset
 from paperflow.settings import Settings
-from paperflow.storage import WriteStats, content_type_for
+from paperflow.storage.base import WriteStats, content_type_for
 
 MIB = 1024 * 1024
 PART_SIZE = 8 * MIB
