@@ -6,7 +6,10 @@ whole worker down (and every other paper it was processing); in a child process 
 `ResourceLimitError` saying which limit was hit.
 
 Children come from a `forkserver` (a clean, single-threaded process that has imported PyMuPDF
-once), so starting one costs milliseconds and never forks a multi-threaded worker.
+once), so starting one costs milliseconds and never forks a multi-threaded worker. The fork
+server also imports the calling program's main module once (`main_module_preload`): every
+child re-runs that module before its call (multiprocessing's "safe importing of main"), and in
+a flow-run process that module imports all of Prefect, which cost each child about 2 s of CPU.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import multiprocessing.connection
 import pickle
 import resource
 import signal
+import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -36,6 +40,30 @@ _MEMORY_MARKERS = ("out of memory", "malloc", "cannot allocate", "memory allocat
 
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
+
+
+def main_module_preload() -> list[str]:
+    """What the fork server must import so its children find the caller's main module loaded.
+
+    A child re-runs the main module named by `python -m NAME` (`NAME`) or the script file
+    (`__main__`, which the fork server imports from its path); a `*.__main__` module (e.g.
+    `python -m pytest`), `-c` and the REPL are not re-run by children.
+    """
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name:
+        return [] if name == "__main__" or name.endswith(".__main__") else [name]
+    return ["__main__"] if getattr(main, "__file__", None) else []
+
+
+_main_preloaded = False
+
+
+def _preload_main_module() -> None:
+    global _main_preloaded
+    if not _main_preloaded:
+        _main_preloaded = True
+        preload(*main_module_preload())
 
 
 def preload(*modules: str) -> None:
@@ -118,6 +146,7 @@ def run_limited(func: Callable[..., T], *args: Any, cpu_seconds: float, memory_b
     return value is returned; an exception it raised is re-raised here (the same type and
     message); a child stopped by a limit, or that died, raises `ResourceLimitError`.
     """
+    _preload_main_module()
     receiver, sender = _context.Pipe(duplex=False)
     process = _context.Process(
         target=_child, args=(sender, func, args, cpu_seconds, memory_bytes), daemon=True,

@@ -63,3 +63,22 @@ def test_stamps_make_second_installs_free_or_dev_only(tmp_path: Path) -> None:
 def test_ci_runs_exactly_make_test() -> None:
     script = (ROOT / ".ci" / "run").read_text().splitlines()
     assert [line for line in script if line.startswith("make")] == ["make test"]
+
+
+def test_every_install_is_byte_compiled(tmp_path: Path) -> None:
+    """Each install is followed by compileall over the venv, so no process compiles Prefect
+    from source when PYTHONDONTWRITEBYTECODE is set (8.3 s instead of 3.8 s per process)."""
+    lines = _dry_run("test", tmp_path / "venv")
+    installs = [i for i, line in enumerate(lines) if "pip install" in line and " -e " in line]
+    assert len(installs) == 2, lines  # the runtime install, then the dev extra
+    for index in installs:
+        assert "-m compileall" in lines[index + 1] and f"{tmp_path / 'venv'}/lib" in lines[
+            index + 1], lines[index:index + 2]
+
+
+def test_the_running_venv_has_byte_code() -> None:
+    import importlib.util
+
+    import prefect.engine
+
+    assert Path(importlib.util.cache_from_source(prefect.engine.__file__)).is_file()
