@@ -519,10 +519,12 @@ def _place_only(text: str) -> str:
     return text
 
 
-def _body_top(page: Page, below: float, body: float) -> float:
+def _body_top(page: Page, below: float, body: float, column: int = -1) -> float:
     """Top of the first section heading or table of contents under `below`: the header ends
     there (a paper with no abstract goes from its byline to "1 Introduction"). A heading is
-    known by its words, or as section 1 set in bold or larger type, whatever it is called."""
+    known by its words, or as section 1 set in bold or larger type, whatever it is called.
+    For text in `column`, headings of the columns right of it are read after it, however high
+    they stand (a second column may open with section 2 beside the first column's abstract)."""
     def opens_body(block: Block) -> bool:
         line = block.lines[0]
         text = line.text.strip()
@@ -530,7 +532,8 @@ def _body_top(page: Page, below: float, body: float) -> float:
             _FIRST_SECTION.match(text) and len(block.lines) <= 2 and len(text) <= 80
             and (is_bold_line(line) or line.size >= 1.15 * body)))
     return min((block.bbox[1] for block in page.blocks
-                if block.bbox[1] > below and opens_body(block)), default=page.height)
+                if block.bbox[1] > below and (column < 0 or block.column <= column)
+                and opens_body(block)), default=page.height)
 
 
 def _first_paragraph_top(page: Page, body: float, below: float, default: float) -> float:
@@ -2025,7 +2028,8 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
         start = None
         first_line = 0
         found = _unlabelled_abstract_start(page, zone_bottom - 1)
-        if found and found[2] < _body_top(page, title_bottom, body):  # (body text is no abstract)
+        if found and found[2] < _body_top(page, title_bottom, body,
+                                          page.blocks[found[0]].column):  # (body is no abstract)
             start, first_line = found[0], found[1]
         if start is None:
             return None

@@ -2384,3 +2384,21 @@ def test_names_going_on_after_an_email_address_in_the_byline() -> None:
     header = extract_header(_analysed(doc))
     assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dunn", "Di Egan"]
     assert header.affiliations == ["Division of Materials Science, Alder University, Norway"]
+
+
+def test_unlabelled_abstract_beside_a_second_column_opening_with_a_section() -> None:
+    """Quantum style: a two-column page whose first column holds an unheaded abstract, and whose
+    second column opens with section 2 higher than the abstract's top. The second column is read
+    after the first, so its heading does not end the header above the abstract."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    page.insert_text((72, 140), "1 University of Alder, Norway", fontsize=7)
+    page.insert_text((72, 150), "2 Institute of Birch, Oslo, Norway", fontsize=7)
+    bottom = _prose(page, 72, 196, 12, width=45, size=10)
+    page.insert_text((72, bottom + 14), "1 Introduction", fontsize=13, fontname="hebo")
+    _prose(page, 72, bottom + 34, 30, width=45)
+    page.insert_text((310, 190), "2 Related Work", fontsize=13, fontname="hebo")
+    _prose(page, 310, 210, 40, width=45)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is not None and header.abstract.startswith(PROSE[:40])
