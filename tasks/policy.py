@@ -19,7 +19,7 @@ from paperflow.errors import PermanentError
 from paperflow.pipeline import PaperKey
 from paperflow.settings import Settings, get_settings
 from paperflow.storage import get_storage
-from tasks.results import json_result_options
+from tasks.results import json_result_options, resolved_result_storage
 
 T = TypeVar("T")
 SettingsOptions = Callable[[Settings], dict[str, Any]]
@@ -91,7 +91,10 @@ def configured(item: T) -> T:
     options = _FROM_SETTINGS.get(getattr(item, "name", ""))
     if options is None:
         return item
-    changed = {name: value for name, value in options(get_settings()).items()
+    wanted = options(get_settings())
+    if "result_storage" in wanted:
+        wanted["result_storage"] = resolved_result_storage(wanted["result_storage"])
+    changed = {name: value for name, value in wanted.items()
                if getattr(item, name, None) != value}
     return item.with_options(**changed) if changed else item  # type: ignore[attr-defined]
 

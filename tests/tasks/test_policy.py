@@ -129,3 +129,54 @@ def test_time_limits_retries_and_result_storage_follow_the_settings_of_the_run(
     finally:
         monkeypatch.undo()
         reload_settings()
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_run_loads_the_results_block_once_not_per_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect reads a block named by slug from the server for every task run; inside a run,
+    `configured` hands the tasks the loaded block, read again only after a minute."""
+    from prefect import flow
+    from prefect.blocks.core import Block
+    from prefect_aws import AwsCredentials
+
+    import tasks.results
+    from tasks.extraction import TEXT_GROUPS, parse_pdf
+    from tasks.policy import configured
+    from tasks.results import RESULTS_BLOCK, CheckedS3Bucket, result_storage
+
+    CheckedS3Bucket(bucket_name="papers-under-test", credentials=AwsCredentials()).save(
+        RESULTS_BLOCK, overwrite=True)
+    loads: list[str] = []
+    real_load = Block.load.__func__  # type: ignore[attr-defined]
+
+    def counting_load(cls: type[Block], name: str, *args: Any, **kwargs: Any) -> Any:
+        loads.append(name)
+        return real_load(cls, name, *args, **kwargs)
+
+    monkeypatch.setattr(Block, "load", classmethod(counting_load))
+    monkeypatch.setenv("PAPERFLOW_S3_BUCKET", "papers-under-test")
+    reload_settings()
+
+    @flow
+    def submits_like_a_paper_run() -> list[tuple[str, int]]:
+        storages = [configured(task).result_storage for task in (parse_pdf, *TEXT_GROUPS) * 3]
+        return [(type(s).__name__, id(s)) for s in storages]
+
+    try:
+        seen = submits_like_a_paper_run()
+        assert {name for name, _ in seen} == {"CheckedS3Bucket"}
+        assert len({ident for _, ident in seen}) == 1 and loads == [result_storage()]
+        monkeypatch.setattr(tasks.results, "RESOLVED_STORAGE_SECONDS", 0.0)
+        submits_like_a_paper_run()
+        assert len(loads) > 1  # expired: read from the server again
+        assert configured(parse_pdf).result_storage == result_storage()  # outside a run: slug
+
+        @flow
+        def names_a_missing_block() -> None:
+            tasks.results.resolved_result_storage("paperflow-checked-s3-bucket/not-saved")
+
+        with pytest.raises(ValueError, match="paperflow blocks register"):
+            names_a_missing_block()
+    finally:
+        monkeypatch.undo()
+        reload_settings()
