@@ -103,7 +103,9 @@ def _child(conn: multiprocessing.connection.Connection, func: Callable[..., Any]
         outcome = ("memory", None) if _looks_like_memory(exc) else ("error", exc)
     try:
         payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.loads(payload)  # some exceptions pickle but cannot be rebuilt
+        if outcome[0] == "error":  # some exceptions pickle but cannot be rebuilt (a result
+            pickle.loads(payload)  # that cannot is caught by the parent; checking a whole
+            # document here cost as much as sending it)
     except MemoryError:
         payload = pickle.dumps(("memory", None))
     except Exception as exc:  # the result or the exception cannot be pickled

@@ -246,9 +246,32 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
+def _cannot_rebuild() -> None:
+    raise TypeError("this value cannot be rebuilt")
+
+
+class Unrebuildable:
+    """Pickles, but unpickling it fails."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return _cannot_rebuild, ()
+
+
+def return_unrebuildable() -> Unrebuildable:
+    return Unrebuildable()
+
+
 def test_sandbox_returns_the_result() -> None:
     assert sandbox.run_limited(add, 2, 3, cpu_seconds=5, memory_bytes=1024 * MB,
                                wall_seconds=30) == 5
+
+
+def test_sandbox_result_that_cannot_be_rebuilt_is_a_clear_error() -> None:
+    """The child checks only exceptions by rebuilding them; a result that pickles but cannot be
+    rebuilt is caught where it is read back."""
+    with pytest.raises(PermanentError, match=r"cannot be read back.*cannot be rebuilt"):
+        sandbox.run_limited(return_unrebuildable, cpu_seconds=5, memory_bytes=1024 * MB,
+                            wall_seconds=30)
 
 
 def test_sandbox_stops_a_cpu_loop() -> None:
