@@ -103,9 +103,10 @@ def _child(conn: multiprocessing.connection.Connection, func: Callable[..., Any]
         outcome = ("memory", None) if _looks_like_memory(exc) else ("error", exc)
     try:
         payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-        if outcome[0] == "error":  # some exceptions pickle but cannot be rebuilt (a result
-            pickle.loads(payload)  # that cannot is caught by the parent; checking a whole
-            # document here cost as much as sending it)
+        # Some exceptions pickle but cannot be rebuilt. Results are not checked here (for a
+        # parsed document that cost as much as sending it): the parent reports one it cannot read.
+        if outcome[0] == "error":
+            pickle.loads(payload)
     except MemoryError:
         payload = pickle.dumps(("memory", None))
     except Exception as exc:  # the result or the exception cannot be pickled
