@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from paperflow.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+IN_WARM_CHILD = False
+"""Set in a child of a warm process (cli/warm.py), whose Prefect logging was configured
+before this call's settings and streams were known."""
 
 
 @contextlib.contextmanager
@@ -53,6 +56,10 @@ def _prefect_defaults(verbose: bool) -> Iterator[None]:
                                      if setting.name not in os.environ}):
         import prefect.main  # noqa: F401  (configures logging from the settings above)
 
+        if IN_WARM_CHILD:  # imported earlier, by the warm process: configure it again now
+            from prefect.logging.configuration import setup_logging
+
+            setup_logging(incremental=False)
         if "PREFECT_LOGGING_LEVEL" not in os.environ:
             logging.getLogger("prefect").setLevel(level)
         if "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL" not in os.environ:
@@ -508,6 +515,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_stack(args: argparse.Namespace) -> int:
+    from cli import warm
     from deployments.local_server import LocalServer
     from deployments.stack import default_stack
     from paperflow.settings import get_settings
@@ -519,9 +527,9 @@ def _cmd_stack(args: argparse.Namespace) -> int:
             lines = ([f"{background}: the stack's server takes over"] if background else []) \
                 + stack.up(s3=args.s3, postgres=args.postgres)
         else:
+            stopped = ([background] if background else []) + warm.stop_all()
             lines = [line for line in stack.down()
-                     if not (background and line == "nothing was running")]
-            lines += [background] if background else []
+                     if not (stopped and line == "nothing was running")] + stopped
     except (RuntimeError, TimeoutError, ValueError, OSError) as exc:
         print(f"paperflow {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -959,15 +967,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """The command line; `argv` None means this process's own (the only case served warm)."""
+    from cli import warm
+
+    given, env, cwd = list(sys.argv[1:] if argv is None else argv), dict(os.environ), Path.cwd()
+    warm_call = argv is None and not IN_WARM_CHILD and warm.enabled(given, env)
+    if warm_call:
+        code = warm.call(given, env, cwd)
+        if code is not None:
+            return code
+    args = build_parser().parse_args(given)
     home = os.environ.get("PREFECT_HOME")
     if home:  # Prefect creates only the last folder; its database cannot open without it
         Path(home).expanduser().mkdir(parents=True, exist_ok=True)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
     except KeyboardInterrupt:
         print("paperflow: interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if warm_call:  # for the next call like this one
+        warm.start_in_background(env, cwd)
+    return code
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.forkserver
+import os
 import pickle
 import resource
 import signal
@@ -73,6 +75,43 @@ def preload(*modules: str) -> None:
     """
     PRELOAD.extend(name for name in modules if name not in PRELOAD)
     _context.set_forkserver_preload(PRELOAD)
+
+
+def start_fork_server() -> None:
+    """Start the fork server now: a warm process (cli/warm.py) does, before it forks the
+    children that use it."""
+    _preload_main_module()
+    multiprocessing.forkserver.ensure_running()
+
+
+def reuse_inherited_fork_server() -> bool:
+    """In a child forked (`os.fork`) from a process whose fork server runs: use that server
+    rather than start one (1-3 s). multiprocessing checks its server with `waitpid`, which only
+    the server's parent may call; here signal 0 checks it, and once it is gone this process
+    starts one of its own. Whether there was one to reuse."""
+    from multiprocessing import forkserver, resource_tracker
+
+    server = forkserver._forkserver
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is None or not hasattr(server, "_forkserver_alive_fd"):
+        return False
+    start_own = server.ensure_running
+
+    def ensure_running() -> None:
+        try:
+            os.kill(pid, 0)
+        except OSError:  # gone: forget it
+            with contextlib.suppress(OSError, TypeError):
+                os.close(server._forkserver_alive_fd)
+            server._forkserver_pid = server._forkserver_address = None
+            server._forkserver_alive_fd = None
+            server.ensure_running = start_own  # type: ignore[method-assign]
+            start_own()
+            return
+        resource_tracker.ensure_running()
+
+    server.ensure_running = ensure_running  # type: ignore[method-assign]
+    return True
 
 
 def _apply_limits(cpu_seconds: float, memory_bytes: int) -> None:

@@ -16,6 +16,9 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["PAPERFLOW_DATA_DIR"] = tempfile.mkdtemp(prefix="paperflow-data-")
 # Test servers (papers, arXiv, webhooks) listen on loopback; tests of the refusal turn it off.
 os.environ["PAPERFLOW_ALLOW_PRIVATE_URLS"] = "true"
+# `paperflow process` subprocesses run cold and leave no warm process (tests/cli/test_warm.py
+# turns it on where it is tested).
+os.environ["PAPERFLOW_WARM_PROCESS"] = "false"
 
 import pytest  # noqa: E402
 

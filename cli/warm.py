@@ -1,0 +1,390 @@
+"""A warm `paperflow process`: a process that has imported the flow code forks one child per call.
+
+On a warm background server a one-paper `paperflow process` spent most of its time before and
+around the paper's own work: importing Prefect and the flow code (about 4 s of CPU), starting
+the parse sandbox's fork server, first uses of the client. So a cold call leaves a warm process
+behind (detached, its own session) that has imported all of it and waits on a Unix socket in a
+private folder (`$XDG_RUNTIME_DIR` or the temp folder, `paperflow-warm-<uid>`, mode 0700; the
+peer's user is checked too). A later `process` call connects, hands over its stdin, stdout and
+stderr, its arguments and working folder; the warm process forks a child that runs the command
+with them exactly as the cold call would (`cli.main.main`: same checks, logs, progress, output
+files) and sends back its exit code. Ctrl-C in the calling terminal is forwarded to the child;
+a caller that goes away interrupts it.
+
+A warm process serves only calls that would behave as it does: the socket is named after a
+digest of the environment (volatile shell variables aside), the working folder's settings files
+(`.env`, `prefect.toml`, `pyproject.toml`, which Prefect and paperflow read), the source files
+of the five packages and the interpreter. Any difference selects another socket, and that call
+runs cold and leaves its own warm process. Idle for `PAPERFLOW_WARM_IDLE_SECONDS` (default
+1800) a warm process exits; `paperflow down` stops them; `PAPERFLOW_WARM_PROCESS=false` turns
+the whole thing off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+CODE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("paperflow", "flows", "tasks", "deployments", "cli")
+SETTINGS_FILES = (".env", "prefect.toml", "pyproject.toml")
+VOLATILE = frozenset({"_", "PWD", "OLDPWD", "SHLVL", "COLUMNS", "LINES", "TERM_SESSION_ID",
+                      "WINDOWID", "PS1", "PROMPT_COMMAND", "SSH_CLIENT", "SSH_CONNECTION",
+                      "SSH_TTY"})
+"""Shell variables that change between calls without changing what a call does."""
+FALSE_WORDS = {"0", "false", "no", "off"}
+DEFAULT_IDLE_SECONDS = 1800.0
+MAX_SOCKET_PATH = 100
+"""AF_UNIX paths are limited to 107 bytes; a longer folder turns warm calls off."""
+PRELOAD = ("cli.main", "flows.process_paper", "tasks.policy", "paperflow.report",
+           "paperflow.storage", "paperflow.sandbox", "prefect.main")
+_HEADER = struct.Struct("!I")
+_INHERITED: list[object] = []
+"""The listening socket and the lock file: closed in each child, which must not hold them."""
+
+
+def enabled(argv: list[str], env: Mapping[str, str]) -> bool:
+    """Whether this command line may be served warm: `process`, unless turned off."""
+    if env.get("PAPERFLOW_WARM_PROCESS", "").strip().lower() in FALSE_WORDS:
+        return False
+    return bool(argv) and argv[0] == "process"
+
+
+def fingerprint(env: Mapping[str, str], cwd: Path, code_root: Path = CODE_ROOT) -> str:
+    """What a warm process must share with a call to serve it (see the module docstring)."""
+    digest = hashlib.sha256(f"{sys.executable}\0{sys.version}\0{code_root}\0".encode())
+    for key in sorted(env):
+        if key not in VOLATILE:
+            digest.update(f"{key}={env[key]}\0".encode("utf-8", "surrogateescape"))
+    for name in SETTINGS_FILES:
+        try:
+            digest.update(name.encode() + b"=" + (cwd / name).read_bytes() + b"\0")
+        except OSError:
+            digest.update(name.encode() + b" absent\0")
+    for package in PACKAGES:
+        for path in sorted((code_root / package).rglob("*.py")):
+            info = path.stat()
+            digest.update(f"{path}:{info.st_mtime_ns}:{info.st_size}\0".encode())
+    return digest.hexdigest()[:24]
+
+
+def runtime_dir(env: Mapping[str, str]) -> Path | None:
+    """The private folder of this user's warm processes, or None when it is not private."""
+    base = Path(env.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+    folder = base / f"paperflow-warm-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return None
+    private = (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+               and not info.st_mode & 0o077)
+    return folder if private else None
+
+
+def socket_path(env: Mapping[str, str], cwd: Path) -> Path | None:
+    """The socket a warm process for this call listens on, or None when there can be none."""
+    folder = runtime_dir(env)
+    if folder is None:
+        return None
+    path = folder / f"{fingerprint(env, cwd)}.sock"
+    return path if len(str(path)) <= MAX_SOCKET_PATH else None
+
+
+# --------------------------------------------------------------------------------------------
+# The calling side
+# --------------------------------------------------------------------------------------------
+
+
+def call(argv: list[str], env: Mapping[str, str], cwd: Path) -> int | None:
+    """Run `paperflow <argv>` in a child of a warm process; its exit code, or None when no
+    warm process serves this call (the caller then runs it itself)."""
+    path = socket_path(env, cwd)
+    if path is None or not path.exists():
+        return None
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(path))
+        request = json.dumps({"argv": argv, "cwd": str(cwd)}).encode()
+        socket.send_fds(conn, [_HEADER.pack(len(request)) + request], [0, 1, 2])
+        reply = _Lines(conn)
+        started = reply.next()
+    except OSError:
+        conn.close()
+        return None
+    if not started.startswith("started "):  # refused before forking: run it here instead
+        conn.close()
+        return None
+    with conn, _forward_signals(conn):
+        while True:
+            try:
+                line = reply.next()
+            except OSError:
+                line = ""
+            if line.startswith("exit "):
+                return int(line.split()[1])
+            if not line:
+                print(f"paperflow: the warm process's child ({started.split()[1]}) ended "
+                      "without an exit code; PAPERFLOW_WARM_PROCESS=false runs calls in their "
+                      "own process.", file=sys.stderr)
+                return 1
+
+
+class _Lines:
+    """Newline-terminated replies read from a socket; "" at its end."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self._conn, self._buffer = conn, b""
+
+    def next(self) -> str:
+        while b"\n" not in self._buffer:
+            try:
+                chunk = self._conn.recv(4096)
+            except InterruptedError:
+                continue
+            if not chunk:
+                return ""
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode()
+
+
+@contextlib.contextmanager
+def _forward_signals(conn: socket.socket) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP reach the child (as Ctrl-C) while the call waits for it."""
+    def forward(signum: int, frame: object) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall(b"INT\n")
+
+    previous = {signum: signal.signal(signum, forward)
+                for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def start_in_background(env: Mapping[str, str], cwd: Path) -> Path | None:
+    """Leave a warm process for later calls like this one (none if one runs or can't);
+    the socket it will listen on."""
+    path = socket_path(env, cwd)
+    if path is None or path.exists():
+        return None
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from cli.warm import serve; "
+            "sys.exit(serve(sys.argv[2]))")
+    with path.with_suffix(".log").open("ab") as log:
+        # -P: the working folder must not shadow the project's packages (`python -m` adds it)
+        subprocess.Popen([sys.executable, "-P", "-c", code, str(CODE_ROOT), str(path)],
+                         cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=log,
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    return path
+
+
+def stop_all(env: Mapping[str, str] | None = None) -> list[str]:
+    """Stop this user's warm processes; a line for each one stopped."""
+    folder = runtime_dir(env if env is not None else os.environ)
+    lines: list[str] = []
+    for pid_file in sorted(folder.glob("*.pid")) if folder else []:
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pid_file.read_text().strip())
+            if b"cli.warm" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGTERM)
+                lines.append(f"stopped warm process (pid {pid})")
+        pid_file.unlink(missing_ok=True)
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# The warm process
+# --------------------------------------------------------------------------------------------
+
+
+def serve(path_text: str) -> int:
+    """Import the flow code, then fork a child per call on `path_text` until idle."""
+    path = Path(path_text)
+    lock = path.with_suffix(".lock").open("a")
+    try:
+        import fcntl
+
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return 0  # another warm process serves this socket
+    _INHERITED.append(lock)
+    if socket_path(os.environ, Path.cwd()) != path:
+        _log(f"not serving {path.name}: this process's environment, settings files or code "
+             "differ from the caller's")
+        return 1
+    started = time.perf_counter()
+    for module in PRELOAD:
+        __import__(module)
+    from paperflow.sandbox import start_fork_server
+
+    start_fork_server()  # shared by every child (reuse_inherited_fork_server)
+    if threading.active_count() != 1:  # a fork would copy a process whose threads vanish
+        _log(f"not serving: importing the flow code started threads "
+             f"({[thread.name for thread in threading.enumerate()]})")
+        return 1
+    idle = _idle_seconds(os.environ)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    staging = path.with_suffix(".new")
+    staging.unlink(missing_ok=True)
+    server.bind(str(staging))
+    os.chmod(staging, 0o600)
+    server.listen(16)
+    _INHERITED.append(server)
+    os.replace(staging, path)  # callers connect only once the imports are done
+    path.with_suffix(".pid").write_text(str(os.getpid()))
+    _log(f"serving {path.name} (imports {time.perf_counter() - started:.1f} s, "
+         f"idle limit {idle:.0f} s)")
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        server.close()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    server.settimeout(idle)
+    try:
+        while not stopping:
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                _log(f"idle for {idle:.0f} s: exiting")
+                break
+            except OSError:
+                break  # closed by SIGTERM
+            _fork_child(conn)
+    finally:
+        with contextlib.suppress(OSError):
+            if path.stat().st_ino == os.stat(path).st_ino:
+                path.unlink()
+        for suffix in (".pid", ".log", ".lock"):  # a crash leaves them, log included
+            path.with_suffix(suffix).unlink(missing_ok=True)
+    return 0
+
+
+def _idle_seconds(env: Mapping[str, str]) -> float:
+    try:
+        return max(1.0, float(env.get("PAPERFLOW_WARM_IDLE_SECONDS") or DEFAULT_IDLE_SECONDS))
+    except ValueError:
+        return DEFAULT_IDLE_SECONDS
+
+
+def _log(text: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} warm[{os.getpid()}] {text}", flush=True)
+
+
+def _fork_child(conn: socket.socket) -> None:
+    """Read one call and fork the child that runs it; the warm process itself goes on."""
+    fds: list[int] = []
+    try:
+        conn.settimeout(10.0)
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        if struct.unpack("3i", creds)[1] != os.getuid():
+            _log("refused a caller of another user")
+            return
+        data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
+        while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack_from(data)[0]:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        request = json.loads(data[_HEADER.size:])
+        if len(fds) != 3:
+            conn.sendall(b"refused\n")
+            return
+        conn.settimeout(None)
+        pid = os.fork()
+        if pid == 0:
+            _run_child(conn, fds, request)  # never returns
+        _log(f"child {pid}: paperflow {' '.join(request['argv'])}")
+    except (OSError, ValueError, KeyError) as exc:
+        _log(f"dropped a call: {type(exc).__name__}: {exc}")
+    finally:
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        conn.close()
+
+
+def _run_child(conn: socket.socket, fds: list[int], request: dict[str, object]) -> None:
+    """In the forked child: become the caller's command, report its exit code, exit."""
+    code = 1
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for inherited in _INHERITED:
+            inherited.close()  # type: ignore[attr-defined]
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115 (the process's own streams)
+        sys.stdout = open(1, "w", closefd=False,  # noqa: SIM115
+                          buffering=1 if os.isatty(1) else -1)
+        sys.stderr = open(2, "w", closefd=False, buffering=1,  # noqa: SIM115
+                          errors="backslashreplace")
+        os.chdir(str(request["cwd"]))
+        argv = [str(arg) for arg in request["argv"]]  # type: ignore[attr-defined]
+        sys.argv = ["paperflow", *argv]
+        conn.sendall(f"started {os.getpid()}\n".encode())
+        threading.Thread(target=_interrupt_on_request, args=(conn,), daemon=True).start()
+        from paperflow.sandbox import reuse_inherited_fork_server
+
+        reuse_inherited_fork_server()
+        command_line = sys.modules["cli.main"]  # imported by PRELOAD
+        command_line.IN_WARM_CHILD = True
+        try:
+            code = command_line.main(argv)
+        except SystemExit as exc:  # argparse's --help and usage errors
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        for thread in threading.enumerate():  # as at the end of a normal run
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join()
+        import atexit
+
+        atexit._run_exitfuncs()  # Prefect's event and log workers drain here
+    except BaseException:  # reported to the caller, whatever it was
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        with contextlib.suppress(OSError):
+            conn.sendall(f"exit {code}\n".encode())
+        os._exit(code)
+
+
+def _interrupt_on_request(conn: socket.socket) -> None:
+    """Ctrl-C from the caller, or the caller gone: interrupt the command (as Ctrl-C would)."""
+    lines = _Lines(conn)
+    while True:
+        try:
+            line = lines.next()
+        except OSError:
+            line = ""
+        if line == "INT":
+            os.kill(os.getpid(), signal.SIGINT)
+            continue
+        if not line:  # the caller went away: nobody reads the output any more
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(30.0)
+            os._exit(130)
