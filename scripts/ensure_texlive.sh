@@ -5,7 +5,7 @@ set -euo pipefail
 CLASSES=(IEEEtran.cls acmart.cls elsarticle.cls llncs.cls revtex4-2.cls amsart.cls aastex631.cls
          mnras.cls authblk.sty epsf.sty oup-authoring-template.cls nature.cls jmlr.cls cas-dc.cls
          cas-sc.cls achemso.cls quantumarticle.cls smfart.cls IEEEconf.cls aiaa-tc.cls spie.cls
-         kluwer.cls)
+         kluwer.cls jacow.cls jpsj2.cls apa7.cls ascelike.cls ejpecp.cls cje.cls)
 have_all() {
   command -v pdflatex >/dev/null && command -v kpsewhich >/dev/null || return 1
   local cls

@@ -684,7 +684,7 @@ def _address_words(text: str) -> bool:
 def _authors_and_affiliations(
     zone: list[Row], page: Page, body: float
 ) -> tuple[list[_Name], list[tuple[str, str]]]:
-    grid = _author_grid(zone) or _names_with_places(zone)
+    grid = _author_grid(zone) or _names_with_places(zone) or _names_with_bracketed_places(zone)
     if grid is not None:
         return grid
     author_style: tuple[float, bool, bool] | None = None
@@ -864,6 +864,13 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
             grid_rows[-1].append(line)
         else:
             grid_rows.append([line])
+    table = len(grid_rows) > 1 and len(grid_rows[0]) > 1 \
+        and all(len(line.text.split()) == 1 for line in grid_rows[0])
+    if table:
+        # One word a cell over rows of names: the column heads of a table of authors
+        # ("Author | Affiliation | E-mail"), not a row of names.
+        header_row = {id(line) for line in grid_rows.pop(0)}
+        lines = [line for line in lines if id(line) not in header_row]
     centre = lambda ln: (ln.bbox[0] + ln.bbox[2]) / 2  # noqa: E731
     # A lone name right under a name of the row above, centred on it, shares its cell: two
     # authors of one affiliation stacked in one block ("Ben Trovato" / "G.K.M. Tobin").
@@ -882,8 +889,8 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
             continue
         stacked.setdefault(id(owner), []).append(line)
         del grid_rows[k]
-    if not any(len(row) > 1 for row in grid_rows):
-        return None
+    if not table and not any(len(row) > 1 for row in grid_rows):
+        return None  # (a table's rows may hold one name each, its cells beside it)
     cells = {id(n) for row in grid_rows for n in row}
     stacked_ids = {id(s) for lines in stacked.values() for s in lines}
     blocks: dict[int, list[Line]] = {id(n): [n] for row in grid_rows for n in row}
@@ -891,8 +898,9 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
     for line in lines:
         if id(line) in cells or id(line) in stacked_ids:
             continue
-        band = next((i for i in range(len(grid_rows)) if tops[i] <= line.bbox[1] < tops[i + 1]),
-                    None)
+        # (a cell beside a name in another font may start a little above it: same row)
+        top = line.bbox[1] + 0.3 * line.size
+        band = next((i for i in range(len(grid_rows)) if tops[i] <= top < tops[i + 1]), None)
         if band is None:
             continue
         owner = min(grid_rows[band], key=lambda n: abs(centre(n) - centre(line)))
@@ -1028,6 +1036,57 @@ def _names_with_places(zone: list[Row], pattern: re.Pattern[str] = _NAME_THEN_PL
             name.markers.extend(keys)
             names.append(name)
     return (names, affiliations) if names else None
+
+
+_BRACKETED = re.compile(r"\(([^()]*)\)")
+_NAME_WORD = re.compile(r"^(?:[A-ZÀ-ÞĀ-Ž][\w'’.\-]*|[a-z]{1,3})$")
+"""A word of a name: capitalised or an initial, or a particle ("van", "de", "la", "von")."""
+
+
+def _names_with_bracketed_places(zone: list[Row]
+                                 ) -> tuple[list[_Name], list[tuple[str, str]]] | None:
+    """Names each followed by its affiliations in parentheses, parted by ";" ("Ann Lee (Alder
+    University, Lagado), Bo Chan (...) and ..."), one name a line or run on: every name must
+    carry an affiliation and every parenthesis must name an institution, else None."""
+    text, first_row, depth = "", -1, 0
+    for index, row in enumerate(zone):
+        row_text = " ".join(line_text(line, drop_markers=True) for line in row.lines).strip()
+        if not depth and "(" not in row_text:
+            if text:
+                break
+            continue
+        first_row = index if first_row < 0 else first_row
+        text = f"{text} {row_text}" if not text.endswith("-") else text + row_text
+        depth += row_text.count("(") - row_text.count(")")
+    groups = list(_BRACKETED.finditer(text))
+    if not groups or depth:
+        return None
+    names: list[_Name] = []
+    affiliations: list[tuple[str, str]] = []
+    start = 0
+    for group in groups:
+        before = text[start:group.start()].strip()
+        start = group.end()
+        before = re.sub(r"^(?:[,;]|\band\b|&)\s*|\s*[,;]$", "", before).strip()
+        before = re.sub(r"^(?:and|&)\s+", "", before)
+        words = before.split()
+        if not 2 <= len(words) <= 6 or not all(_NAME_WORD.match(word) for word in words) \
+                or INSTITUTION.search(before):
+            return None
+        places = [_clean_affiliation(place) for place in group.group(1).split(";")]
+        if not places or not all(INSTITUTION.search(place) for place in places):
+            return None
+        keys = []
+        for place in places:
+            i = next((k for k, (_, t) in enumerate(affiliations) if compact(t) == compact(place)),
+                     len(affiliations))
+            if i == len(affiliations):
+                affiliations.append(("", place))
+            keys.append(f"#{i}")
+        names.append(_Name(_tidy_name(before), keys, 0.0, first_row))
+    if text[start:].strip(" ,;."):
+        return None  # more after the last parenthesis than a name list holds
+    return names, affiliations
 
 
 def _names_then_place(text: str, pattern: re.Pattern[str]) -> tuple[list[str], str] | None:
@@ -1253,18 +1312,36 @@ _PLACE_ONLY = re.compile(r"^(?:[A-Z0-9][\w.-]*\s+)?[A-Z][^\W\d_]+(?:[ -][A-Z][^\
 _NUMBERED_ADDRESS = re.compile(r"^\s*(\d{1,2})[.)]\s+(?=[A-Z])")
 
 
+_COUNTED_ADDRESS = re.compile(r"^\s*(\d{1,2})\s+(?=[A-Z])")
+"""An address opening with a bare number set at full size ("1 Faculty of ...")."""
+
+
+def _counted_lines(aff_lines: list[tuple[int, Line]]) -> set[int]:
+    """The lines (ids) opening with a bare number when those numbers count 1, 2, 3, ... down
+    the addresses: list labels set at full size, not a street number."""
+    opening = [(line, int(found.group(1))) for _, line in aff_lines
+               if (found := _COUNTED_ADDRESS.match(line.text))]
+    counts = [number for _, number in opening]
+    if len(counts) < 2 or counts != list(range(1, len(counts) + 1)):
+        return set()
+    return {id(line) for line, _ in opening}
+
+
 def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tuple[str, str]]:
     """Affiliation strings with their markers; markers start a new one, wrapped lines join."""
     found: list[tuple[str, str]] = []
     if not aff_lines:
         return found
     widest = max(line.bbox[2] - line.bbox[0] for _, line in aff_lines)
+    listed = _counted_lines(aff_lines)
     previous: Line | None = None
     prev_row = -2
     for row, line in aff_lines:
         parts = pieces(line)
         numbered = _NUMBERED_ADDRESS.match(parts[0].text) if parts and not parts[0].marker \
             else None
+        if parts and not parts[0].marker and id(line) in listed:
+            numbered = _COUNTED_ADDRESS.match(parts[0].text)
         if numbered:  # "1. Department of ...": a marker set inline as a list number
             parts = [Piece(numbered.group(1), True),
                      Piece(parts[0].text[numbered.end():], False), *parts[1:]]
@@ -1272,6 +1349,8 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
         continuing = (
             found and previous is not None and not marked_start and row == prev_row + 1
             and not found[-1][1].endswith(" and")
+            # far below (a note at the foot of a title page, "Author Note"): not a wrap
+            and line.bbox[1] - previous.bbox[3] < 2.0 * max(line.size, 1.0)
         )
         # A short line without a comma ("Laboratory of Applied Mathematics") is one part of an
         # address stacked a part a line, centred under its author's name: parts join by commas.
@@ -1329,8 +1408,9 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
 
 _AUTHOR_NOTE = re.compile(
     r"^(?:these authors|equal(?:ly)? contribut|contributed equally|current address|"
-    r"present address|permanent address|deceased|on leave|joint first)", re.I)
-"""Notes printed under the addresses with their own symbols (PLOS's ☯ and ¤): not places."""
+    r"present address|permanent address|deceased|on leave|joint first|author notes?$)", re.I)
+"""Notes printed under the addresses with their own symbols (PLOS's ☯ and ¤), and APA's
+"Author Note" heading under them: not places."""
 _EDITORIAL_DATE = re.compile(
     r"\b(?:received|revised|accepted|submitted|published)\b[^.;]{0,24}\b(?:19|20)\d\d\b", re.I)
 """An editorial history line ("FOR PUBLISHER ONLY Received on 5 February 2005; ..."), which
@@ -1530,6 +1610,11 @@ def _addresses_paragraph(lines: list[Line], names: list[_Name]) -> list[tuple[st
     return out
 
 
+_RUN_IN_LABEL = re.compile(r"^\W*[A-Z][\w’'-]*(?:\s+[a-z][\w’'-]*){0,2}\s*:\s")
+"""A note of its own opening with a run-in label ("Corresponding author: ...", "E-mail: ...",
+"Present address: ..."), never the rest of the address above it."""
+
+
 def _marked_affiliations(lines: list[Line], names: list[_Name],
                          sidebar: bool = False) -> list[tuple[str, str]]:
     """Entries that start with a marker (superscript, small, or a full-size "1 "/"a "),
@@ -1555,7 +1640,7 @@ def _marked_affiliations(lines: list[Line], names: list[_Name],
             found.append([mark.group(1), text[mark.end():]])
             open_entry = True
         elif open_entry and previous is not None and line.bbox[1] - previous.bbox[3] < \
-                0.8 * max(line.size, 1.0) \
+                0.8 * max(line.size, 1.0) and not _RUN_IN_LABEL.match(text) \
                 and (not EMAIL.search(text) or _mid_phrase(found[-1][1])) \
                 and (not sidebar or found[-1][0] or not INSTITUTION.search(text)):
             # Under a marked entry an unmarked line goes on with it, even one naming an
@@ -2325,13 +2410,29 @@ def _note_line(text: str) -> bool:
 # --- bibliographic facts -----------------------------------------------------------------------
 
 
+_ARXIV_NOTE = re.compile(r"^\W*(?:[A-Za-z]+\s+){0,3}arXiv\s*:", re.I)
+"""A front-matter line stating the paper's arXiv id ("Supersedes arXiv:2106.08114.",
+"Preprint arXiv:..."), not a citation in a sentence."""
+
+
+def _front_matter_arxiv(page: Page) -> re.Match[str] | None:
+    """The arXiv id a note line above the first section gives, if one does."""
+    for line in page.lines():
+        if _FIRST_SECTION.match(line.text) or re.match(r"^\W*introduction\s*$", line.text, re.I):
+            return None
+        if _ARXIV_NOTE.match(line.text):
+            return ARXIV.search(line.text)
+    return None
+
+
 def _bibliography(doc: ParsedDocument, page: Page, title_bottom: float, header: Header) -> None:
     margin = " \n".join(page.margin_text)
     edge_lines = [line.text for line in page.lines()
                   if line.bbox[3] <= title_bottom - 5 or line.bbox[1] > page.height * 0.88
                   or line.bbox[3] < page.height * 0.1]
     page_lines = [line.text for line in page.lines()]
-    stamp = ARXIV.search(margin) or ARXIV.search("\n".join(edge_lines))
+    stamp = ARXIV.search(margin) or ARXIV.search("\n".join(edge_lines)) \
+        or _front_matter_arxiv(page)
     if stamp:
         header.arxiv_id = stamp.group(1)
         when = _date(margin[stamp.end():stamp.end() + 40] if stamp.string is margin else "")

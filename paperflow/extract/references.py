@@ -31,6 +31,7 @@ _STOP_RE = re.compile(
 _MARKERS = {
     "bracket": re.compile(r"^\[(\d{1,4})\]\s*"),
     "paren": re.compile(r"^\((\d{1,4})\)\s*"),
+    "half_paren": re.compile(r"^(\d{1,4})\)\s*"),  # "1) A. Author, ..." (JPSJ, some physics)
     # "51. 4WARN", "98. 121 Cities Mortality ...": an entry may open with a number of its own.
     "dot": re.compile(r"^(\d{1,4})\.\s+(?=\D|\d*[A-Za-z]|\d+\s+[A-Z][a-z])"),
     "bare": re.compile(r"^(\d{1,4})\s+(?=[^\W\d_])"),

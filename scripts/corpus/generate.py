@@ -1481,6 +1481,379 @@ def kluwer(paper: Paper, rng: random.Random) -> str:
 """
 
 
+# --------------------------------------------------------------------------------------------
+# Six more classes from texlive-publishers, with front matter unlike the ones above
+# --------------------------------------------------------------------------------------------
+
+APA_JOURNALS = ["Journal of Experimental Psychology: General", "Psychological Review",
+                "Developmental Psychology", "Journal of Applied Psychology",
+                "Psychological Methods", "Emotion", "Neuropsychology"]
+FR_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+             "septembre", "octobre", "novembre", "décembre"]
+NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+def _fake_packages(packages: dict[str, str]) -> str:
+    """Marks packages (name -> the options the class asks for) as loaded before
+    \\documentclass: the fonts of Debian's texlive-fonts-extra (newtx, TeX Gyre) are
+    not installed, and a class that only selects its fonts with them then sets Latin Modern
+    instead of stopping."""
+    lines = [r"\makeatletter"]
+    lines += [rf"\@namedef{{ver@{name}.sty}}{{}}\@namedef{{opt@{name}.sty}}{{{options}}}"
+              for name, options in packages.items()]
+    return "\n".join([*lines, r"\makeatother"])
+
+
+def _wrap_rows(items: list[tuple[str, str]], width: int, last: str = "") -> list[str]:
+    """(plain, tex) items joined by ", " into rows of at most `width` plain characters, for
+    centred tabulars, which do not wrap; `last` ("and ") goes before the final item. A row
+    that continues ends with the comma."""
+    rows: list[list[str]] = []
+    length = 0
+    for k, (plain, code) in enumerate(items):
+        if k and k == len(items) - 1 and last:
+            plain, code = last + plain, last + code
+        if rows and length + 2 + len(plain) <= width:
+            rows[-1].append(code)
+            length += 2 + len(plain)
+        else:
+            rows.append([code])
+            length = len(plain)
+    return [", ".join(row) for row in rows]
+
+
+def _part_items(paper: Paper, aff: Affiliation) -> list[tuple[str, str]]:
+    return [(p, t(paper, p)) for p in aff.parts]
+
+
+def jacow(paper: Paper, rng: random.Random) -> str:
+    size = rng.choice(["a4paper", "letterpaper"])
+    # authors and their institute on one line, as the JACoW templates (v2) ask; a second
+    # affiliation goes into an "also at" footnote. \thanks marks are \fnsymbol: at most 9
+    email = rng.random() < 0.6
+    funding = rng.random() < 0.3
+    notes = int(email) + int(funding)
+    for k, member in enumerate(paper.membership):
+        if len(member) > 1 and notes + len(member) - 1 <= 9:
+            notes += len(member) - 1
+        else:
+            paper.membership[k] = member[:1]
+    groups: list[tuple[int, list[int]]] = []
+    for k, member in enumerate(paper.membership):
+        if groups and groups[-1][0] == member[0]:
+            groups[-1][1].append(k)
+        else:
+            groups.append((member[0], [k]))
+    blocks = []
+    for i, people in groups:
+        items = []
+        for k in people:
+            person = paper.authors[k]
+            code = t(paper, person.name)
+            if email and k == 0:
+                code += rf"\thanks{{{_email(person, rng)}}}"
+            for j in paper.membership[k][1:]:
+                code += rf"\thanks{{also at {t(paper, paper.affiliations[j].line)}}}"
+            items.append((person.name, code))
+        items += _part_items(paper, paper.affiliations[i])
+        blocks.append(",\\\\\n".join(_wrap_rows(items, 72)))
+    paper.layout = (f"jacow [{size}], 2-col, uppercase title, each author group followed by "
+                    "its institute on the same line" + (", \"also at\" footnotes"
+                                                        if notes > int(email) + int(funding)
+                                                        else ""))
+    paper.keywords = None  # the class has none
+    thanks = (r"\thanks{\NoCaseChange{Work supported by the "
+              + rng.choice(["European Research Council", "US Department of Energy",
+                            "Swiss National Science Foundation", "DFG"]) + ".}}"
+              if funding else "")
+    fake = _fake_packages({"newtxtt": "zerostyle=d", "newtxmath": "", "tgtermes": ""})
+    return rf"""{fake}
+\documentclass[{size}]{{jacow}}
+{encoding_tex(paper)}
+\begin{{document}}
+\title{{{title_tex(paper)}{thanks}}}
+\author{{{(chr(92) * 2 + chr(10)).join(blocks)}}}
+\maketitle
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def jpsj(paper: Paper, rng: random.Random) -> str:
+    kind = rng.choice(["paper", "paper", "onecolumn", "letter", "shortnote"])
+    opts = {"paper": "twocolumn", "onecolumn": "", "letter": "letter,twocolumn",
+            "shortnote": "shortnote,twocolumn"}[kind]
+    label = _numbered(paper)
+    single = len(label) == 1
+    corresp = rng.random() < 0.6
+    names = []
+    for k, (person, member) in enumerate(zip(paper.authors, paper.membership, strict=True)):
+        mark = "" if single else f"$^{{{','.join(str(label[i]) for i in member)}}}$"
+        thanks = rf"\thanks{{E-mail: {_email(person, rng)}}}" if corresp and k == 0 else ""
+        names.append(t(paper, person.name) + mark + thanks)
+    inst = "\\\\\n".join(("" if single else f"$^{{{n}}}$") + t(paper, paper.affiliations[i].line)
+                          for i, n in label.items())
+    date = ""
+    if rng.random() < 0.6:
+        paper.year = rng.randint(1995, 2024)
+        date = rf"\recdate{{{MONTHS[rng.randrange(12)]} {rng.randint(1, 28)}, {paper.year}}}"
+    abstract = rf"\abst{{{abstract_tex(paper)}}}"
+    if kind == "shortnote":
+        paper.abstract = []  # short notes print no abstract
+        abstract = ""
+    keywords = rf"\kword{{{t(paper, ', '.join(paper.keywords))}}}" if paper.keywords else ""
+    paper.layout = (f"jpsj2 [{opts}], " + ("1-col" if kind == "onecolumn" else "2-col")
+                    + ", numbered affiliations in italics, "
+                    + ("no abstract" if kind == "shortnote" else "unheaded abstract")
+                    + ", KEYWORDS line" + (", received date" if date else ""))
+    # jpsj2.cls tests \if@twocolumn before \ProcessOptions, so its two-column measures are
+    # never applied (the columns touch): set them as it means to
+    measures = (r"\setlength{\textwidth}{504pt}\setlength{\textheight}{720pt}"
+                r"\setlength{\columnsep}{14pt}\hoffset-23.5pt\setlength{\topmargin}{-1.2cm}"
+                if "twocolumn" in opts else "")
+    return rf"""\documentclass{"[" + opts + "]" if opts else ""}{{jpsj2}}
+{measures}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\title{{{title_tex(paper)}}}
+\author{{{and_list(names)}}}
+\inst{{{inst}}}
+{date}
+{abstract}
+{keywords}
+\begin{{document}}
+\maketitle
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def apa7(paper: Paper, rng: random.Random) -> str:
+    mode = rng.choice(["jou", "jou", "man", "doc"])
+    label = _numbered(paper)
+    single = len(label) == 1
+    marks = "" if single else "[" + ",".join(
+        "{" + ",".join(str(label[i]) for i in m) + "}" for m in paper.membership) + "]"
+    names = ", ".join(t(paper, a.name) for a in paper.authors)
+    affs = ", ".join("{" + t(paper, paper.affiliations[i].line) + "}" for i in label)
+    journal = ""
+    if mode != "man" and rng.random() < 0.7:
+        # the journal header prints the year and the DOI
+        paper.year = rng.randint(2010, 2024)
+        code = f"{rng.choice(['xge', 'rev', 'dev', 'apl', 'met', 'emo', 'neu'])}" \
+               f"{rng.randint(1000, 9999):07d}"
+        paper.extra["doi"] = f"10.1037/{code}"
+        first = rng.randint(1, 900)
+        journal = "\n".join([
+            rf"\journal{{{rng.choice(APA_JOURNALS)}}}",
+            rf"\volume{{{paper.year}, Vol.~{rng.randint(1, 150)}, No.~{rng.randint(1, 12)}, "
+            rf"{first}--{first + rng.randint(8, 30)}}}",
+            rf"\ccoppy{{\textcopyright~{paper.year} American Psychological Association}}",
+            rf"\copnum{{https://doi.org/{paper.extra['doi']}}}"])
+    note = ""
+    if rng.random() < 0.6:
+        first = paper.authors[0]
+        note = (rf"\authornote{{Correspondence concerning this article should be addressed to "
+                rf"{t(paper, first.name)}. Email: {_email(first, rng)}}}")
+    keywords = rf"\keywords{{{t(paper, ', '.join(paper.keywords))}}}" if paper.keywords else ""
+    paper.layout = (f"apa7 [{mode}], " + {"jou": "2-col journal", "man": "manuscript: title "
+                                          "page, abstract on page 2", "doc": "1-col document"}[
+        mode] + (", affiliation list" if single else ", numbered affiliation list")
+        + (", journal header" if journal else "") + ", italic Keywords line")
+    short = " ".join(paper.title_words[:4]).rstrip(":")
+    return rf"""\documentclass[{mode}]{{apa7}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\title{{{title_tex(paper)}}}
+\shorttitle{{{t(paper, short)}}}
+\leftheader{{{t(paper, _running_authors(paper))}}}
+\authorsnames{marks}{{{names}}}
+\authorsaffiliations{{{affs}}}
+{journal}
+{note}
+\abstract{{{abstract_tex(paper)}}}
+{keywords}
+\begin{{document}}
+\maketitle
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def asce(paper: Paper, rng: random.Random) -> str:
+    mode = rng.choice(["Journal", "NewProceedings", "Proceedings"])
+    opts = mode + (",NoLists" if mode == "Journal" else "")
+    label = _numbered(paper)
+    names = []
+    for person, member in zip(paper.authors, paper.membership, strict=True):
+        suffix = ", " + rng.choice(["M.ASCE", "S.M.ASCE", "F.ASCE", "Ph.D.", "P.E."]) \
+            if rng.random() < 0.25 else ""
+        numbers = ",".join(str(label[i]) for i in member)
+        names.append((person.name + suffix + numbers,
+                      t(paper, person.name) + suffix + f"$^{{{numbers}}}$"))
+    rows = _wrap_rows(names, 70, "and ") if len(names) > 2 else \
+        [" and ".join(code for _, code in names)]
+    lines = [",\\\\\n".join(rows), "~"]
+    for i, number in label.items():
+        aff_rows = _wrap_rows(_part_items(paper, paper.affiliations[i]), 68)
+        lines.append(f"$^{{{number}}}$" + ",\\\\\n".join(aff_rows))
+        people = [paper.authors[k] for k, m in enumerate(paper.membership) if m[0] == i]
+        if people and rng.random() < 0.4:
+            lines.append(f"Email: {_email(people[0], rng)}")
+    keywords = rf"\KeyWords{{{t(paper, ', '.join(paper.keywords))}}}" if paper.keywords else ""
+    tag = ""
+    if mode != "Journal" and rng.random() < 0.3:
+        tag = rf"\NameTag{{{t(paper, _running_authors(paper))}}}"
+    paper.layout = (f"ascelike [{opts}], 1-col, "
+                    + ("double-spaced with line numbers, " if mode == "Journal" else "")
+                    + "membership suffixes after names, numbered affiliation lines, "
+                      "ABSTRACT heading" + (", Keywords line" if keywords else ""))
+    return rf"""\documentclass[{opts}]{{ascelike}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+{tag}
+\title{{{title_tex(paper)}}}
+\author{{{(chr(92) * 2 + chr(10)).join(lines)}}}
+\begin{{document}}
+\maketitle
+\begin{{abstract}}
+{abstract_tex(paper)}
+\end{{abstract}}
+{keywords}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def ejpecp(paper: Paper, rng: random.Random) -> str:
+    journal = rng.choice(["EJP", "EJP", "ECP"])
+    preprint = rng.random() < 0.3
+    opts = ",".join([journal, *(["preprint"] if preprint else []), "nobera", "NODS"])
+    # affiliations only in footnotes, marked with symbols; a shared one is marked again
+    label = _numbered(paper)
+    counts = {i: sum(i in m for m in paper.membership) for i in label}
+    seen: set[int] = set()
+    parts = []
+    for person, member in zip(paper.authors, paper.membership, strict=True):
+        code = "~".join(t(paper, word) for word in person.name.split(" "))
+        for i in member:
+            if i in seen:
+                code += rf"\footnotemark[{label[i]}]"
+                continue
+            seen.add(i)
+            email = rf" \EMAIL{{{_email(person, rng)}}}" if counts[i] == 1 and \
+                rng.random() < 0.6 else ""
+            code += rf"\footnote{{{t(paper, paper.affiliations[i].line)}.{email}}}"
+        parts.append(code)
+    if not paper.keywords:  # the class prints a Keywords line in any case
+        paper.keywords = rng.sample(KEYWORDS, rng.randint(3, 6))
+    year = rng.randint(2009, 2024)
+    submitted = _dates(rng, year - 1)[0]
+    accepted = _dates(rng, year)[0]
+    number = rng.randint(1, 180)
+    doi = f"10.1214/{year % 100:02d}-{journal}{rng.randint(100, 999)}"
+    arxiv = ""
+    if rng.random() < 0.4:
+        yymm = f"{(year - 1) % 100:02d}{rng.randint(1, 12):02d}"
+        # four-digit sequence numbers until 1412, five from 1501
+        sequence = (f"{rng.randint(1, 9999):04d}" if yymm < "1501"
+                    else f"{rng.randint(1, 24999):05d}")
+        paper.extra["arxiv_id"] = f"{yymm}.{sequence}"
+        arxiv = rf"\ARXIVID{{{paper.extra['arxiv_id']}}}"
+    if not preprint:
+        # the journal line prints the year and the DOI, the abstract block the dates
+        paper.year = year
+        paper.extra["doi"] = doi
+    msc = [f"{rng.choice(['60', '62', '05', '82', '35'])}{rng.choice('ABCDFGHJK')}"
+           f"{rng.randint(5, 99):02d}" for _ in range(2)]
+    secondary = rf"\AMSSUBJSECONDARY{{{msc[1]}}}" if rng.random() < 0.5 else ""
+    paper.layout = (f"ejpecp [{opts}], 1-col, affiliations only in symbol footnotes, "
+                    "Keywords and MSC lines" + ("" if preprint else ", journal line with DOI")
+                    + (", arXiv line" if arxiv else ""))
+    return rf"""\documentclass[{opts}]{{ejpecp}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\TITLE{{{title_tex(paper)}}}
+\SHORTTITLE{{{t(paper, " ".join(paper.title_words[:4]))}}}
+\AUTHORS{{{(chr(10) + chr(92) + "and" + chr(10)).join(parts)}}}
+\KEYWORDS{{{t(paper, "; ".join(paper.keywords))}}}
+\AMSSUBJ{{{msc[0]}}}
+{secondary}
+\SUBMITTED{{{submitted}}}
+\ACCEPTED{{{accepted}}}
+\VOLUME{{{year - 1995}}}
+\YEAR{{{year}}}
+\PAPERNUM{{{number}}}
+\DOI{{{doi}}}
+{arxiv}
+\ABSTRACT{{{abstract_tex(paper)}}}
+\begin{{document}}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\end{{document}}
+"""
+
+
+def cje(paper: Paper, rng: random.Random) -> str:
+    review = rng.random() < 0.3
+    groups = _first_only(paper)  # one institution under each author line
+    if len(paper.authors) <= 10 and rng.random() < 0.5:
+        groups = [(i, [p]) for i, people in groups for p in people]
+    blocks = [rf"\author{NUMBER_WORDS[k]}{{{t(paper, and_list([p.name for p in people]))}}}"
+              rf"{{{t(paper, paper.affiliations[i].line)}}}" for k, (i, people) in
+              enumerate(groups)]
+    paper.year = rng.randint(2000, 2024)
+    month = rng.randrange(12)
+    paper.keywords = None  # a JEL classification instead
+    jel = ", ".join(sorted({f"{rng.choice('CDEFGHJLO')}{rng.randint(10, 99)}"
+                            for _ in range(rng.randint(2, 4))}))
+    thanks = ""
+    if rng.random() < 0.5:
+        first = paper.authors[0]
+        thanks = (rf"\acknowledgements{{Corresponding author: {t(paper, first.name)}, "
+                  rf"{_email(first, rng)}. We thank two anonymous referees for their comments.}}")
+    paper.layout = ("cje" + (" [review], double-spaced with line numbers" if review else "")
+                    + ", 1-col, italic institution under each author line, run-in Abstract, "
+                      "French Résumé, JEL line, journal footer")
+    return rf"""\documentclass{"[review]" if review else ""}{{cje}}
+{encoding_tex(paper)}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\usepackage{{amsthm}}
+\pubyear{{{paper.year}}}
+\volume{{{paper.year - 1967}}}
+\issueno{{{rng.randint(1, 4)}}}
+\issn{{0008-4085}}
+\monthyearen{{{MONTHS[month]} {paper.year}}}
+\monthyearfr{{{t(paper, FR_MONTHS[month].capitalize())} {paper.year}}}
+\title[{t(paper, " ".join(paper.title_words[:4]))}]{{{title_tex(paper)}}}
+\shortauthor{{{t(paper, _running_authors(paper))}}}
+{chr(10).join(blocks)}
+\abstract{{{abstract_tex(paper)}}}
+\resume{{{t(paper, _french_abstract(rng))}}}
+\JEL{{{jel}}}
+{thanks}
+\begin{{document}}
+\maketitle
+\label{{firstpage}}
+{body_tex(paper, rng)}
+{bibliography_tex(paper)}
+\label{{lastpage}}
+\end{{document}}
+"""
+
+
 Builder = Callable[[Paper, random.Random], str]
 TEMPLATES: dict[str, tuple[str, Builder, dict[str, int]]] = {
     # name: (class file, builder, limits for make_paper)
@@ -1504,6 +1877,12 @@ TEMPLATES: dict[str, tuple[str, Builder, dict[str, int]]] = {
     "aiaa": ("aiaa-tc.cls", aiaa, {"max_authors": 12}),
     "spie": ("spie.cls", spie, {}),
     "kluwer": ("kluwer.cls", kluwer, {}),
+    "jacow": ("jacow.cls", jacow, {}),
+    "jpsj": ("jpsj2.cls", jpsj, {}),
+    "apa7": ("apa7.cls", apa7, {}),
+    "asce": ("ascelike.cls", asce, {"max_authors": 12}),
+    "ejpecp": ("ejpecp.cls", ejpecp, {}),
+    "cje": ("cje.cls", cje, {}),
 }
 
 
@@ -1532,8 +1911,8 @@ def ground_truth(paper: Paper, paper_id: str) -> dict[str, Any]:
             "n_references": len(paper.references),
             "figures": 0,
             "figure_captions": [],
-            "doi": None,
-            "arxiv_id": None,
+            "doi": paper.extra.get("doi"),
+            "arxiv_id": paper.extra.get("arxiv_id"),
             "year": paper.year,
             "venue": None,
             "license": None,

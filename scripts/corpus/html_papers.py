@@ -4,7 +4,10 @@ The LaTeX corpus (generate.py) covers TeX's typesetting only. Journals that type
 through HTML/CSS or word processors set the same parts differently: markers are plain raised
 text with no TeX font, the article's metadata sits in a sidebar beside the header, labels run
 in ("Abstract:"), affiliations are printed at the end of the paper ("Author details"), the
-abstract is called "Summary", names are separated by middle dots... Each style below follows one
+abstract is called "Summary", names are separated by middle dots, affiliations are symbol-marked
+notes at the foot of a two-column first page or follow each name in parentheses, a "Highlights"
+list precedes the abstract, a preprint's lines are numbered in the margin, the authors stand in
+a table, a masthead and the article type head the page... Each style below follows one
 such convention of web-typeset journals; none copies a publisher's page. The papers' contents
 come from generate.make_paper (random names, places and sentences), so the ground truth is
 exact.
@@ -494,11 +497,318 @@ margin: 4mm 0 6mm 0; } .mail { font-family: "DejaVu Sans Mono"; font-size: 0.85e
     return _page(paper, rng, css, body)
 
 
+SYMBOLS = ["*", "†", "‡", "§", "¶", "‖"]
+
+
+def _symbol(number: int) -> str:
+    """*, †, ‡, §, ¶, ‖, then doubled: the note marks of word-processor journals."""
+    return SYMBOLS[(number - 1) % len(SYMBOLS)] * ((number - 1) // len(SYMBOLS) + 1)
+
+
+def _body_blocks(paper: Paper) -> list[str]:
+    """The text as a flat list of headings and paragraphs (what _body prints, unwrapped)."""
+    blocks = []
+    for number, (name, paragraphs) in enumerate(paper.sections, 1):
+        if name:
+            blocks.append(f"<h2>{number}. {e(name)}</h2>")
+        blocks += [f"<p>{e(text)}</p>" for text in paragraphs]
+    return blocks
+
+
+def _keyword_line(paper: Paper, label: str, separator: str, cls: str = "kw") -> str:
+    if not paper.keywords:
+        return ""
+    return f'<p class="{cls}">{label}{e(separator.join(paper.keywords))}</p>'
+
+
+# Moves the text that does not fit the first page's two columns on to the next pages: the left
+# column stops above the notes at its foot, the right one at the foot of the page, neither ends
+# with a heading. Runs before Chromium prints (the screen is as wide as the printed page, so
+# the heights agree).
+FIT_SCRIPT = """<script>
+(function () {
+  const first = document.getElementById('first'), lt = document.getElementById('lt'),
+        rt = document.getElementById('rt'), notes = document.getElementById('notes'),
+        rest = document.getElementById('rest');
+  const bottom = (node) => node.getBoundingClientRect().bottom;
+  const heading = (node) => node.tagName === 'H2';
+  for (let guard = 0; guard < 500; guard++) {
+    const l = lt.lastElementChild, r = rt.lastElementChild;
+    if (l && (heading(l) || bottom(l) > notes.getBoundingClientRect().top - 6)) {
+      rt.insertBefore(l, rt.firstChild);
+    } else if (r && (heading(r) || bottom(r) > bottom(first) - 2)) {
+      rest.insertBefore(r, rest.firstChild);
+    } else {
+      break;
+    }
+  }
+})();
+</script>"""
+
+
+def footnotes(paper: Paper, rng: random.Random) -> str:
+    """A two-column first page under a full-width header and abstract; the affiliations are
+    notes at the foot of the left column, marked by symbols (*, †, ‡, §) on the names."""
+    paper.layout = "html, two-column first page, affiliations as symbol notes under the left column"
+    label = _numbered(paper)
+    marks = [",".join(_symbol(label[i]) for i in member) for member in paper.membership]
+    notes = [f"<div><sup>{_symbol(number)}</sup>{e(paper.affiliations[i].line)}</div>"
+             for i, number in label.items()]
+    year = rng.randint(2006, 2025)
+    if rng.random() < 0.6:
+        paper.year = year
+        received, accepted = _dates(rng, year, 2)
+        notes.insert(0, f"<div>Manuscript received {received}; accepted {accepted}.</div>")
+    first = paper.authors[0]
+    notes.append(f"<div>Corresponding author: {e(first.name)} ({_email(first, rng)}).</div>")
+    if rng.random() < 0.5:
+        abstract = (f'<div class="abs"><p class="c"><b>Abstract</b></p>'
+                    f"{_abstract_paragraphs(paper)}</div>")
+    else:
+        abstract = f'<div class="abs">{_abstract_paragraphs(paper, "Abstract—")}</div>'
+    if rng.random() < 0.5:
+        keywords = _keyword_line(paper, "<b><i>Index Terms</i>—</b>", ", ")
+    else:
+        keywords = _keyword_line(paper, "<b>Keywords:</b> ", "; ")
+    body = "\n".join(_body_blocks(paper))
+    names = _names(paper, marks, corresponding=-1)
+    page = f"""<div class="first" id="first">
+<h1 class="c">{e(paper.title)}</h1>
+<p class="names c">{names}</p>
+{abstract}{keywords}
+<div class="cols"><div class="left"><div id="lt">{body}</div>
+<div class="notes" id="notes">{''.join(notes)}</div></div><div class="right" id="rt"></div></div>
+</div>
+<div class="body" id="rest"></div>
+{_references(paper, numbered='brackets')}
+{FIT_SCRIPT}"""
+    css = """@media screen { body { width: 176mm; } } .c { text-align: center; }
+.first { height: 250mm; display: flex; flex-direction: column; }
+.names { font-size: 1.05em; margin-bottom: 1em; } .abs { font-size: 0.92em; padding: 0 4mm; }
+.abs p:first-child { margin-bottom: 0.2em; } .kw { font-size: 0.92em; padding: 0 4mm; }
+.cols { flex: 1 1 auto; min-height: 0; display: flex; gap: 7mm; margin-top: 3mm; }
+.left { flex: 1; position: relative; } .right { flex: 1; }
+.notes { position: absolute; bottom: 0; left: 0; right: 0; font-size: 0.75em;
+border-top: 1px solid #000; padding-top: 1mm; }
+.notes div { margin-bottom: 0.2em; }
+.body { break-before: page; column-count: 2; column-gap: 7mm; } h2 { font-size: 1em; }"""
+    return _page(paper, rng, css, page)
+
+
+def inline(paper: Paper, rng: random.Random) -> str:
+    """Names in small capitals or capitals, each followed by its affiliation in parentheses
+    (one author a line, or run on); an indented abstract under a centred heading."""
+    paper.layout = "html, names in capitals with their affiliations in parentheses"
+    case = rng.choice(["small-caps", "upper", "bold-small-caps"])
+    people = []
+    for person, member in zip(paper.authors, paper.membership, strict=True):
+        where = "; ".join(e(paper.affiliations[i].line) for i in member)
+        people.append(f'<span class="nm">{e(person.name)}</span> ({where})')
+    if rng.random() < 0.5:
+        byline = "".join(f'<div class="who">{p}</div>' for p in people)
+    else:
+        run = people[0] if len(people) == 1 else ", ".join(people[:-1]) + " and " + people[-1]
+        byline = f'<p class="who">{run}</p>'
+    keywords = _keyword_line(paper, rng.choice(["<i>Keywords:</i> ", "<b>Keywords.</b> "]),
+                             rng.choice([", ", "; "]))
+    year = rng.randint(2004, 2025)
+    footer = ""
+    if rng.random() < 0.5:
+        paper.year = year
+        footer = f'<p class="small">© {year} The Authors. Published under a CC BY licence.</p>'
+    first = paper.authors[0]
+    body = f"""<h1 class="c">{e(paper.title)}</h1>
+<div class="byline">{byline}</div>
+<p class="small">Address for correspondence: {e(first.name)}, {_email(first, rng)}</p>
+<div class="abs"><p class="c head">Abstract</p>{_abstract_paragraphs(paper)}{keywords}</div>
+{footer}
+{_body(paper)}
+{_references(paper, numbered='authoryear')}"""
+    name_css = {"small-caps": "font-variant: small-caps;",
+                "upper": "text-transform: uppercase; font-size: 0.95em;",
+                "bold-small-caps": "font-variant: small-caps; font-weight: bold;"}[case]
+    css = f""".c {{ text-align: center; }} .nm {{ {name_css} }} .byline {{ margin: 0 0 4mm 0;
+text-align: center; }} .who {{ margin-bottom: 0.3em; text-align: center; }}
+.small {{ font-size: 0.78em; text-align: center; }} .abs {{ margin: 5mm 12mm; font-size: 0.9em; }}
+.head {{ font-variant: small-caps; font-weight: bold; }}"""
+    return _page(paper, rng, css, body)
+
+
+def highlights(paper: Paper, rng: random.Random) -> str:
+    """A "Highlights" box of bulleted sentences (not the abstract) before the abstract,
+    lettered addresses and "Key words" parted by semicolons."""
+    paper.layout = "html, Highlights list before the abstract, Key words with semicolons"
+    label = _numbered(paper)
+    year = rng.randint(2008, 2025)
+    journal = ""
+    if rng.random() < 0.7:
+        paper.year = year
+        start = rng.randint(1, 900)
+        journal = (f'<div class="run">Journal of Environmental Field Methods {rng.randint(1, 90)}'
+                   f" ({year}) {start}–{start + rng.randint(8, 30)}</div>")
+    points = "".join(f"<li>{e(generate._sentence(rng))}</li>" for _ in range(rng.randint(3, 5)))
+    keywords = _keyword_line(paper, "<b>Key words:</b> ", "; ")
+    heading = rng.choice(["Highlights", "HIGHLIGHTS", "Research highlights"])
+    body = f"""{journal}
+<h1>{e(paper.title)}</h1>
+<p class="names">{_names(paper, _markers(paper, label, letters=True), corresponding=0)}</p>
+{_affiliation_list(paper, label, letters=True)}
+<div class="affs">* Corresponding author. E-mail address: {_email(paper.authors[0], rng)}</div>
+<div class="hl"><b>{heading}</b><ul>{points}</ul></div>
+<h2>Abstract</h2>{_abstract_paragraphs(paper)}{keywords}
+{_body(paper, columns=rng.choice([1, 2]))}
+{_references(paper, numbered=rng.choice(['list', 'authoryear']))}"""
+    css = """.run { font-size: 0.8em; border-bottom: 1px solid #000; margin-bottom: 3mm; }
+.names { font-size: 1.05em; } .affs { font-size: 0.8em; font-style: italic; margin: 0.4em 0; }
+.hl { border: 1px solid #666; background: #f4f4f4; padding: 2mm 4mm; margin: 4mm 0;
+font-size: 0.9em; } .hl ul { margin: 0.3em 0 0 0; padding-left: 5mm; }
+.kw { margin-top: 0.6em; }"""
+    return _page(paper, rng, css, body)
+
+
+def _orcid(rng: random.Random) -> str:
+    return (f"0000-000{rng.randint(1, 3)}-{rng.randint(0, 9999):04d}-"
+            f"{rng.randint(0, 999):03d}{rng.choice('0123456789X')}")
+
+
+def preprint(paper: Paper, rng: random.Random) -> str:
+    """A preprint server's line-numbered manuscript: line numbers down the left margin (a
+    column of their own, counted afresh on each page), a left-aligned title, numbered
+    addresses, a "* Correspondence:" line and ORCID iDs, then the abstract under "Abstract"."""
+    paper.layout = "html preprint, numbered lines, ORCID line, Abstract after the addresses"
+    label = _numbered(paper)
+    size = rng.choice([10, 10.5, 11])
+    lead = round(size * rng.choice([1.6, 1.8, 2.0]), 1)  # every line on one grid
+    numbers = "\\A ".join(str(k) for k in range(1, int(730 // lead) + 1))
+    header = ""
+    if rng.random() < 0.6:
+        year = rng.randint(2016, 2025)
+        paper.year = year
+        posted = _dates(rng, year)[0]
+        header = (f'@top-center {{ content: "Preprint posted {posted}. This preprint has not '
+                  'been peer reviewed."; font: 7pt "DejaVu Sans"; color: #444; }')
+    first = paper.authors[0]
+    ids = [f"{e(person.name)} {_orcid(rng)}" for person in paper.authors
+           if person is first or rng.random() < 0.5]
+    keywords = _keyword_line(paper, "<b>Keywords:</b> ", ", ")
+    body = f"""<h1>{e(paper.title)}</h1>
+<p>{_names(paper, _markers(paper, label), corresponding=0)}</p>
+{_affiliation_list(paper, label)}
+<p class="gap">* Correspondence: {_email(first, rng)}</p>
+<p>ORCID: {'; '.join(ids)}</p>
+<h2 class="gap">Abstract</h2>{_abstract_paragraphs(paper)}{keywords}
+{_body(paper)}
+{_references(paper, numbered='list')}"""
+    # The numbers sit in the page's left margin box, the header in its top one.
+    css = f"""@page {{ {header}
+@left-top {{ content: "{numbers}"; white-space: pre; vertical-align: top; text-align: right;
+padding-right: 4mm; font: 7pt "DejaVu Sans"; line-height: {lead}pt; color: #666; }} }}
+body {{ font-size: {size}pt; line-height: {lead}pt; }}
+p, .affs div, li {{ margin: 0; line-height: {lead}pt; }} .body p {{ text-indent: 1.5em; }}
+h1 {{ font-family: "DejaVu Sans"; font-size: 1.5em; line-height: {2 * lead}pt; margin: 0;
+text-align: left; }} h2 {{ font-size: 1em; line-height: {lead}pt; margin: {lead}pt 0 0 0; }}
+.gap {{ margin-top: {lead}pt; }} .refs {{ margin: 0; }}"""
+    return _page(paper, rng, css, body)
+
+
+def table(paper: Paper, rng: random.Random) -> str:
+    """The authors in a table: one row an author (name, affiliation, e-mail), or two or three
+    cells a row each with a name over its affiliations."""
+    paper.layout = "html, author table"
+    year = rng.randint(2005, 2025)
+    venue = ""
+    if rng.random() < 0.5:
+        paper.year = year
+        venue = (f'<div class="run">Proceedings of the {rng.randint(2, 40)}th Workshop on '
+                 f"Applied Field Methods, {year}</div>")
+    rows = []
+    if rng.random() < 0.5:
+        header = rng.random() < 0.5
+        if header:
+            rows.append("<tr><th>Author</th><th>Affiliation</th><th>E-mail</th></tr>")
+        for person, member in zip(paper.authors, paper.membership, strict=True):
+            where = "<br>".join(e(paper.affiliations[i].line) for i in member)
+            rows.append(f"<tr><td><b>{e(person.name)}</b></td><td>{where}</td>"
+                        f"<td>{_email(person, rng)}</td></tr>")
+        grid_css = "td:first-child { width: 30%; } td:last-child { width: 25%; }"
+    else:
+        per_row = 3 if len(paper.authors) > 4 else 2
+        cells = []
+        for person, member in zip(paper.authors, paper.membership, strict=True):
+            where = "<br>".join(e(paper.affiliations[i].line) for i in member)
+            cells.append(f"<td><b>{e(person.name)}</b><br>{where}</td>")
+        for k in range(0, len(cells), per_row):
+            rows.append("<tr>" + "".join(cells[k:k + per_row]) + "</tr>")
+        grid_css = f"td {{ width: {100 // per_row}%; }}"
+    border = rng.choice(["1px solid #888", "none"])
+    heading = rng.choice(["Abstract", "ABSTRACT", "Summary"])
+    body = f"""{venue}<h1 class="c">{e(paper.title)}</h1>
+<table class="authors">{''.join(rows)}</table>
+<h2>{heading}</h2>{_abstract_paragraphs(paper)}
+{_keyword_line(paper, '<b>Keywords:</b> ', rng.choice([', ', '; ']))}
+{_body(paper, columns=rng.choice([1, 2]))}
+{_references(paper, numbered='brackets')}"""
+    css = f""".c {{ text-align: center; }} .run {{ font-size: 0.8em; font-style: italic;
+text-align: center; }} table.authors {{ width: 100%; border-collapse: collapse;
+font-size: 0.85em; margin: 3mm 0 5mm 0; }} .authors td, .authors th {{ border: {border};
+padding: 1.5mm 2mm; vertical-align: top; text-align: left; }} {grid_css}"""
+    return _page(paper, rng, css, body)
+
+
+ARTICLE_TYPES = ["ORIGINAL RESEARCH", "Original Research", "RESEARCH ARTICLE", "Brief Report",
+                 "Original Article"]
+
+
+def masthead(paper: Paper, rng: random.Random) -> str:
+    """A journal masthead (name, volume, issue, DOI) and a running header, the article type
+    above the title, addresses numbered by plain figures on the left, a date line."""
+    paper.layout = "html, journal masthead, article type above the title, plain-numbered addresses"
+    label = _numbered(paper)
+    year = rng.randint(2008, 2025)
+    paper.year = year
+    doi = f"10.{rng.randint(1000, 9999)}/jafs.{year}.{rng.randint(1, 99999):05d}"
+    paper.extra["doi"] = doi
+    volume, issue = rng.randint(1, 60), rng.randint(1, 12)
+    received, accepted, published = _dates(rng, year, 3)
+    addresses = "".join(f'<div><span class="n">{number}</span>{e(paper.affiliations[i].line)}'
+                        "</div>" for i, number in label.items())
+    first = paper.authors[0]
+    surname = " ".join(p for p in (first.particle, first.family) if p)
+    running = f"J Appl Field Stud {year};{volume}({issue}) · {surname}" + \
+        (" et al." if len(paper.authors) > 1 else "")
+    keywords = _keyword_line(paper, "<b>Keywords</b> ", rng.choice([", ", " · "]))
+    dates = " | ".join([f"Received: {received}", f"Accepted: {accepted}",
+                        f"Published: {published}"])
+    body = f"""<div class="mast"><div class="jn">Journal of Applied Field Studies</div>
+<div>Volume {volume} · Issue {issue} · {year} · https://doi.org/{doi}</div></div>
+<div class="type">{rng.choice(ARTICLE_TYPES)}</div>
+<h1>{e(paper.title)}</h1>
+<p class="names">{_names(paper, _markers(paper, label), corresponding=0)}</p>
+<div class="addr">{addresses}</div>
+<p class="small">*Correspondence: {e(first.name)}, {_email(first, rng)}</p>
+<p class="small">{dates}</p>
+<div class="abs"><h2>Abstract</h2>{_abstract_paragraphs(paper)}{keywords}</div>
+{_body(paper, columns=2)}
+{_references(paper, numbered='list')}"""
+    quoted = running.replace("\\", "\\\\").replace('"', '\\"')
+    css = (f'@page {{ @top-right {{ content: "{quoted}"; font: 7pt "DejaVu Sans"; '
+           'color: #555; } }\n'
+           """.mast { background: #1d3f6e; color: #fff; padding: 3mm;
+font-size: 0.8em; } .jn { font-size: 1.6em; font-weight: bold; }
+.type { margin-top: 5mm; font-weight: bold; color: #1d3f6e; font-size: 0.9em; }
+.names { font-size: 1.05em; } .addr { font-size: 0.8em; } .addr div { padding-left: 4mm;
+text-indent: -4mm; margin-bottom: 0.15em; } .n { display: inline-block; width: 4mm;
+text-indent: 0; } .small { font-size: 0.8em; } .abs { border-top: 2px solid #1d3f6e;
+border-bottom: 1px solid #1d3f6e; margin: 4mm 0; padding: 1mm 0; }""")
+    return _page(paper, rng, css, body)
+
+
 STYLES: dict[str, Callable[[Paper, random.Random], str]] = {
     "sidebar": sidebar, "banner": banner, "end_details": end_details, "summary": summary,
     "manuscript": manuscript, "middots": middots, "margin": margin,
     "significance": significance, "degrees": degrees, "cover": cover, "history": history,
-    "grid": grid,
+    "grid": grid, "footnotes": footnotes, "inline": inline, "highlights": highlights,
+    "preprint": preprint, "table": table, "masthead": masthead,
 }
 
 

@@ -4,8 +4,10 @@ The LaTeX corpus covers TeX's typesetting only; these styles follow conventions 
 that typeset through HTML/CSS or word processors (a metadata sidebar, run-in labels, "Author
 details" at the end, names parted by middle dots, a SUMMARY heading, a double-spaced
 manuscript, addresses in a margin column, names with degrees, a repository cover sheet,
-unlabelled keywords). The seed is one the rules were not written at. `make test` installs
-Chromium first (scripts/ensure_chromium.sh).
+unlabelled keywords, symbol-marked address notes under a two-column first page, addresses in
+parentheses after the names, a Highlights list, line numbers, an author table, a masthead). The
+seed is one the rules were not written at. `make test` installs Chromium first
+(scripts/ensure_chromium.sh).
 """
 
 from __future__ import annotations

@@ -2402,3 +2402,111 @@ def test_unlabelled_abstract_beside_a_second_column_opening_with_a_section() -> 
     _prose(page, 310, 210, 40, width=45)
     header = extract_header(_analysed(doc))
     assert header.abstract is not None and header.abstract.startswith(PROSE[:40])
+
+
+def _title_page(lines: list[tuple[float, str, float, str]], abstract_y: float) -> Header:
+    """A title, then (y, text, size, font) lines, then an "Abstract" heading over prose."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    for y, text, size, font in lines:
+        page.insert_text((72, y), text, fontsize=size, fontname=font)
+    page.insert_text((72, abstract_y), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, abstract_y + 18, 30)
+    return extract_header(_analysed(doc))
+
+
+def test_names_each_followed_by_affiliations_in_parentheses() -> None:
+    """"Name (Institution, Place; Institution, Place)", one a line or run on with "and"."""
+    header = _title_page([
+        (120, "Ann Lee (Department of Physics, University of Alder, Norway)", 10, "helv"),
+        (134, "Bo van der Chan (School of Chemistry, Birch Institute of Technology, Canada;",
+         10, "helv"),
+        (148, "Department of Physics, University of Alder, Norway) and Cy Dee (Cedar", 10,
+         "helv"),
+        (162, "Research Centre, Cedar, Chile)", 10, "helv"),
+        (180, "Address for correspondence: Ann Lee, ann@alder.no", 9, "helv"),
+    ], 210)
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo van der Chan", "Cy Dee"]
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute of Technology, Canada",
+                                   "Cedar Research Centre, Cedar, Chile"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [0, 1], [2]]
+
+
+def test_addresses_numbered_at_full_size_under_marked_names() -> None:
+    """"1 Faculty of ..." with the number in the text's own size: list labels when they count
+    1, 2, 3 down the addresses."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1,2"), ("Bo Chan", "3"), ("Cy Dee", "2")])
+    for i, address in enumerate(["Faculty of Physics, University of Alder, Norway",
+                                 "Birch Institute of Technology, Canada",
+                                 "Cedar Research Centre, Chile"]):
+        page.insert_text((72, 140 + 12 * i), f"{i + 1} {address}", fontsize=9)
+    page.insert_text((72, 200), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 218, 30)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Faculty of Physics, University of Alder, Norway",
+                                   "Birch Institute of Technology, Canada",
+                                   "Cedar Research Centre, Chile"]
+    assert [a.affiliation_indices for a in header.authors] == [[0, 1], [2], [1]]
+
+
+def test_a_table_of_authors_under_column_heads() -> None:
+    """Name | affiliation | e-mail rows under one-word column heads: the heads are no names."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    for x, head in ((72, "Author"), (220, "Affiliation"), (430, "E-mail")):
+        page.insert_text((x, 125), head, fontsize=9, fontname="hebo")
+    rows = [("Ann Lee", "University of Alder, Norway", "ann@alder.no"),
+            ("Bo Chan", "Birch Institute of Technology, Canada", "bo@birch.ca")]
+    for k, (name, place, email) in enumerate(rows):
+        y = 145 + 20 * k
+        page.insert_text((72, y), name, fontsize=9, fontname="hebo")
+        page.insert_text((220, y), place, fontsize=9)
+        page.insert_text((430, y), email, fontsize=9)
+    page.insert_text((72, 210), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 228, 30)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+
+
+def test_a_labelled_note_under_footnote_addresses_is_no_part_of_them() -> None:
+    """"Corresponding author: ..." under the last marked address starts a note of its own."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 178, 8)
+    _prose(page, 72, 320, 20)
+    _runs(page, 72, 748, [("1", 6, "helv", 3), ("Department of Physics, University of Alder,",
+                                                 8, "helv", 0)])
+    page.insert_text((72, 758), "Norway", fontsize=8)
+    _runs(page, 72, 768, [("2", 6, "helv", 3), ("Birch Institute of Technology, Canada", 8,
+                                                 "helv", 0)])
+    page.insert_text((72, 778), "Corresponding author: Ann Lee", fontsize=8)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "Birch Institute of Technology, Canada"]
+
+
+def test_references_numbered_with_a_closing_parenthesis_and_an_arxiv_note() -> None:
+    """JPSJ-style "1) A. Author, ..." entries; a note line above the first section giving the
+    paper's own arXiv id ("Supersedes arXiv:..."), where no preprint stamp is."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((72, 150), "Supersedes arXiv:2106.08114.", fontsize=9)
+    page.insert_text((72, 175), "1 Introduction", fontsize=12, fontname="hebo")
+    y = _prose(page, 72, 195, 30)
+    page.insert_text((72, y + 10), "References", fontsize=12, fontname="hebo")
+    for i, name in enumerate(["Smith", "Chen", "Garcia", "Rossi", "Kim"], 1):
+        page.insert_text((72, y + 26 + 13 * i),
+                         f"{i}) A. {name}: J. Layout Stud. {i} (199{i}) {i}0.", fontsize=9)
+    parsed = _analysed(doc)
+    assert len(reference_entries(parsed)) == 5
+    assert extract_header(parsed).arxiv_id == "2106.08114"
