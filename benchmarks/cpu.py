@@ -299,6 +299,12 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["", f"The sample through the flow: cold {flow['cold_wall_s']} s wall "
                   f"({flow['cold_work_s']} s of task work), from the cache {flow['warm_wall_s']} "
                   f"s ({flow['warm_cached_tasks']} cached tasks, {flow['warm_work_s']} s of work)."]
+    if results.get("cli"):
+        cli = results["cli"]
+        lines += [f"`paperflow process` of the sample, a fresh process each call: first "
+                  f"{cli['first_call_s']} s (starts the server), warm {cli['warm_call_s']} s, "
+                  f"warm calls off {cli['cold_call_s']} s, for {cli['own_work_s']} s of its own "
+                  f"work (warm: +{cli['warm_over_work_s']} s; off: +{cli['cold_over_work_s']} s)."]
     if results.get("llm"):
         llm = results["llm"]
         lines += [f"LLM phase with a 1 s endpoint: {llm['second_phase_s']} s for "

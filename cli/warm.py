@@ -23,6 +23,7 @@ the whole thing off.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 CODE_ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,10 @@ MAX_SOCKET_PATH = 100
 """AF_UNIX paths are limited to 107 bytes; a longer folder turns warm calls off."""
 PRELOAD = ("cli.main", "flows.process_paper", "tasks.policy", "paperflow.report",
            "paperflow.storage", "paperflow.sandbox", "prefect.main")
+FIRST_USE_IMPORTS = ("fastapi.encoders", "graphviz", "opentelemetry.trace", "PIL.Image",
+                     "requests", "wordllama")
+"""What a run imports on first use (measured: about 300 modules after the flow's own, among
+them Prefect's parameter encoder from FastAPI, Pillow's plugins, the embedding model's)."""
 _HEADER = struct.Struct("!I")
 _INHERITED: list[object] = []
 """The listening socket and the lock file: closed in each child, which must not hold them."""
@@ -231,6 +236,7 @@ def serve(path_text: str) -> int:
     started = time.perf_counter()
     for module in PRELOAD:
         __import__(module)
+    _warm_up()
     from paperflow.sandbox import start_fork_server
 
     start_fork_server()  # shared by every child (reuse_inherited_fork_server)
@@ -238,6 +244,11 @@ def serve(path_text: str) -> int:
         _log(f"not serving: importing the flow code started threads "
              f"({[thread.name for thread in threading.enumerate()]})")
         return 1
+    # What exists now is never collected in a child: collecting it there ran the destructor
+    # of an ONNX Runtime session (PyMuPDF's layout model) that waits on its thread pool's
+    # threads, which a fork does not copy, and the child hung at exit.
+    gc.collect()
+    gc.freeze()
     idle = _idle_seconds(os.environ)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     staging = path.with_suffix(".new")
@@ -247,6 +258,7 @@ def serve(path_text: str) -> int:
     server.listen(16)
     _INHERITED.append(server)
     os.replace(staging, path)  # callers connect only once the imports are done
+    ours = path.stat().st_ino
     path.with_suffix(".pid").write_text(str(os.getpid()))
     _log(f"serving {path.name} (imports {time.perf_counter() - started:.1f} s, "
          f"idle limit {idle:.0f} s)")
@@ -260,6 +272,7 @@ def serve(path_text: str) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     server.settimeout(idle)
+    clean = False
     try:
         while not stopping:
             try:
@@ -267,16 +280,64 @@ def serve(path_text: str) -> int:
             except TimeoutError:
                 _log(f"idle for {idle:.0f} s: exiting")
                 break
-            except OSError:
-                break  # closed by SIGTERM
+            except OSError as exc:
+                if stopping:
+                    break  # closed by SIGTERM
+                _log(f"accept failed ({exc}); going on")
+                time.sleep(0.1)
+                continue
             _fork_child(conn)
+        clean = True
     finally:
         with contextlib.suppress(OSError):
-            if path.stat().st_ino == os.stat(path).st_ino:
+            if path.stat().st_ino == ours:  # not a newer warm process's socket
                 path.unlink()
-        for suffix in (".pid", ".log", ".lock"):  # a crash leaves them, log included
+        # The log goes too on a clean exit; after a crash it is kept, with the traceback.
+        for suffix in (".pid", ".lock", *((".log",) if clean else ())):
             path.with_suffix(suffix).unlink(missing_ok=True)
     return 0
+
+
+def _warm_up() -> None:
+    """Do before forking what every child would otherwise do on first use: imports, Pillow's
+    plugin registry, the local embedding model, Prefect's deferred pydantic models. Each step
+    is only a saving: one that fails is logged and left to the children."""
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (name, lambda name=name: __import__(name)) for name in FIRST_USE_IMPORTS]
+    steps.append(("Pillow plugins", lambda: sys.modules["PIL.Image"].init()))
+    steps.append(("local embedding model", _load_local_model))
+    steps.append(("Prefect's pydantic models", _rebuild_prefect_models))
+    for what, step in steps:
+        try:
+            step()
+        except Exception as exc:  # logged; the children do it on first use
+            _log(f"warm-up of {what} left to the children: {type(exc).__name__}: {exc}")
+
+
+def _load_local_model() -> None:
+    from paperflow.embeddings import load_local_model
+
+    load_local_model()
+
+
+def _rebuild_prefect_models() -> None:
+    """Build the validators Pydantic defers to a model's first use."""
+    from pydantic import BaseModel
+
+    unbuilt: list[str] = []
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("prefect.") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, type) and issubclass(value, BaseModel) \
+                    and value is not BaseModel and not value.__pydantic_complete__:
+                try:
+                    value.model_rebuild()
+                except Exception:  # named below; such a model is built on first use
+                    unbuilt.append(value.__qualname__)
+    if unbuilt:
+        _log(f"{len(unbuilt)} Prefect models left to build on first use: "
+             f"{', '.join(sorted(set(unbuilt))[:10])}")
 
 
 def _idle_seconds(env: Mapping[str, str]) -> float:
@@ -354,9 +415,7 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict[str, object]) 
             code = command_line.main(argv)
         except SystemExit as exc:  # argparse's --help and usage errors
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        for thread in threading.enumerate():  # as at the end of a normal run
-            if thread is not threading.current_thread() and not thread.daemon:
-                thread.join()
+        _finish_threads()
         import atexit
 
         atexit._run_exitfuncs()  # Prefect's event and log workers drain here
@@ -371,6 +430,23 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict[str, object]) 
         with contextlib.suppress(OSError):
             conn.sendall(f"exit {code}\n".encode())
         os._exit(code)
+
+
+def _finish_threads(timeout: float = 30.0) -> None:
+    """What the interpreter does at exit before its atexit functions: the threading exit hooks
+    (executors stop their workers), then wait for the other non-daemon threads, here for at
+    most `timeout` seconds, naming any still running."""
+    for hook in reversed(getattr(threading, "_threading_atexits", [])):
+        hook()
+    deadline = time.monotonic() + timeout
+    others = [thread for thread in threading.enumerate()
+              if thread is not threading.current_thread() and not thread.daemon]
+    for thread in others:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [thread.name for thread in others if thread.is_alive()]
+    if stuck:
+        print(f"paperflow: threads still running after {timeout:.0f} s at exit, left behind: "
+              f"{', '.join(stuck)}", file=sys.stderr)
 
 
 def _interrupt_on_request(conn: socket.socket) -> None:

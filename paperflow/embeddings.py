@@ -99,6 +99,11 @@ def _wordllama(config: str) -> Any:
             f"{exc}. Use PAPERFLOW_EMBEDDINGS_LOCAL_MODEL=l2_supercat.") from exc
 
 
+def load_local_model(settings: Settings | None = None) -> None:
+    """Load the configured local model now (a warm process does, before it forks)."""
+    _wordllama((settings or get_settings()).embeddings_local_model)
+
+
 class LocalEmbedder:
     """WordLlama: static token embeddings, average-pooled; weights from the wheel."""
 

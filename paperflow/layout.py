@@ -78,6 +78,26 @@ def at_page_edge(line: Line, page: Page) -> bool:
     return line.bbox[3] < 0.12 * page.height or line.bbox[1] > 0.88 * page.height
 
 
+def set_apart_at_page_edge(line: Line, page: Page) -> bool:
+    """At the page's edge, or the first (last) line of a page in its top (bottom) quarter, set
+    apart from the text under (over) it: where a class with wide margins puts its running
+    heads, lower than the edge band. Only text repeated on several pages becomes a running
+    head this way (a section heading opening a page is set apart as well)."""
+    if at_page_edge(line, page):
+        return True
+    top, bottom = line.bbox[1], line.bbox[3]
+    gap = 0.8 * max(line.size, 1.0)
+    if bottom < 0.25 * page.height:
+        others = [other.bbox[1] for other in page.lines() if other is not line]
+        return all(o >= bottom + gap or abs(o - top) < 0.5 * line.size for o in others) \
+            and any(o >= bottom + gap for o in others)
+    if top > 0.75 * page.height:
+        others = [other.bbox[3] for other in page.lines() if other is not line]
+        return all(o <= top - gap or abs(o - bottom) < 0.5 * line.size for o in others) \
+            and any(o <= top - gap for o in others)
+    return False
+
+
 def running_texts(doc: ParsedDocument) -> set[str]:
     """Texts printed near the top or bottom edge of several pages: running heads and footers."""
     return set(_edge_texts(doc))
@@ -86,9 +106,13 @@ def running_texts(doc: ParsedDocument) -> set[str]:
 def _edge_texts(doc: ParsedDocument) -> dict[str, dict[int, float]]:
     """Each text printed near the edge of several pages: the largest size it has on each."""
     by_key: dict[str, dict[int, float]] = {}
+    body = doc.body_font_size
     for page in doc.pages:
         for line in page.lines():
-            if at_page_edge(line, page):
+            # Inside the page only text not much larger than the body may be a running head: a
+            # title repeated at the top of an article page after a summary page is not one.
+            if at_page_edge(line, page) or (line.size < 1.3 * body
+                                             and set_apart_at_page_edge(line, page)):
                 sizes = by_key.setdefault(margin_key(line.text), {})
                 sizes[page.number] = max(sizes.get(page.number, 0.0), line.size)
     needed = 2 if len(doc.pages) < 6 else 3
@@ -197,7 +221,16 @@ def _role(block: Block, page: Page, body: float, running: dict[str, dict[int, fl
     # A title set large at the top of page 1 is no running head, though the running heads of
     # the later pages repeat its words in their small type (a banner repeated as large stays
     # one).
-    if edge and all(margin_key(line.text) in running for line in block.lines) and not (
+    # Inside the page (set apart, not in the edge band) a running head is no larger than the
+    # same text on the other pages: a title at the top of page 1 is larger than the heads
+    # repeating it.
+    repeated = all(
+        margin_key(line.text) in running and (at_page_edge(line, page) or (
+            set_apart_at_page_edge(line, page) and line.size <= 1.1 * min(
+                (size for number, size in running[margin_key(line.text)].items()
+                 if number != page.number), default=0.0)))
+        for line in block.lines)
+    if repeated and not (
             block.size > 1.25 * body and all(
                 size < 0.8 * block.size for line in block.lines
                 for number, size in running[margin_key(line.text)].items()

@@ -1463,9 +1463,13 @@ def _join_parts(parts: list[str]) -> str:
     return text
 
 
+_ALSO_AT = re.compile(r"^(?:also\s+(?:at|with)|and)\s+(?=[A-Z])")
+"""What opens a further affiliation's note ("†also at Alder University"): not the place."""
+
+
 def _clean_affiliation(text: str) -> str:
     text = fix_accents(squash(text)).strip(" ,;.")
-    text = re.sub(r"\s+,", ",", text)
+    text = _ALSO_AT.sub("", re.sub(r"\s+,", ",", text))
     return text if re.search(r"[A-Za-z]{2}", text) else ""
 
 

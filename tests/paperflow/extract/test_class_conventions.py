@@ -328,7 +328,7 @@ def test_title_lines_with_a_journal_name_in_them() -> None:
 
 def test_marked_further_address_under_name_and_place_lines() -> None:
     """JACoW: "Name†, Name, Institute, City, Country" lines, then a marked "also at ..." line:
-    a further affiliation, not part of the place above it."""
+    a further affiliation (the place, without its "also at"), not part of the place above it."""
     doc = pymupdf.open()
     page = _page(doc)
     page.insert_text((100, 80), "PREPARATION OF PAPERS FOR ACCELERATOR CONFERENCES", fontsize=14,
@@ -345,7 +345,7 @@ def test_marked_further_address_under_name_and_place_lines() -> None:
     assert _names(header) == ["A. N. Lee", "H. Chan", "P. Diaz"]
     assert header.affiliations == ["Alder Institute of Physics, Alder, Norway",
                                    "Birch University, Birch, Canada",
-                                   "also at Cedar Laboratory, Cedar, Chile"]
+                                   "Cedar Laboratory, Cedar, Chile"]
 
 
 def test_grid_cell_place_ending_with_its_country() -> None:

@@ -54,14 +54,20 @@ def _title_and_names(page: pymupdf.Page, names: list[tuple[str, str]]) -> None:
     _runs(page, 72, 120, runs)
 
 
-def test_numbered_footnote_affiliations_linked_to_markers() -> None:
-    """Affiliations as first-page footnotes whose numbers are set at full size."""
-    doc = pymupdf.open()
+def _marked_names_over_text(doc: pymupdf.Document) -> pymupdf.Page:
+    """A page: the title, "Ann Lee¹, Bo Chan²", an abstract and text, room for footnotes."""
     page = doc.new_page(width=595, height=842)
     _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
     page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
     _prose(page, 72, 178, 8)
     _prose(page, 72, 320, 20)
+    return page
+
+
+def test_numbered_footnote_affiliations_linked_to_markers() -> None:
+    """Affiliations as first-page footnotes whose numbers are set at full size."""
+    doc = pymupdf.open()
+    page = _marked_names_over_text(doc)
     page.insert_text((72, 760), "1 Department of Physics, University of Alder, Alder 1010, Norway",
                      fontsize=8)
     page.insert_text((72, 772), "2 School of Chemistry, Birch Institute of Technology, Birch,",
@@ -2478,11 +2484,7 @@ def test_a_table_of_authors_under_column_heads() -> None:
 def test_a_labelled_note_under_footnote_addresses_is_no_part_of_them() -> None:
     """"Corresponding author: ..." under the last marked address starts a note of its own."""
     doc = pymupdf.open()
-    page = doc.new_page(width=595, height=842)
-    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
-    page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
-    _prose(page, 72, 178, 8)
-    _prose(page, 72, 320, 20)
+    page = _marked_names_over_text(doc)
     _runs(page, 72, 748, [("1", 6, "helv", 3), ("Department of Physics, University of Alder,",
                                                  8, "helv", 0)])
     page.insert_text((72, 758), "Norway", fontsize=8)
@@ -2510,3 +2512,44 @@ def test_references_numbered_with_a_closing_parenthesis_and_an_arxiv_note() -> N
     parsed = _analysed(doc)
     assert len(reference_entries(parsed)) == 5
     assert extract_header(parsed).arxiv_id == "2106.08114"
+
+
+def test_running_heads_set_low_in_a_wide_margin_do_not_split_a_reference_list() -> None:
+    """A class with wide margins sets its running heads and footer inside the page (below the
+    top tenth, above the bottom tenth), alternating left and right: set apart from the text
+    and repeated, they are running heads, and a list going on over the page break stays one."""
+    doc = pymupdf.open()
+    entries = [f"{name}, A. B., “A study of layout number {i},” J. Layout, vol. {i}, 199{i}."
+               for i, name in enumerate(["Smith", "Chen", "Garcia", "Rossi", "Kim", "Patel",
+                                         "Brown", "Dubois"], 1)]
+    for number in range(1, 7):
+        page = doc.new_page(width=595, height=842)
+        head = f"{number} Lee and Chan" if number % 2 == 0 else f"Layout Rules for Papers {number}"
+        page.insert_text((108, 100), head, fontsize=10)
+        page.insert_text((108, 665), "Journal of Layout Studies / Revue de mise en page 2024",
+                         fontsize=8)
+        if number == 1:
+            _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+        if number < 5:
+            _prose(page, 108, 160, 35, width=80)
+        elif number == 5:
+            _prose(page, 108, 160, 10, width=80)
+            page.insert_text((108, 320), "References", fontsize=10, fontname="hebo")
+            for k, entry in enumerate(entries[:3]):
+                page.insert_text((108, 345 + 12 * k), entry, fontsize=8)
+        else:
+            for k, entry in enumerate(entries[3:]):
+                page.insert_text((108, 125 + 12 * k), entry, fontsize=8)
+    assert len(reference_entries(_analysed(doc))) == 8
+
+
+def test_a_further_affiliation_noted_as_also_at_is_the_same_place() -> None:
+    """"†also at Alder University, Norway" under addresses that name it already."""
+    doc = pymupdf.open()
+    page = _marked_names_over_text(doc)
+    _runs(page, 72, 748, [("1", 6, "helv", 3), ("Department of Physics, University of Alder,"
+                                                 " Norway", 8, "helv", 0)])
+    _runs(page, 72, 760, [("2", 6, "helv", 3), ("also at Department of Physics, University of"
+                                                 " Alder, Norway", 8, "helv", 0)])
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
