@@ -162,6 +162,9 @@ def bench_cli_call(paper: Path = SAMPLE, calls: int = 3) -> dict[str, float]:
         while sock_path is not None and not sock_path.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         warm_runs = [call() for _ in range(calls)]
+        log = sock_path.with_suffix(".log") if sock_path is not None else None
+        served = sum(" child " in line for line in log.read_text().splitlines()) \
+            if log is not None and log.exists() else 0
         cold_runs = [call({"PAPERFLOW_WARM_PROCESS": "false"}) for _ in range(calls)]
     finally:
         subprocess.run([sys.executable, "-m", "paperflow", "down"], cwd=ROOT, env=env,
@@ -169,7 +172,9 @@ def bench_cli_call(paper: Path = SAMPLE, calls: int = 3) -> dict[str, float]:
     warm_wall = statistics.median(wall for wall, _ in warm_runs)
     cold_wall = statistics.median(wall for wall, _ in cold_runs)
     own_work = statistics.median(span for _, span in warm_runs)
-    return {"first_call_s": round(first_wall, 2), "warm_call_s": round(warm_wall, 2),
+    return {"first_call_s": round(first_wall, 2), "warm_calls": calls,
+            "warm_calls_served_warm": served,
+            "warm_call_s": round(warm_wall, 2),
             "cold_call_s": round(cold_wall, 2), "own_work_s": round(own_work, 2),
             "warm_over_work_s": round(warm_wall - own_work, 2),
             "cold_over_work_s": round(cold_wall - statistics.median(s for _, s in cold_runs), 2)}
@@ -270,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
             "memory: 10x pages <= 15x extra peak RSS":
                 memory["ratio"] <= 15,  # type: ignore[index]
             "cli: a warm one-paper call <= its own work + 3 s":
-                results["cli"]["warm_over_work_s"] <= 3.0,  # type: ignore[index]
+                results["cli"]["warm_over_work_s"] <= 3.0  # type: ignore[index]
+                and results["cli"]["warm_calls_served_warm"]  # type: ignore[index]
+                == results["cli"]["warm_calls"],  # type: ignore[index]
             "llm: phase < 2x slowest call":
                 llm["second_phase_over_slowest"] < 2,  # type: ignore[index]
             "bulk: bulk run <= 1.3x its papers' CPU stage as plain calls, one process":
