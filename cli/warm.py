@@ -62,10 +62,11 @@ _INHERITED: list[object] = []
 
 
 def enabled(argv: list[str], env: Mapping[str, str]) -> bool:
-    """Whether this command line may be served warm: `process`, unless turned off."""
+    """Whether this command line may be served warm: `process`, unless turned off, where the
+    caller's user can be checked (Linux's SO_PEERCRED; elsewhere every call runs cold)."""
     if env.get("PAPERFLOW_WARM_PROCESS", "").strip().lower() in FALSE_WORDS:
         return False
-    return bool(argv) and argv[0] == "process"
+    return bool(argv) and argv[0] == "process" and hasattr(socket, "SO_PEERCRED")
 
 
 def fingerprint(env: Mapping[str, str], cwd: Path, code_root: Path = CODE_ROOT) -> str:
