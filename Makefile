@@ -52,7 +52,7 @@ run: $(RUNTIME_STAMP)
 	$(BIN)/paperflow process $(SAMPLE) --out-dir out
 
 test: $(DEV_STAMP) chromium texlive tesseract postgres
-	$(BIN)/python -m pytest -ra -p no:cacheprovider
+	$(BIN)/python -m pytest -ra -p no:cacheprovider --durations=20
 
 # The UI test drives Debian's Chromium with Playwright.
 chromium:

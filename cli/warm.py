@@ -186,32 +186,96 @@ def _forward_signals(conn: socket.socket) -> Iterator[None]:
 
 def start_in_background(env: Mapping[str, str], cwd: Path) -> Path | None:
     """Leave a warm process for later calls like this one (none if one runs or can't);
-    the socket it will listen on."""
+    the socket it will listen on.
+
+    The lock that marks a live warm process is taken here and handed to it, and its pid
+    written, before this returns: a `paperflow down` right after this call stops it too."""
+    import fcntl
+
     path = socket_path(env, cwd)
-    if path is None or path.exists():
+    if path is None:
         return None
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from cli.warm import serve; "
-            "sys.exit(serve(sys.argv[2]))")
-    with path.with_suffix(".log").open("ab") as log:
-        # -P: the working folder must not shadow the project's packages (`python -m` adds it)
-        subprocess.Popen([sys.executable, "-P", "-c", code, str(CODE_ROOT), str(path)],
-                         cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=log,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        lock = path.with_suffix(".lock").open("a")
+    except OSError:
+        return None
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # a warm process lives (or is starting) for this socket
+        pid_file = path.with_suffix(".pid")
+        pid_file.unlink(missing_ok=True)
+        code = ("import sys; sys.path.insert(0, sys.argv[1]); from cli.warm import serve; "
+                "sys.exit(serve(sys.argv[2], int(sys.argv[3])))")
+        with path.with_suffix(".log").open("ab") as log:
+            # -P: the working folder must not shadow the project's packages (`python -m`
+            # adds it); the lock is inherited, so it stays held once this process closes it.
+            child = subprocess.Popen(
+                [sys.executable, "-P", "-c", code, str(CODE_ROOT), str(path), str(lock.fileno())],
+                cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(lock.fileno(),))
+        pid_file.write_text(str(child.pid))
     return path
 
 
-def stop_all(env: Mapping[str, str] | None = None) -> list[str]:
-    """Stop this user's warm processes; a line for each one stopped."""
+def stop_all(env: Mapping[str, str] | None = None, wait_seconds: float = 15.0) -> list[str]:
+    """Stop this user's warm processes, those still importing too; a line for each one."""
     folder = runtime_dir(env if env is not None else os.environ)
     lines: list[str] = []
-    for pid_file in sorted(folder.glob("*.pid")) if folder else []:
-        with contextlib.suppress(OSError, ValueError):
-            pid = int(pid_file.read_text().strip())
-            if b"cli.warm" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                os.kill(pid, signal.SIGTERM)
-                lines.append(f"stopped warm process (pid {pid})")
-        pid_file.unlink(missing_ok=True)
+    stopping: list[Path] = []
+    for lock_file in sorted(folder.glob("*.lock")) if folder else []:
+        pid = _holder(lock_file)
+        if pid is None:
+            _remove_leftovers(lock_file)
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            lines.append(f"stopped warm process (pid {pid})")
+            stopping.append(lock_file)
+    deadline = time.monotonic() + wait_seconds
+    for lock_file in stopping:
+        while _holder(lock_file) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        _remove_leftovers(lock_file)
     return lines
+
+
+def _holder(lock_file: Path) -> int | None:
+    """The pid of the warm process holding `lock_file`, or None when none holds it.
+
+    The lock, not the pid, tells whether a warm process lives: the kernel drops it when the
+    process ends, however it ends, so a pid left behind is never signalled."""
+    import fcntl
+
+    try:
+        with lock_file.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass
+            else:
+                return None  # free: its process has ended (the lock goes with the handle)
+    except OSError:
+        return None
+    pid_file = lock_file.with_suffix(".pid")
+    for _ in range(50):  # the holder writes its pid right after taking the lock
+        with contextlib.suppress(OSError, ValueError):
+            return int(pid_file.read_text().strip())
+        time.sleep(0.02)
+    return None
+
+
+def _remove_leftovers(lock_file: Path) -> None:
+    """Remove what an ended warm process left (a crashed one keeps its log), while holding
+    its lock so that no new warm process is starting on the same files."""
+    import fcntl
+
+    with contextlib.suppress(OSError), lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for suffix in (".sock", ".new", ".pid"):
+            lock_file.with_suffix(suffix).unlink(missing_ok=True)
+        lock_file.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,17 +283,13 @@ def stop_all(env: Mapping[str, str] | None = None) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def serve(path_text: str) -> int:
-    """Import the flow code, then fork a child per call on `path_text` until idle."""
-    path = Path(path_text)
-    lock = path.with_suffix(".lock").open("a")
-    try:
-        import fcntl
+def serve(path_text: str, lock_fd: int) -> int:
+    """Import the flow code, then fork a child per call on `path_text` until idle.
 
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return 0  # another warm process serves this socket
-    _INHERITED.append(lock)
+    `lock_fd` is the socket's lock, taken by the caller that started this process (see
+    `start_in_background`): held while this process lives, whatever ends it."""
+    path = Path(path_text)
+    _INHERITED.append(os.fdopen(lock_fd, "a"))
     if socket_path(os.environ, Path.cwd()) != path:
         _log(f"not serving {path.name}: this process's environment, settings files or code "
              "differ from the caller's")
@@ -252,17 +312,6 @@ def serve(path_text: str) -> int:
     gc.freeze()
     idle = _idle_seconds(os.environ)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    staging = path.with_suffix(".new")
-    staging.unlink(missing_ok=True)
-    server.bind(str(staging))
-    os.chmod(staging, 0o600)
-    server.listen(16)
-    _INHERITED.append(server)
-    os.replace(staging, path)  # callers connect only once the imports are done
-    ours = path.stat().st_ino
-    path.with_suffix(".pid").write_text(str(os.getpid()))
-    _log(f"serving {path.name} (imports {time.perf_counter() - started:.1f} s, "
-         f"idle limit {idle:.0f} s)")
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -270,8 +319,18 @@ def serve(path_text: str) -> int:
         stopping = True
         server.close()
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)  # from here on, SIGTERM ends it through `finally`
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    staging = path.with_suffix(".new")
+    staging.unlink(missing_ok=True)
+    server.bind(str(staging))
+    os.chmod(staging, 0o600)
+    server.listen(16)
+    _INHERITED.append(server)
+    _log(f"serving {path.name} (imports {time.perf_counter() - started:.1f} s, "
+         f"idle limit {idle:.0f} s)")
+    os.replace(staging, path)  # callers connect only once the imports are done
+    ours, warm_pid = path.stat().st_ino, os.getpid()
     server.settimeout(idle)
     clean = False
     try:
@@ -290,6 +349,8 @@ def serve(path_text: str) -> int:
             _fork_child(conn)
         clean = True
     finally:
+        if os.getpid() != warm_pid:
+            os._exit(1)  # a child that got here: the files are the warm process's
         with contextlib.suppress(OSError):
             if path.stat().st_ino == ours:  # not a newer warm process's socket
                 path.unlink()
@@ -374,7 +435,10 @@ def _fork_child(conn: socket.socket) -> None:
         conn.settimeout(None)
         pid = os.fork()
         if pid == 0:
-            _run_child(conn, fds, request)  # never returns
+            try:
+                _run_child(conn, fds, request)  # never returns
+            finally:
+                os._exit(1)  # a child never runs the warm process's loop or clean-up
         _log(f"child {pid}: paperflow {' '.join(request['argv'])}")
     except (OSError, ValueError, KeyError) as exc:
         _log(f"dropped a call: {type(exc).__name__}: {exc}")
@@ -425,6 +489,10 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict[str, object]) 
 
         traceback.print_exc()
     finally:
+        # The caller closes the connection on reading the exit code, and the thread reading it
+        # then sends SIGINT: raised here, a KeyboardInterrupt would carry this child into the
+        # warm process's own loop and clean-up (which removed its socket and lock).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         with contextlib.suppress(Exception):
             sys.stdout.flush()
             sys.stderr.flush()

@@ -53,6 +53,31 @@ def test_only_process_calls_and_only_a_private_folder(tmp_path: Path) -> None:
     assert warm.runtime_dir(env) is None and warm.socket_path(env, tmp_path) is None
 
 
+def test_down_stops_what_holds_a_lock_and_clears_what_was_left(tmp_path: Path) -> None:
+    env = {"XDG_RUNTIME_DIR": str(tmp_path)}
+    folder = warm.runtime_dir(env)
+    assert folder is not None
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    for suffix, text in ((".sock", ""), (".pid", gone.stdout), (".lock", ""), (".log", "x")):
+        (folder / f"crashed{suffix}").write_text(text)  # a warm process that died
+    holding = subprocess.Popen(  # a warm process still importing: it holds its lock
+        [sys.executable, "-c", "import fcntl, os, sys, time; f = open(sys.argv[1], 'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); open(sys.argv[2], 'w').write(str(os.getpid())); "
+         "print('locked', flush=True); time.sleep(60)",
+         str(folder / "starting.lock"), str(folder / "starting.pid")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holding.stdout is not None and holding.stdout.readline() == "locked\n"
+        assert warm.stop_all(env) == [f"stopped warm process (pid {holding.pid})"]
+        assert holding.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        holding.kill()
+    # A crashed process's log is kept for reading; nothing else is left.
+    assert sorted(path.name for path in folder.iterdir()) == ["crashed.log"]
+    assert warm.stop_all(env) == []
+
+
 @pytest.fixture
 def runtime() -> Iterator[Path]:
     """A short private folder for the sockets (AF_UNIX paths are short); warm processes in it
@@ -83,6 +108,16 @@ def _wait_for(path: Path, seconds: float = 120.0) -> None:
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} did not appear in {seconds:.0f} s"
         time.sleep(0.2)
+
+
+def _state(runtime: Path) -> str:
+    """The warm processes' folder and logs, for a failing assertion's message."""
+    lines = []
+    for path in sorted(runtime.rglob("*")):
+        lines.append(str(path))
+        if path.suffix in (".log", ".pid"):
+            lines.append(path.read_text(errors="replace"))
+    return "\n".join(lines)
 
 
 def _served(log: Path) -> list[str]:
@@ -119,22 +154,26 @@ def test_later_calls_run_warm_with_the_callers_streams_and_exit_code(
 
     failed = _paperflow(["process", str(html)], env)
     assert failed.returncode == 1 and "HTML page" in failed.stderr, failed.stderr
-    usage = _paperflow(["process"], env)
-    assert usage.returncode == 2 and "usage:" in usage.stderr
-    assert len(_served(log)) == 3  # all three ran warm
+    # Calls that end at once: the caller hangs up as the child exits, which once carried the
+    # child into the warm process's clean-up (its socket and lock removed, later calls cold).
+    for _ in range(10):
+        usage = _paperflow(["process"], env)
+        assert usage.returncode == 2 and "usage:" in usage.stderr
+    assert len(_served(log)) == 12, _state(runtime)  # all of them ran warm
+    assert sock.exists(), _state(runtime)
 
     # Another environment is another warm process: this call ran cold.
     other = _paperflow(["process", str(second_pdf), "--json", "--no-figures"],
                        {**env, "PAPERFLOW_TEST_MARK": "another"})
-    assert other.returncode == 0 and len(_served(log)) == 3
+    assert other.returncode == 0 and len(_served(log)) == 12
 
     down = _paperflow(["down"], env)
     assert down.returncode == 0, down.stderr
-    assert "stopped warm process" in down.stdout
+    assert "stopped warm process" in down.stdout, _state(runtime)
     deadline = time.monotonic() + 30
     while sock.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not sock.exists()
+    assert not sock.exists(), _state(runtime)
 
 
 @pytest.fixture
