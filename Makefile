@@ -113,6 +113,8 @@ corpus: venv
 class-samples: $(RUNTIME_STAMP)
 	$(BIN)/python scripts/corpus/class_samples.py --out out/class-samples
 	$(BIN)/paperflow eval out/class-samples --json out/class-samples.json
+	$(BIN)/python scripts/corpus/class_samples.py --truth scripts/corpus/class_samples_2.json --out out/class-samples-2
+	$(BIN)/paperflow eval out/class-samples-2 --json out/class-samples-2.json
 
 .PHONY: r-vignettes
 # R packages' vignettes (Debian's r-cran-*, downloaded, not installed): JSS-class and plain

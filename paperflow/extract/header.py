@@ -188,7 +188,7 @@ def extract_header(doc: ParsedDocument) -> Header:
     running = {id(line) for block in first.blocks
                if block is not held and _column_text_past(block, first, zone_end, body)
                for line in block.lines}
-    running |= formulas
+    running |= formulas | _beside_the_title_column(first, title_lines)
     zone = [row for row in rows_of([ln for ln in first.lines() if id(ln) not in running])
             if row.top >= title_bottom - 1 and row.bottom <= zone_end + 1]
     authors, affiliations = _authors_and_affiliations(zone, first, body)
@@ -229,7 +229,9 @@ def extract_header(doc: ParsedDocument) -> Header:
     # A symbol opening an address is its marker, whatever size it was set in.
     affiliations = [(marker, _place_only(text.lstrip(MARKER_SYMBOLS + " ")))
                     for marker, text in affiliations]
-    affiliations = [(marker, text) for marker, text in affiliations if text]
+    # A labelled keyword or abstract line is never a place, wherever it was found.
+    affiliations = [(marker, text) for marker, text in affiliations if text and not any(
+        label.match(text) for label in (KEYWORD_HEAD, ABSTRACT_HEAD, OTHER_ABSTRACT_HEAD))]
     header.affiliations = [text for _, text in affiliations]
     header.authors = _link_affiliations(authors, affiliations)
     vocab = Vocabulary(doc)
@@ -245,6 +247,26 @@ def extract_header(doc: ParsedDocument) -> Header:
     if header.year is None and cover is not None:  # the cover's citation may date it
         header.year, header.publish_date = _year(cover, [], header.venue)
     return header
+
+
+def _beside_the_title_column(page: Page, title_lines: list[Line]) -> set[int]:
+    """The lines (ids) of the right-hand column when the title is set in the left one with
+    column text beside it (a letters journal's first page: title, names, addresses and
+    abstract down the left column, the article going on in the right): none is front matter."""
+    if not title_lines:
+        return set()
+    title_right = max(line.bbox[2] for line in title_lines)
+    if title_right > page.width / 2:
+        return set()
+    # The right column may open left of the page's middle (a narrow gutter), never left of
+    # where the title's lines end.
+    edge = max(title_right, 0.4 * page.width)
+    top, bottom = min(line.bbox[1] for line in title_lines), \
+        max(line.bbox[3] for line in title_lines)
+    right = [line for line in page.lines() if line.bbox[0] >= edge]
+    beside = [line for line in right
+              if line.bbox[1] < bottom and line.bbox[3] > top and _has_words(line)]
+    return {id(line) for line in right} if len(beside) >= 2 else set()
 
 
 def _is_cover_page(pages: list[Page], body: float) -> bool:
@@ -444,7 +466,8 @@ def _bold(line: Line) -> bool:
 
 def _choose_title(doc: ParsedDocument, page: Page, lines: list[Line]) -> str | None:
     printed = squash(join_lines([row.text for row in rows_of(lines)])) if lines else ""
-    printed = fix_accents(printed) or None
+    # A note's symbol after the title ("The ekaia package∗") is no part of it.
+    printed = fix_accents(printed).rstrip(" *†‡§¶∗⋆") or None
     meta = _plausible_meta_title(doc.metadata.get("title", ""))
     if meta and compact(meta):
         # The metadata title printed on the page, word for word with no comma or semicolon
@@ -1129,10 +1152,18 @@ _BYLINE = re.compile(r"^\s*(?:by|par)\s+(?=[^\W\d_])", re.I)
 
 def _without_byline(line: Line) -> Line:
     """The author line without the word that opens a byline ("by Ann Lee and Bo Chan")."""
-    if not line.spans or not _BYLINE.match(line.spans[0].text):
+    found = _BYLINE.match("".join(span.text for span in line.spans)) if line.spans else None
+    if not found:
         return line
-    first = replace(line.spans[0], text=_BYLINE.sub("", line.spans[0].text, count=1))
-    return Line([first, *line.spans[1:]], line.bbox)
+    # The word may be a span of its own, the space after it another (a span a word).
+    left, spans = found.end(), []
+    for span in line.spans:
+        if left >= len(span.text):
+            left -= len(span.text)
+            continue
+        spans.append(replace(span, text=span.text[left:]) if left else span)
+        left = 0
+    return Line(spans, line.bbox)
 
 
 def _without_emails(line: Line) -> Line:
@@ -1249,7 +1280,7 @@ _TRAILING_MARKS = "'’‘\"“”`~^"
 
 
 def _tidy_name(name: str) -> str:
-    name = fix_accents(name).rstrip(_TRAILING_MARKS)
+    name = _BYLINE.sub("", fix_accents(name).rstrip(_TRAILING_MARKS), count=1)
     words = name.split()
     if any(w[:1].isupper() and not w.isupper() for w in words) or all(
             w.isupper() for w in words if len(w) > 2):
@@ -1327,11 +1358,40 @@ def _counted_lines(aff_lines: list[tuple[int, Line]]) -> set[int]:
     return {id(line) for line, _ in opening}
 
 
+def _column_by_column(aff_lines: list[tuple[int, Line]]) -> list[tuple[int, Line]]:
+    """Addresses set side by side, a block a column (an author's two affiliations under the
+    name, a two-column list of marked addresses), in reading order: down each column, then
+    the next. Only when at least two rows hold the same columns, set apart by a gap."""
+    rows: dict[int, list[Line]] = {}
+    for row, line in aff_lines:
+        rows.setdefault(row, []).append(line)
+    full = [sorted(lines, key=lambda line: line.bbox[0]) for lines in rows.values()
+            if len(lines) > 1]
+    if len(full) < 2 or len({len(lines) for lines in full}) != 1:
+        return aff_lines
+    columns = [(min(lines[k].bbox[0] for lines in full), max(lines[k].bbox[2] for lines in full))
+               for k in range(len(full[0]))]
+    if any(columns[k][1] >= columns[k + 1][0] for k in range(len(columns) - 1)):
+        return aff_lines  # the "columns" overlap: one block's lines of varying length
+
+    def column_of(line: Line) -> int | None:
+        centre = (line.bbox[0] + line.bbox[2]) / 2
+        return next((k for k, (x0, x1) in enumerate(columns) if x0 - 2 <= centre <= x1 + 2),
+                    None)
+
+    placed = [(column_of(line), row, line) for row, line in aff_lines]
+    if any(column is None for column, _, _ in placed):
+        return aff_lines
+    return [(row, line) for _, row, line in sorted(placed, key=lambda item: (item[0], item[1]))]
+
+
 def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tuple[str, str]]:
     """Affiliation strings with their markers; markers start a new one, wrapped lines join."""
     found: list[tuple[str, str]] = []
     if not aff_lines:
         return found
+    reordered = _column_by_column(aff_lines)
+    side_by_side, aff_lines = reordered is not aff_lines, reordered
     widest = max(line.bbox[2] - line.bbox[0] for _, line in aff_lines)
     listed = _counted_lines(aff_lines)
     previous: Line | None = None
@@ -1354,8 +1414,10 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
         )
         # A short line without a comma ("Laboratory of Applied Mathematics") is one part of an
         # address stacked a part a line, centred under its author's name: parts join by commas.
-        stacked = previous is not None and "," not in previous.text and \
-            previous.bbox[2] - previous.bbox[0] < 0.5 * page.width
+        # So is each line of a block set beside another (one address a column).
+        short = previous is not None and "," not in previous.text \
+            and previous.bbox[2] - previous.bbox[0] < 0.5 * page.width
+        stacked = previous is not None and (short or side_by_side)
         if continuing and previous is not None:
             wide = previous.bbox[2] - previous.bbox[0] >= 0.7 * widest and widest > 200
             lead = next((p.text for p in parts if not p.marker), "")
@@ -1400,7 +1462,9 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
     for marker, text in found:
         for piece in re.split(r"\s+and\s*$", text):
             cleaned = _without_editorial_dates(_clean_affiliation(piece))
+            # A membership grade under the name ("Student Member" / "ASAE") is no place.
             if cleaned and not _AUTHOR_NOTE.match(cleaned) \
+                    and not _GRADE_LINE.fullmatch(cleaned) \
                     and all(compact(cleaned) != compact(t) for _, t in out):
                 out.append((marker, cleaned))
     return out
@@ -2072,10 +2136,20 @@ def _labelled_abstract(pages: list[Page]) -> tuple[Page, Block, int] | None:
                     heading_only = not rest.strip()
                     starts_bold = bool(line.spans) and line.spans[0].is_bold
                     word = len(match.group(1))
-                    if heading_only or starts_bold or text[:word].isupper() \
+                    if heading_only or starts_bold or _styled_label(line, word) \
+                            or text[:word].isupper() \
                             or text[word:word + 1] in ".:—–-" or _hanging_label(block, i):
                         return page, block, i
     return None
+
+
+def _styled_label(line: Line, length: int) -> bool:
+    """The line opens with a word of `length` characters set in italics, the text after it
+    upright: a run-in label ("*Abstract* This document ...")."""
+    spans = [span for span in line.spans if span.text.strip()]
+    if len(spans) < 2 or not spans[0].is_italic or spans[1].is_italic:
+        return False
+    return len(spans[0].text.strip()) == length
 
 
 def _hanging_label(block: Block, index: int) -> bool:

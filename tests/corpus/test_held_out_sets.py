@@ -1,6 +1,7 @@
-"""Extraction quality, as floors, on the two sets of real papers no generator made: the
-publisher classes' own sample papers and R packages' vignettes (see `make class-samples` and
-`make r-vignettes`), laid out from Debian's packages with their hand-read ground truth."""
+"""Extraction quality, as floors, on the three sets of real papers no generator made: the
+publisher classes' own sample papers (two sets) and R packages' vignettes (see
+`make class-samples` and `make r-vignettes`), laid out from Debian's packages with their
+hand-read ground truth."""
 
 from __future__ import annotations
 
@@ -22,10 +23,16 @@ FLOORS = {
                            "affiliations": 95.0, "keywords": 98.0},
     "r_vignettes.json": {"title": 98.0, "authors": 99.0, "abstract": 98.0,
                          "affiliations": 98.0, "keywords": 98.0},
+    "class_samples_2.json": {"title": 94.0, "authors": 84.0, "abstract": 84.0,
+                             "affiliations": 72.0, "keywords": 88.0},
 }
 """Soft F1 (percent). Measured: class samples 97.1 / 99.2 / 98.5 / 97.5 / 100 (title, authors,
 abstract, affiliations, keywords; 85.3 / 82.1 / 80.0 / 71.9 / 97.1 before the rules they
-exposed); R vignettes 100 / 100 / 100 / 100 / 100 (100 / 99.6 / 82.8 / 79.3 / 100 before)."""
+exposed); R vignettes 100 / 100 / 100 / 100 / 100 (100 / 99.6 / 82.8 / 79.3 / 100 before);
+the second class set (other classes' samples and documentation, read before any rule was
+written for them) 95.2 / 85.7 / 85.7 / 73.9 / 89.5 (95.2 / 84.1 / 82.9 / 50.0 / 89.5 before)."""
+LAID_OUT = {"class_samples.json": 30, "r_vignettes.json": 30, "class_samples_2.json": 18}
+"""Papers each set must lay out (a Debian release whose PDFs differ skips some)."""
 
 
 @pytest.fixture(scope="module", params=sorted(FLOORS))
@@ -34,7 +41,7 @@ def scored(request: pytest.FixtureRequest,
     truth: str = request.param
     out = tmp_path_factory.mktemp(truth.removesuffix(".json"))
     written = class_samples.build(out, class_samples.HERE / truth)
-    assert written >= 30, f"only {written} papers of {truth} could be laid out"
+    assert written >= LAID_OUT[truth], f"only {written} papers of {truth} could be laid out"
     return truth, evaluate(out, extract_paper, workers=2)
 
 

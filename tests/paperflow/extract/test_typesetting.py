@@ -2553,3 +2553,106 @@ def test_a_further_affiliation_noted_as_also_at_is_the_same_place() -> None:
                                                  " Alder, Norway", 8, "helv", 0)])
     header = extract_header(_analysed(doc))
     assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
+
+
+def _centred_at(page: pymupdf.Page, centre: float, y: float, text: str, size: float = 11,
+             font: str = "helv") -> None:
+    width = pymupdf.get_text_length(text, fontname=font, fontsize=size)
+    page.insert_text((centre - width / 2, y), text, fontsize=size, fontname=font)
+
+
+def test_two_address_blocks_side_by_side_are_two_affiliations() -> None:
+    """One author with two affiliations set beside each other, a block of lines each (a
+    conference template): each column is read down as one address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _centred_at(page, 297, 90, "A Study of Layout Rules for Papers", 16, "hebo")
+    _centred_at(page, 297, 118, "Ann Lee", 12, "tiit")
+    for centre, lines in ((190, ["Signal Group, Music Technology Area", "Alder University, "
+                                 "Alder, Norway"]),
+                          (405, ["Sound Group, Acoustics Department", "Alder University, "
+                                 "Alder, Norway"])):
+        for k, text in enumerate(lines):
+            _centred_at(page, centre, 136 + 13 * k, text, 11, "tiro")
+    _centred_at(page, 297, 190, "Abstract", 11, "hebo")
+    _prose(page, 72, 208, 6)
+    _prose(page, 72, 320, 20)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee"]
+    assert header.affiliations == [
+        "Signal Group, Music Technology Area, Alder University, Alder, Norway",
+        "Sound Group, Acoustics Department, Alder University, Alder, Norway"]
+
+
+def test_a_title_column_beside_the_article_keeps_the_front_matter_to_itself() -> None:
+    """A letters page: title, name, an address a part a line and the abstract down the left
+    column while the article's text runs in the right one, level with them."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for k, text in enumerate(["Layout Rules for", "Letters Journals"]):
+        page.insert_text((50, 80 + 22 * k), text, fontsize=18, fontname="hebo")
+    page.insert_text((50, 150), "Ann Lee", fontsize=10, fontname="hebo")
+    for k, text in enumerate(["Alder University", "Birch Road", "County Alder", "Norway"]):
+        page.insert_text((50, 162 + 11 * k), text, fontsize=10)
+    page.insert_text((50, 230), "Abstract.", fontsize=10, fontname="hebo")
+    _prose(page, 50, 244, 10, width=45)
+    _prose(page, 50, 400, 25, width=45)
+    # The right column: short paragraphs and a heading, each a block ending level with the
+    # names and addresses (not one block running on past them).
+    for top in (80, 128):
+        _prose(page, 310, top, 3, width=45)
+    page.insert_text((310, 172), "3 Environments", fontsize=11, fontname="hebo")
+    page.insert_text((310, 188), "3.1 Abstract", fontsize=10, fontname="heit")
+    _prose(page, 310, 204, 40, width=45)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee"]
+    assert header.affiliations == ["Alder University, Birch Road, County Alder, Norway"]
+
+
+def test_by_set_as_a_word_of_its_own_opens_the_byline() -> None:
+    """"*By* Ann Lee and Bo Chan", the word a span of its own: it is no part of a name."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _centred_at(page, 297, 90, "A Study of Layout Rules for Papers", 16, "hebo")
+    _runs(page, 220, 118, [("By", 11, "tiit", 0), (" Ann Lee and Bo Chan", 11, "tiro", 0)])
+    _centred_at(page, 297, 134, "Alder University, Alder, Norway", 10, "tiit")
+    page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 188, 6)
+    _prose(page, 72, 300, 20)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+
+
+def test_an_italic_run_in_abstract_label_and_a_note_mark_after_the_title() -> None:
+    """"*Abstract* This document ...": the label set in italics, no punctuation; the title's
+    note symbol ("∗") is no part of the title."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _runs(page, 200, 90, [("The Alder Class", 16, "hebo", 0), ("*", 9, "helv", 6)])
+    _centred_at(page, 297, 118, "Ann Lee", 11)
+    _runs(page, 120, 150, [("Abstract", 9, "tiit", 0), (" This document describes the class "
+                                                          "alder, a template", 9, "tiro", 0)])
+    page.insert_text((120, 161), "for typesetting papers for the Alder congress.", fontsize=9,
+                     fontname="tiro")
+    page.insert_text((270, 190), "Contents", fontsize=10, fontname="hebo")
+    _prose(page, 72, 210, 30)
+    header = extract_header(_analysed(doc))
+    assert header.title == "The Alder Class"
+    assert header.abstract == ("This document describes the class alder, a template for "
+                               "typesetting papers for the Alder congress.")
+
+
+def test_a_membership_grade_under_the_name_is_no_affiliation() -> None:
+    """"Student Member" over "ASAE" under the author's name: a grade in a society."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _centred_at(page, 297, 90, "A Study of Layout Rules for Papers", 16, "hebo")
+    _centred_at(page, 297, 118, "Ann Lee", 12)
+    _centred_at(page, 297, 132, "Student Member", 8)
+    _centred_at(page, 297, 143, "ASAE", 8)
+    page.insert_text((72, 180), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 198, 6)
+    _prose(page, 72, 300, 20)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee"]
+    assert header.affiliations == []
