@@ -61,8 +61,8 @@ def test_throughput_rows_count_the_llm_calls(quick: tuple[dict, str]) -> None:
         row = throughput[f"{workers}_workers"]
         assert row["workers"] == workers
         # Every paper asks the scripted LLM at least once per LLM group, in at most C slots.
-        assert row["llm_calls_per_paper"] >= sum(spec.llm for spec in REGISTRY)
-        assert 0 < row["llm_peak_in_flight"] <= throughput["llm_concurrency"]
+        assert row["llm_calls_per_paper"] >= sum(spec.llm for spec in REGISTRY), (workers, row)
+        assert 0 < row["llm_peak_in_flight"] <= throughput["llm_concurrency"], (workers, row)
         assert row["cpu_bound_papers_per_hour"] == pytest.approx(
             workers * throughput["1_workers"]["cpu_bound_papers_per_hour"], rel=0.01)
     assert throughput["two_over_one"] > 0
