@@ -464,7 +464,20 @@ def _bold(line: Line) -> bool:
     return style(line)[1]
 
 
+_LETTER_SPACED = re.compile(r"(?:[^\W\d_] ){2,}[^\W\d_]")
+"""Capitals set letter-spaced ("T H E"): one word, its spaces the tracking, when the word's
+letters make one span and the spaces between words spans of their own."""
+
+
+def _without_tracking(line: Line) -> Line:
+    spans = [replace(span, text=span.text.replace(" ", ""))
+             if _LETTER_SPACED.fullmatch(span.text.strip()) and span.text.strip().isupper()
+             else span for span in line.spans]
+    return Line(spans, line.bbox) if spans != line.spans else line
+
+
 def _choose_title(doc: ParsedDocument, page: Page, lines: list[Line]) -> str | None:
+    lines = [_without_tracking(line) for line in lines]
     printed = squash(join_lines([row.text for row in rows_of(lines)])) if lines else ""
     # A note's symbol after the title ("The ekaia package∗") is no part of it.
     printed = fix_accents(printed).rstrip(" *†‡§¶∗⋆") or None
@@ -2315,6 +2328,9 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
                 or NUMBERED_HEAD.match(first) or _bar_keywords(block) \
                 or KEYWORD_HEAD.match(first) or OTHER_ABSTRACT_HEAD.match(first):
             break  # (the last: the abstract again, in another language)
+        if re.fullmatch(r"\d+", text.strip()) and previous is not None \
+                and block.bbox[2] < previous.bbox[0]:
+            continue  # a draft's line number in the margin, left of the text
         if re.fullmatch(r"[\divx]+", text.strip(), re.I) or URL.match(text.strip(" \ufffd")):
             break
         if abs((_content_size(block.lines) or block.size) - size) > 0.7:

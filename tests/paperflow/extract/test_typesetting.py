@@ -2656,3 +2656,49 @@ def test_a_membership_grade_under_the_name_is_no_affiliation() -> None:
     header = extract_header(_analysed(doc))
     assert [a.name for a in header.authors] == ["Ann Lee"]
     assert header.affiliations == []
+
+
+def test_a_drafts_line_numbers_in_the_margin_do_not_end_the_abstract() -> None:
+    """A draft with its lines numbered down the left margin: a number beside the gap between
+    the abstract's two paragraphs is no page number; the abstract goes on."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred_at(page, 306, 100, "A Study of Layout Rules for Papers", 16, "hebo")
+    _centred_at(page, 306, 128, "By Ann Lee", 11)
+    _centred_at(page, 306, 170, "Abstract", 11, "hebo")
+    lines = [(190, "This is a test of the layout rules for abstracts that run over two"),
+             (201, "short paragraphs in a draft."),
+             (215, "It was changed to test the features of the class.")]
+    for y, text in lines:
+        page.insert_text((170, y), text, fontsize=9)
+    for k, y in enumerate(range(176, 260, 14)):  # the margin's numbers, one every 14 pt
+        page.insert_text((100, y), str(k + 10), fontsize=8)
+    _centred_at(page, 306, 270, "Contents", 11, "hebo")
+    page.insert_text((130, 290), "1. Introduction", fontsize=11)
+    _prose(page, 130, 320, 25, width=80, size=11)
+    header = extract_header(_analysed(doc))
+    assert header.abstract == ("This is a test of the layout rules for abstracts that run over "
+                               "two short paragraphs in a draft. It was changed to test the "
+                               "features of the class.")
+
+
+def test_a_title_in_letter_spaced_capitals_is_read_as_words() -> None:
+    """"T H E  T I T L E": capitals set with tracking, the text layer's spaces between the
+    letters of a word, a wider one between words."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    writer = pymupdf.TextWriter(page.rect)
+    font = pymupdf.Font("tiro")
+    x = 220.0
+    for word in ("LAYOUT", "RULES"):
+        for letter in word:
+            writer.append((x, 100), letter, font=font, fontsize=16)
+            x += font.text_length(letter, fontsize=16) + 3.0  # the tracking
+        x += 9.0  # a word space, wider
+    writer.write_text(page)
+    _centred_at(page, 306, 130, "Ann Lee", 11)
+    page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 188, 6)
+    _prose(page, 72, 300, 20)
+    header = extract_header(_analysed(doc))
+    assert header.title == "LAYOUT RULES"
