@@ -23,14 +23,14 @@ FLOORS = {
                            "affiliations": 95.0, "keywords": 98.0},
     "r_vignettes.json": {"title": 98.0, "authors": 99.0, "abstract": 98.0,
                          "affiliations": 98.0, "keywords": 98.0},
-    "class_samples_2.json": {"title": 94.0, "authors": 84.0, "abstract": 84.0,
+    "class_samples_2.json": {"title": 98.0, "authors": 84.0, "abstract": 89.0,
                              "affiliations": 72.0, "keywords": 88.0},
 }
 """Soft F1 (percent). Measured: class samples 97.1 / 99.2 / 98.5 / 97.5 / 100 (title, authors,
 abstract, affiliations, keywords; 85.3 / 82.1 / 80.0 / 71.9 / 97.1 before the rules they
 exposed); R vignettes 100 / 100 / 100 / 100 / 100 (100 / 99.6 / 82.8 / 79.3 / 100 before);
 the second class set (other classes' samples and documentation, read before any rule was
-written for them) 95.2 / 85.7 / 85.7 / 73.9 / 89.5 (95.2 / 84.1 / 82.9 / 50.0 / 89.5 before)."""
+written for them) 100 / 85.7 / 90.5 / 73.9 / 89.5 (95.2 / 84.1 / 82.9 / 50.0 / 89.5 before)."""
 LAID_OUT = {"class_samples.json": 30, "r_vignettes.json": 30, "class_samples_2.json": 18}
 """Papers each set must lay out (a Debian release whose PDFs differ skips some)."""
 
