@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 import openai
 from pydantic import BaseModel, ValidationError
 
@@ -219,7 +219,7 @@ def parse_json_answer(text: str, schema_model: type[M]) -> M:
     return schema_model.model_validate_json(stripped)
 
 
-def _retry_after(response: httpx.Response | None) -> float | None:
+def _retry_after(response: httpx2.Response | None) -> float | None:
     if response is None:
         return None
     milliseconds = response.headers.get("retry-after-ms")
@@ -265,7 +265,7 @@ class LLMClient:
     """One endpoint's client; every call is recorded in `calls` with usage and cost."""
 
     def __init__(self, settings: LLMSettings | None = None, limits: Limits | None = None,
-                 http_client: httpx.AsyncClient | None = None) -> None:
+                 http_client: httpx2.AsyncClient | None = None) -> None:
         self.settings = settings or get_llm_settings()
         if not self.settings.enabled:
             raise LLMPermanentError(
@@ -273,8 +273,9 @@ class LLMClient:
             )
         self.limits = limits or shared_limits(self.settings)
         self.calls: list[LLMCall] = []
-        timeout = httpx.Timeout(self.settings.timeout_seconds,
-                                connect=self.settings.connect_timeout_seconds)
+        # The SDK's own HTTP library (httpx2, not httpx): from 2.17 it refuses another's Timeout.
+        timeout = openai.Timeout(self.settings.timeout_seconds,
+                                 connect=self.settings.connect_timeout_seconds)
         self._openai = openai.AsyncOpenAI(
             api_key=self.settings.effective_api_key, base_url=self.settings.base_url,
             timeout=timeout, max_retries=0, http_client=http_client,
