@@ -67,6 +67,20 @@ def _prefect_defaults(verbose: bool) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _heartbeats(seconds: int | None) -> Iterator[None]:
+    """Flow runs in the block send heartbeats every `seconds` (None: none), unless
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY (or its older name) is set."""
+    if any(name in os.environ for name in ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY",
+                                           "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")):
+        yield
+        return
+    from prefect.settings import temporary_settings
+
+    with temporary_settings(updates={"flows.heartbeat_frequency": seconds}):
+        yield
+
+
 def _output_name(source: str, used: set[str]) -> str:
     from paperflow.sources import arxiv_id_of, classify
 
@@ -102,15 +116,30 @@ def _process_api(settings: Settings, background: bool) -> Iterator[None]:
     when it answers; else the background server (started now if need be; see
     deployments/local_server.py); else, opted out or when it cannot start, Prefect's embedded
     server, as before.
+
+    Flow-run heartbeats follow the server: on the stack, and on any server PREFECT_API_URL
+    names, every HEARTBEAT_SECONDS, as deployment runs send them (the stack's zombie automation
+    marks a run Crashed after three missed beats; at Prefect's default of 180 s it would crash a
+    healthy call after 90 s). On the background or embedded server, which only this command
+    uses and nothing watches, none: a heartbeat costs a warm call up to a second at its end
+    (Prefect joins the heartbeat thread, which sleeps in one-second steps).
     """
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
+    from deployments.local_server import (
+        HEARTBEAT_SECONDS,
+        LocalServer,
+        background_server_enabled,
+        stack_api_url,
+    )
+
     if PREFECT_API_URL.value():
-        yield
+        with _heartbeats(HEARTBEAT_SECONDS):
+            yield
         return
-    from deployments.local_server import LocalServer, background_server_enabled, stack_api_url
 
     url = stack_api_url(settings.data_dir)
+    on_stack = url is not None
     if url is None and background and background_server_enabled():
         try:
             server = LocalServer.for_data_dir(settings.data_dir)
@@ -130,11 +159,13 @@ def _process_api(settings: Settings, background: bool) -> Iterator[None]:
                       "`make down` in the project) stops it.",
                       file=sys.stderr)
     if url is None:
-        yield
+        with _heartbeats(None):
+            yield
         return
     from prefect.settings import temporary_settings
 
-    with temporary_settings(updates={PREFECT_API_URL: url}):
+    with temporary_settings(updates={PREFECT_API_URL: url}), \
+            _heartbeats(HEARTBEAT_SECONDS if on_stack else None):
         yield
 
 

@@ -58,6 +58,11 @@ def healthy(api_url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+HEARTBEAT_SECONDS = 30
+"""Seconds between the heartbeats of a flow run on the stack (deployment runs and `paperflow
+process` calls alike): the stack's zombie automation marks a run Crashed after three missed."""
+
+
 def stack_api_url(data_dir: Path) -> str | None:
     """The API of the `paperflow up` stack under `data_dir`, when its stack.json says one and
     it answers."""

@@ -27,6 +27,7 @@ from uuid import UUID
 
 import httpx
 
+from deployments.local_server import HEARTBEAT_SECONDS
 from deployments.postgres import LocalPostgres
 from deployments.seaweedfs import (
     DEFAULT_ACCESS_KEY,
@@ -68,7 +69,6 @@ DEFAULT_WORKER_LIMIT = 4
 wait for this worker or go to another one."""
 
 
-HEARTBEAT_SECONDS = 30
 ZOMBIE_AUTOMATION = "paperflow: crash runs whose heartbeats stopped"
 ZOMBIE_AFTER_SECONDS = 90
 """A deployment run with no heartbeat for this long is marked Crashed (three missed beats)."""

@@ -548,3 +548,39 @@ def test_background_server_is_started_once_reused_and_stopped_by_down(tmp_path: 
         os.kill(pid, 0)
     again = _run(["down"], None, data, prefect_home=home, env_extra=on)
     assert again.stdout.strip() == "nothing was running"
+
+
+def test_process_sends_heartbeats_only_where_a_server_watches_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the stack (or a server PREFECT_API_URL names) a `process` call's flow runs beat every
+    HEARTBEAT_SECONDS like deployment runs (the zombie automation crashes a run after three
+    missed beats); on the embedded or background server, none (a beat costs a warm call up to
+    a second); a variable set by the user wins."""
+    import importlib
+
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    import deployments.local_server as local_server
+    from deployments.local_server import HEARTBEAT_SECONDS
+
+    cli_main = importlib.import_module("cli.main")
+    for name in ("PREFECT_API_URL", "PREFECT_FLOWS_HEARTBEAT_FREQUENCY",
+                 "PREFECT_RUNNER_HEARTBEAT_FREQUENCY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAPERFLOW_DATA_DIR", str(tmp_path / "data"))
+    settings = reload_settings()
+
+    def beats(background: bool = False) -> int | None:
+        with cli_main._process_api(settings, background=background):
+            return get_current_settings().flows.heartbeat_frequency
+
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        assert beats() is None  # embedded server
+        monkeypatch.setattr(local_server, "stack_api_url", lambda data_dir: "http://127.0.0.1:9/api")
+        assert beats() == HEARTBEAT_SECONDS  # the stack answers
+        monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "600")
+        with temporary_settings(updates={"flows.heartbeat_frequency": 600}):
+            assert beats() == 600  # the user's own choice stays
+    monkeypatch.delenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY")
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        assert beats() == HEARTBEAT_SECONDS  # a server the user named
