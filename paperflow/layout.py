@@ -10,6 +10,7 @@ a references heading) are defined here and nowhere else.
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from collections import Counter
@@ -18,9 +19,12 @@ from dataclasses import replace
 from paperflow.pdf import Block, Line, Page, ParsedDocument
 
 ROLES = (
-    "body", "running_head", "page_number", "sidebar", "footnote", "banner", "heading",
-    "caption",
+    "body", "running_head", "page_number", "line_number", "sidebar", "footnote", "banner",
+    "heading", "caption",
 )
+PAGE_FURNITURE = frozenset({"running_head", "page_number", "line_number"})
+"""Roles of what is printed around the text, never part of it: running heads, page numbers
+and a draft's line numbers down the margin."""
 
 REFERENCES_HEADING = re.compile(
     r"^(?:[\dIVX]+\.?\s*)?(?:references?|bibliography|literature\s+cited|works\s+cited|"
@@ -397,6 +401,77 @@ def join_spaced_lines(doc: ParsedDocument) -> None:
         page.blocks = merged
 
 
+_DIGITS = re.compile(r"\d{1,4}")
+
+
+def line_number_blocks(page: Page) -> set[int]:
+    """Indexes of the blocks that number a draft's lines down a margin (the lineno package,
+    review copies): digits only, set smaller than the text (a reference list's numbers are
+    not), at least five in one narrow band that almost no other block reaches into, counting
+    up down the page."""
+    numbers = [(index, block) for index, block in enumerate(page.blocks)
+               if block.lines and all(_DIGITS.fullmatch(line.text.strip()) for line in block.lines)]
+    if len(numbers) < 5:
+        return set()
+    centre = sorted((block.bbox[0] + block.bbox[2]) / 2 for _, block in numbers)
+    middle = centre[len(centre) // 2]
+    band = [(index, block) for index, block in numbers
+            if abs((block.bbox[0] + block.bbox[2]) / 2 - middle) <= 6]
+    if len(band) < 5:
+        return set()
+    x0 = min(block.bbox[0] for _, block in band)
+    x1 = max(block.bbox[2] for _, block in band)
+    inside = {index for index, _ in band}
+    text_sizes = sorted(line.size for index, block in enumerate(page.blocks)
+                        if index not in inside for line in block.lines if line.text.strip())
+    if not text_sizes or max(block.size for _, block in band) \
+            >= 0.9 * text_sizes[len(text_sizes) // 2]:
+        return set()
+    reaching = sum(block.bbox[0] < x1 and block.bbox[2] > x0
+                   for index, block in enumerate(page.blocks) if index not in inside)
+    if reaching > len(band) // 5:
+        return set()  # other blocks reach into the band: a column of figures, a table
+    values = [int(line.text) for _, block in sorted(band, key=lambda item: item[1].bbox[1])
+              for line in block.lines]
+    rising = sum(later > earlier for earlier, later in itertools.pairwise(values))
+    return inside if rising >= 0.8 * (len(values) - 1) else set()
+
+
+def _rejoin_split_paragraphs(page: Page, line_numbers: set[int]) -> None:
+    """Join again the lines of a paragraph that line numbers beside each line split into
+    blocks of one line (their gaps are the text's leading): the page's blocks, line numbers
+    kept as they were."""
+    kept: list[Block] = []
+    previous: Block | None = None
+    for index, block in enumerate(page.blocks):
+        if index in line_numbers:
+            kept.append(block)
+            continue
+        if previous is not None and _same_paragraph(previous, block):
+            merged = Block(lines=[*previous.lines, *block.lines], bbox=(
+                min(previous.bbox[0], block.bbox[0]), min(previous.bbox[1], block.bbox[1]),
+                max(previous.bbox[2], block.bbox[2]), max(previous.bbox[3], block.bbox[3])),
+                column=previous.column)
+            kept[kept.index(previous)] = merged
+            previous = merged
+            continue
+        kept.append(block)
+        previous = block
+    page.blocks = kept
+
+
+def _same_paragraph(above: Block, below: Block) -> bool:
+    """`below` goes on with `above`: the same column and size, set the text's leading under
+    it, starting at its left edge or an indent from it, and no heading above."""
+    size = above.lines[-1].size
+    return (above.column == below.column and abs(size - below.lines[0].size) < 0.3
+            and 0 <= below.bbox[1] - above.lines[-1].bbox[3] < 0.5 * size
+            and above.bbox[0] - 2 <= below.bbox[0] <= above.bbox[0] + 2 * size
+            and below.bbox[2] <= above.bbox[2] + 2
+            and not (len(above.lines) == 1 and is_bold_line(above.lines[0])
+                     and not is_bold_line(below.lines[0])))
+
+
 def analyse_layout(doc: ParsedDocument) -> ParsedDocument:
     """Label every block with its role, then read the front matter from the roles (in place)."""
     from paperflow.extract.header import extract_header
@@ -406,8 +481,17 @@ def analyse_layout(doc: ParsedDocument) -> ParsedDocument:
     body = doc.body_font_size
     running = _edge_texts(doc)
     for page in doc.pages:
+        numbers = line_number_blocks(page)
+        if numbers:
+            numbering = [page.blocks[index] for index in numbers]
+            _rejoin_split_paragraphs(page, numbers)
+            numbers = {index for index, block in enumerate(page.blocks)
+                       if any(block is number for number in numbering)}
         sidebars = sidebar_blocks(page) if page.number <= 2 else set()
         for index, block in enumerate(page.blocks):
+            if index in numbers:
+                block.role, block.evidence = "line_number", "a draft's line numbers in a margin"
+                continue
             block.role, block.evidence = _role(block, page, body, running, index in sidebars)
     doc.front = None
     doc.front = extract_header(doc)
@@ -419,12 +503,14 @@ __all__ = [
     "BOILERPLATE",
     "CAPTION",
     "NUMBERED_HEADING",
+    "PAGE_FURNITURE",
     "PAGE_NUMBER",
     "REFERENCES_HEADING",
     "ROLES",
     "analyse_layout",
     "at_page_edge",
     "is_bold_line",
+    "line_number_blocks",
     "margin_key",
     "running_texts",
     "sidebar_blocks",

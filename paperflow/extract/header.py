@@ -29,7 +29,7 @@ from paperflow.extract.header_layout import (
     squash,
     style,
 )
-from paperflow.layout import BOILERPLATE, first_word_fits, is_bold_line
+from paperflow.layout import BOILERPLATE, PAGE_FURNITURE, first_word_fits, is_bold_line
 from paperflow.models import Author
 from paperflow.pdf import Block, Line, Page, ParsedDocument, Span, join_lines
 
@@ -92,10 +92,10 @@ MEMBERSHIP = re.compile(
 _GRADE_LINE = re.compile(rf"{_GRADE}\b.*", re.I)
 """A line that is a membership grade, of a society named or not ("Fellow ASME")."""
 ABSTRACT_HEAD = re.compile(
-    r"^(abstract|summary|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)\b\s*[.:—–-]?\s*[—–-]?\s*", re.I
+    r"^(abstract|summary|synopsis|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)\b\s*[.:—–-]?\s*[—–-]?\s*", re.I
 )
 OTHER_ABSTRACT_HEAD = re.compile(
-    r"^(r[ée]sum[ée]|resumen|resumo|zusammenfassung|kurzfassung|riassunto|samenvatting|"
+    r"^(r[ée]sum[ée]|resumen|resumo|zusammenfassung|kurzfassung|riassunto|sommario|samenvatting|"
     r"sammanfattning|streszczenie|abstrakt)\b\s*[.:—–-]?\s*[—–-]?\s*", re.I
 )
 """The abstract's label in the other languages papers are written in: read only when there is
@@ -145,7 +145,7 @@ _NAME_PARTICLES = {"and", "van", "von", "der", "den", "de", "da", "di", "del", "
                    "dos", "das", "ter", "ten", "bin", "al", "el", "y"}
 
 
-_OUTSIDE_HEADER = frozenset({"sidebar", "running_head", "page_number"})
+_OUTSIDE_HEADER = PAGE_FURNITURE | {"sidebar"}
 """Block roles the header block is never read from (margin columns are read apart)."""
 
 
@@ -390,9 +390,43 @@ def _title_lines(page: Page, body: float, limit: float,
     while candidates:
         group = _largest_text(candidates, body, scanned)
         if not scanned or sum(len(_WORD.findall(line.text)) for line in group) >= 3:
-            return group
+            return _with_its_second_part(group, lines, body)
         candidates = [line for line in candidates if line not in group]
     return []
+
+
+_LONE_DASH = re.compile(r"[-–—]")
+
+
+def _with_its_second_part(group: list[Line], lines: list[Line], body: float) -> list[Line]:
+    """The title with the part set under it in smaller type when the title cannot end where
+    its type changes: its last line ends on a colon ("The lps class:" over "layout for ..."),
+    or a lone dash stands between the two."""
+    if not group:
+        return group
+    middle = lambda line: (line.bbox[1] + line.bbox[3]) / 2  # noqa: E731
+    dashes = [line for line in lines if _LONE_DASH.fullmatch(line.text.strip())
+              and middle(group[0]) < middle(line) < middle(group[-1])]
+    if dashes:  # a dash between two lines of the title, which no size rule keeps: put back
+        group = sorted([*group, *dashes], key=lambda line: line.bbox[1])
+    below = sorted((line for line in lines if line.bbox[1] >= group[-1].bbox[3] - 1
+                    and line not in group), key=lambda line: line.bbox[1])
+    dash = bool(below) and bool(_LONE_DASH.fullmatch(below[0].text.strip()))
+    if not (group[-1].text.rstrip().endswith(":") or dash):
+        return group
+    parts = below[1:] if dash else below
+    if not parts:
+        return group
+    second = parts[0]
+    gap = second.bbox[1] - (below[0].bbox[3] if dash else group[-1].bbox[3])
+    if second.size < body + 1 or second.size > group[-1].size + 0.5 or gap > 1.3 * second.size:
+        return group
+    run = [second]
+    for line in parts[1:]:  # the second part's own wrapped lines, in its size
+        if abs(line.size - second.size) >= 0.5 or line.bbox[1] - run[-1].bbox[3] > 0.6 * line.size:
+            break
+        run.append(line)
+    return [*group, *([below[0]] if dash else []), *run]
 
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -1015,7 +1049,11 @@ def _block_affiliations(lines: list[Line]) -> list[str]:
         # Under a name in its own cell, a place that ends with its country is an address
         # whatever it names ("Hampton Court Palace" / "Richmond, England").
         placed = bool(part) and bool(COUNTRY.search(part[-1]))
-        if text and (INSTITUTION.search(text) or placed) \
+        # So is a line of three capitalised parts or more, an address's form ("NASA, Hampton,
+        # Virginia"): the body, its town, its region.
+        segments = [segment.strip() for segment in text.split(",")]
+        addressed = len(segments) >= 3 and all(segment[:1].isupper() for segment in segments)
+        if text and (INSTITUTION.search(text) or placed or addressed) \
                 and not _NOT_AFFILIATION.search(text[:40]):
             out.append(text)
     return out
@@ -1398,6 +1436,16 @@ def _column_by_column(aff_lines: list[tuple[int, Line]]) -> list[tuple[int, Line
     return [(row, line) for _, row, line in sorted(placed, key=lambda item: (item[0], item[1]))]
 
 
+def _measure(page: Page, line: Line, block: set[int]) -> float | None:
+    """The width of the measure `line` is set in: the widest line of the page outside its
+    block of addresses (ids `block`) that spans it (a body line of its column, a title across
+    the page); None when none does."""
+    x0, x1 = line.bbox[0], line.bbox[2]
+    widths = [other.bbox[2] - other.bbox[0] for other in page.lines()
+              if id(other) not in block and other.bbox[0] <= x0 + 2 and other.bbox[2] >= x1 - 2]
+    return max(widths, default=None)
+
+
 def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tuple[str, str]]:
     """Affiliation strings with their markers; markers start a new one, wrapped lines join."""
     found: list[tuple[str, str]] = []
@@ -1443,8 +1491,14 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
             # "Edinburgh, UK" (a city and a country, no institution): the tail of a wrap.
             place_only = bool(_PLACE_ONLY.match(lead.strip())) \
                 and not INSTITUTION.search(lead.split(",")[0])
+            # Unless the line was full: the next line's first word would not have fitted in
+            # the measure the block is set in (TeX broke the line, the address goes on).
+            measure = _measure(page, previous, {id(line) for _, line in aff_lines})
+            full = measure is not None and not first_word_fits(
+                measure - (previous.bbox[2] - previous.bbox[0]), lead,
+                line.bbox[2] - line.bbox[0])
             if wide and not mid_phrase and INSTITUTION.search(lead) and not marked_open \
-                    and not place_only and not stacked:
+                    and not place_only and not stacked and not full:
                 continuing = False
         if parts and not parts[0].marker and re.match(r"\s*[a-z]{2}", parts[0].text) and (
                 not continuing or re.match(r"\s*[a-z][a-z-]+[.!?](?:\s|$)", parts[0].text)):
@@ -1807,7 +1861,7 @@ def _end_addresses(doc: ParsedDocument, names: list[_Name]) -> list[tuple[str, s
     for page in doc.pages[-2:]:
         previous: Line | None = None
         for line in (line for block in page.blocks
-                     if block.role not in ("running_head", "page_number")
+                     if block.role not in PAGE_FURNITURE
                      for line in block.lines):
             text = line.text.strip()
             gap = previous is None or line.bbox[1] - previous.bbox[3] > 0.9 * line.size
@@ -1948,7 +2002,7 @@ def _fuller_at_the_end(doc: ParsedDocument, names: list[_Name],
     if not names:
         return affiliations
     lines = [line for page in doc.pages[-2:] for block in page.blocks
-             if block.role not in ("running_head", "page_number", "banner")
+             if block.role not in PAGE_FURNITURE | {"banner"}
              for line in block.lines]
     start = next((i for i, line in enumerate(lines)
                   if _AFFILIATION_LABEL.match(line.text.strip())), None)
@@ -2197,7 +2251,8 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
         lines.extend(kept)
         if not ended:  # the abstract's block did not end it
             lines.extend(_collect_paragraphs(page, start + 1, size, block.column,
-                                             len(" ".join(lines).split())))
+                                             len(" ".join(lines).split()),
+                                             label=None if rest else head))
     else:
         page = pages[0]
         zone_bottom = max((row.bottom for row in zone), default=title_bottom)
@@ -2239,6 +2294,19 @@ def _run_on(pages: list[Page], page: Page, lines: list[str], size: float) -> lis
 
 _COPYRIGHT_NOTICE = re.compile(r"(?:©|\(c\)|\bCopyright\b)\s*(?:(?:19|20)\d\d\b|the authors?\b)",
                                re.I)
+
+
+def _type_of(line: Line) -> tuple[str, float] | None:
+    """The font and size of the line's first printed span."""
+    span = next((span for span in line.spans if span.text.strip()), None)
+    return (span.font, round(span.size, 1)) if span is not None else None
+
+
+def _set_like(block: Block, label: Line) -> bool:
+    """`block` is a label of its own set in the type of `label` (a line of three words at
+    most, in the same font and size)."""
+    return len(block.lines) == 1 and len(block.text.split()) <= 3 \
+        and _type_of(block.lines[0]) == _type_of(label) is not None
 
 
 def _abstract_label(lines: list[Line], k: int) -> bool:
@@ -2316,7 +2384,7 @@ def _content_size(lines: list[Line]) -> float | None:
 
 
 def _collect_paragraphs(page: Page, start: int, size: float, column: int,
-                        words: int) -> list[str]:
+                        words: int, label: Line | None = None) -> list[str]:
     out: list[str] = []
     previous = page.blocks[start - 1] if start > 0 else None
     for block in page.blocks[start:]:
@@ -2324,6 +2392,10 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
         if not text.strip():
             continue
         first = block.lines[0].text
+        if label is not None and out and _set_like(block, label) \
+                and _type_of(label) != _type_of(page.blocks[start].lines[0]):
+            break  # a label in the abstract label's own type: another language's abstract
+
         if (STOP_HEAD.match(first) and not _abstract_label(block.lines, 0)) \
                 or NUMBERED_HEAD.match(first) or _bar_keywords(block) \
                 or KEYWORD_HEAD.match(first) or OTHER_ABSTRACT_HEAD.match(first):

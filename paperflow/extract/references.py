@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from paperflow.identifiers import ARXIV_IN_TEXT, ARXIV_OLD_IN_TEXT, DOI, URL, find_doi
 from paperflow.layout import (
+    PAGE_FURNITURE,
     PAGE_NUMBER,
     REFERENCES_HEADING,
     first_word_fits,
@@ -147,7 +148,7 @@ def _ordered_lines(page: Page) -> list[tuple[int, Line]]:
     column detection, and sorting by height alone would interleave the two columns.
     """
     lines = [(block.column, line) for block in page.blocks
-             if block.role not in ("running_head", "page_number")
+             if block.role not in PAGE_FURNITURE
              for line in block.lines if line.text]
     if page.columns > 1 or len(lines) < 6:  # three lines a side at least
         return lines

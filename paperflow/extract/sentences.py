@@ -14,7 +14,13 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from paperflow.layout import BACK_MATTER, CAPTION, NUMBERED_HEADING, REFERENCES_HEADING
+from paperflow.layout import (
+    BACK_MATTER,
+    CAPTION,
+    NUMBERED_HEADING,
+    PAGE_FURNITURE,
+    REFERENCES_HEADING,
+)
 from paperflow.pdf import Block, Line, Page, ParsedDocument, join_lines
 
 STOPWORDS = frozenset(re.findall(r"\S+", """
@@ -393,7 +399,7 @@ class _Reader:
         self.current.append((text, page))
 
 
-_NOT_TEXT = frozenset({"running_head", "page_number", "sidebar", "banner"})
+_NOT_TEXT = PAGE_FURNITURE | {"sidebar", "banner"}
 """Block roles that are never running text."""
 
 

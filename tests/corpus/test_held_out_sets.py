@@ -1,5 +1,5 @@
-"""Extraction quality, as floors, on the three sets of real papers no generator made: the
-publisher classes' own sample papers (two sets) and R packages' vignettes (see
+"""Extraction quality, as floors, on the four sets of real papers no generator made: the
+publisher classes' own sample papers and documentation (three sets) and R packages' vignettes (see
 `make class-samples` and `make r-vignettes`), laid out from Debian's packages with their
 hand-read ground truth."""
 
@@ -24,14 +24,19 @@ FLOORS = {
     "r_vignettes.json": {"title": 98.0, "authors": 99.0, "abstract": 98.0,
                          "affiliations": 98.0, "keywords": 98.0},
     "class_samples_2.json": {"title": 98.0, "authors": 84.0, "abstract": 89.0,
-                             "affiliations": 72.0, "keywords": 88.0},
+                             "affiliations": 77.0, "keywords": 88.0},
+    "class_samples_3.json": {"title": 88.0, "authors": 99.0, "abstract": 99.0,
+                             "affiliations": 92.0, "keywords": 94.0},
 }
 """Soft F1 (percent). Measured: class samples 97.1 / 99.2 / 98.5 / 97.5 / 100 (title, authors,
 abstract, affiliations, keywords; 85.3 / 82.1 / 80.0 / 71.9 / 97.1 before the rules they
 exposed); R vignettes 100 / 100 / 100 / 100 / 100 (100 / 99.6 / 82.8 / 79.3 / 100 before);
 the second class set (other classes' samples and documentation, read before any rule was
-written for them) 100 / 85.7 / 90.5 / 73.9 / 89.5 (95.2 / 84.1 / 82.9 / 50.0 / 89.5 before)."""
-LAID_OUT = {"class_samples.json": 30, "r_vignettes.json": 30, "class_samples_2.json": 18}
+written for them) 100 / 85.7 / 90.5 / 78.3 / 89.5 (95.2 / 84.1 / 82.9 / 50.0 / 89.5 before);
+the third, read the same way a stop later, 88.9 / 100 / 100 / 92.5 / 94.5 (77.8 / 100 / 90.9
+/ 86.2 / 94.5 before)."""
+LAID_OUT = {"class_samples.json": 30, "r_vignettes.json": 30, "class_samples_2.json": 18,
+            "class_samples_3.json": 16}
 """Papers each set must lay out (a Debian release whose PDFs differ skips some)."""
 
 

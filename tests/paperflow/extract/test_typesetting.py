@@ -2702,3 +2702,140 @@ def test_a_title_in_letter_spaced_capitals_is_read_as_words() -> None:
     _prose(page, 72, 300, 20)
     header = extract_header(_analysed(doc))
     assert header.title == "LAYOUT RULES"
+
+
+@pytest.mark.parametrize(("first_line", "expected"), [
+    ("Department of Mechanical and Process Engineering, Technical",
+     ["Department of Mechanical and Process Engineering, Technical University of Alder, 102 "
+      "Alder, Norway"]),
+    ("Department of Mechanical Engineering, Alder Research Institute",
+     ["Department of Mechanical Engineering, Alder Research Institute",
+      "University of Birch, 102 Birch, Sweden"])])
+def test_an_address_line_broken_because_it_was_full_goes_on(
+        first_line: str, expected: list[str]) -> None:
+    """A centred address in a letters column: a first line that fills the column, whose next
+    line's first word would not have fitted on it, was broken by TeX (one address); a line
+    with room left for that word ended on purpose (two addresses)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _centred_at(page, 180, 80, "Layout Rules for Letters", 14, "hebo")
+    _centred_at(page, 180, 104, "Ann Lee and Bo Chan", 10)
+    second = "University of Alder, 102 Alder, Norway" if "Technical" in first_line \
+        else "University of Birch, 102 Birch, Sweden"
+    for k, text in enumerate([first_line, second]):
+        _centred_at(page, 180, 122 + 11 * k, text, 9, "tiro")
+    page.insert_text((50, 160), "Abstract", fontsize=10, fontname="hebo")
+    _prose(page, 50, 174, 8, width=54)
+    _prose(page, 50, 300, 30, width=54)
+    _prose(page, 330, 80, 50, width=50)  # the other column, beside the front matter
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == expected
+
+
+def test_line_numbers_beside_every_line_are_no_part_of_the_front_matter() -> None:
+    """A review copy numbers every line down the left margin, beside the names, the
+    addresses and an unlabelled abstract of one-line blocks: the numbers get a role of their
+    own, the addresses keep no digits and the abstract's lines join again."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 100), "A Study of Layout Rules for Papers", fontsize=14,
+                     fontname="hebo")
+    rows = [(124, "ANN LEE, Alder University, Norway", 9),
+            (140, "BEN CHAN, Birch Institute of Technology, Sweden", 9),
+            (170, "We study how a page is set and read the parts a reader needs from how it", 8),
+            (181, "is set rather than from a list of words that match one journal; the rules", 8),
+            (192, "carry over to papers they were not written for.", 8)]
+    for y, text, size in rows:
+        page.insert_text((72, y), text, fontsize=size)
+    for k, y in enumerate(range(100, 700, 11)):  # a number every 11 pt, the text or not
+        page.insert_text((46, y), str(k + 1), fontsize=6)
+    page.insert_text((72, 230), "1 INTRODUCTION", fontsize=9, fontname="hebo")
+    _prose(page, 72, 250, 30, width=90, size=9)
+    analysed = _analysed(doc)
+    numbers = [block for block in analysed.pages[0].blocks if block.role == "line_number"]
+    assert len(numbers) >= 40 and all(block.text.isdigit() for block in numbers)
+    header = extract_header(analysed)
+    assert [a.name for a in header.authors] == ["Ann Lee", "Ben Chan"]
+    assert header.affiliations == ["Alder University, Norway",
+                                   "Birch Institute of Technology, Sweden"]
+    assert header.abstract == " ".join(text for _, text, size in rows if size == 8)
+
+
+@pytest.mark.parametrize("between", [":", "–"])
+def test_a_title_that_cannot_end_where_its_type_changes_goes_on(between: str) -> None:
+    """"The lps class:" over "layout for ..." in smaller type, or two parts with a lone dash
+    set between them: one title. (A second part in smaller type after a complete title is
+    a subtitle the title leaves out.)"""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    if between == ":":
+        _centred_at(page, 306, 100, "The Layout Rules:", 17, "tiro")
+        _centred_at(page, 306, 120, "reading papers by how they are set", 14, "tiro")
+    else:
+        _centred_at(page, 306, 100, "The Layout Rules", 17, "tiro")
+        writer = pymupdf.TextWriter(page.rect)  # (the base-14 fonts have no en dash)
+        writer.append((302, 122), "–", font=pymupdf.Font("tiro"), fontsize=17)
+        writer.write_text(page)
+        _centred_at(page, 306, 144, "Reading Papers by How They Are Set", 17, "tiro")
+    _centred_at(page, 306, 176, "Ann Lee", 12)
+    _centred_at(page, 306, 210, "Abstract", 10, "hebo")
+    _prose(page, 130, 226, 5, width=80)
+    _prose(page, 100, 320, 25, width=90, size=11)
+    header = extract_header(_analysed(doc))
+    assert header.title == ("The Layout Rules: reading papers by how they are set" if between == ":"
+                            else "The Layout Rules – Reading Papers by How They Are Set")
+    assert [a.name for a in header.authors] == ["Ann Lee"]
+
+
+def test_a_label_in_the_abstract_labels_type_ends_the_abstract() -> None:
+    """The abstract again in another language under a label set like "Abstract" (bold, the
+    same size): the English abstract ends there, whatever the other language's word is."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred_at(page, 306, 100, "A Study of Layout Rules for Papers", 17, "tiro")
+    _centred_at(page, 306, 130, "Ann Lee", 12)
+    _centred_at(page, 306, 170, "Abstract", 10, "hebo")
+    page.insert_text((150, 186), "The method reads each page by how it is set.", fontsize=10)
+    _centred_at(page, 306, 214, "Laburpena", 10, "hebo")
+    page.insert_text((150, 230), "Metodoak orrialde bakoitza irakurtzen du.", fontsize=10)
+    page.insert_text((100, 280), "1 Introduction", fontsize=12, fontname="hebo")
+    _prose(page, 100, 300, 25, width=90, size=11)
+    header = extract_header(_analysed(doc))
+    assert header.abstract == "The method reads each page by how it is set."
+
+
+def test_an_address_of_three_capitalised_parts_under_a_name_in_its_cell() -> None:
+    """Author blocks side by side, each a name over "NASA, Hampton, Virginia": an address's
+    form (a body, its town, its region), though no word of it says institution."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred_at(page, 306, 100, "A Study of Layout Rules for Papers", 17, "tiro")
+    for centre, name, place in ((220, "Ann Lee", "NASA, Hampton, Virginia"),
+                                (400, "Bo Chan", "AIAA, Reston, Virginia")):
+        _centred_at(page, centre, 130, name, 12)
+        _centred_at(page, centre, 146, place, 10)
+    _centred_at(page, 306, 180, "Abstract", 10, "hebo")
+    _prose(page, 150, 196, 4, width=70)
+    _prose(page, 100, 280, 25, width=90, size=11)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == ["NASA, Hampton, Virginia", "AIAA, Reston, Virginia"]
+
+
+def test_a_reference_lists_numbers_set_apart_are_no_line_numbers() -> None:
+    """Plain numbers down the left of a reference list, set as large as its entries: labels
+    of the entries, not a draft's line numbers."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 80), "References", fontsize=12, fontname="hebo")
+    y = 100.0
+    for k in range(12):
+        page.insert_text((72, y), str(k + 1), fontsize=10)
+        # (far enough right that the text layer makes the number a block of its own)
+        page.insert_text((140, y), f"A. Author{k}, A study of layout rules, Journal of Layout "
+                                   f"{k + 3} (2020) {k + 10}-{k + 20}.", fontsize=10)
+        y += 26
+    analysed = _analysed(doc)
+    assert not any(block.role == "line_number" for block in analysed.pages[0].blocks)
+    assert len(reference_entries(analysed)) == 12
