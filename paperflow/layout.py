@@ -437,26 +437,24 @@ def line_number_blocks(page: Page) -> set[int]:
     return inside if rising >= 0.8 * (len(values) - 1) else set()
 
 
-def _rejoin_split_paragraphs(page: Page, line_numbers: set[int]) -> None:
+def _rejoin_split_paragraphs(page: Page) -> None:
     """Join again the lines of a paragraph that line numbers beside each line split into
-    blocks of one line (their gaps are the text's leading): the page's blocks, line numbers
-    kept as they were."""
+    blocks of one line (their gaps are the text's leading); the line numbers' blocks stay."""
     kept: list[Block] = []
-    previous: Block | None = None
-    for index, block in enumerate(page.blocks):
-        if index in line_numbers:
+    previous: int | None = None  # where the last text block is in `kept`
+    for block in page.blocks:
+        if block.role == "line_number":
             kept.append(block)
             continue
-        if previous is not None and _same_paragraph(previous, block):
-            merged = Block(lines=[*previous.lines, *block.lines], bbox=(
-                min(previous.bbox[0], block.bbox[0]), min(previous.bbox[1], block.bbox[1]),
-                max(previous.bbox[2], block.bbox[2]), max(previous.bbox[3], block.bbox[3])),
-                column=previous.column)
-            kept[kept.index(previous)] = merged
-            previous = merged
+        above = kept[previous] if previous is not None else None
+        if above is not None and _same_paragraph(above, block):
+            kept[previous] = Block(lines=[*above.lines, *block.lines], bbox=(
+                min(above.bbox[0], block.bbox[0]), min(above.bbox[1], block.bbox[1]),
+                max(above.bbox[2], block.bbox[2]), max(above.bbox[3], block.bbox[3])),
+                column=above.column)
             continue
         kept.append(block)
-        previous = block
+        previous = len(kept) - 1
     page.blocks = kept
 
 
@@ -482,17 +480,16 @@ def analyse_layout(doc: ParsedDocument) -> ParsedDocument:
     running = _edge_texts(doc)
     for page in doc.pages:
         numbers = line_number_blocks(page)
+        for index in numbers:
+            page.blocks[index].role = "line_number"
+            page.blocks[index].evidence = "a draft's line numbers in a margin"
         if numbers:
-            numbering = [page.blocks[index] for index in numbers]
-            _rejoin_split_paragraphs(page, numbers)
-            numbers = {index for index, block in enumerate(page.blocks)
-                       if any(block is number for number in numbering)}
+            _rejoin_split_paragraphs(page)
         sidebars = sidebar_blocks(page) if page.number <= 2 else set()
         for index, block in enumerate(page.blocks):
-            if index in numbers:
-                block.role, block.evidence = "line_number", "a draft's line numbers in a margin"
-                continue
-            block.role, block.evidence = _role(block, page, body, running, index in sidebars)
+            if block.role != "line_number":
+                block.role, block.evidence = _role(block, page, body, running,
+                                                   index in sidebars)
     doc.front = None
     doc.front = extract_header(doc)
     return doc

@@ -1436,14 +1436,18 @@ def _column_by_column(aff_lines: list[tuple[int, Line]]) -> list[tuple[int, Line
     return [(row, line) for _, row, line in sorted(placed, key=lambda item: (item[0], item[1]))]
 
 
-def _measure(page: Page, line: Line, block: set[int]) -> float | None:
-    """The width of the measure `line` is set in: the widest line of the page outside its
+def _broken_when_full(page: Page, line: Line, following: Line, lead: str,
+                      block: set[int]) -> bool:
+    """`line` was broken because it was full: the first word of `following` (`lead`) would
+    not have fitted in the measure it is set in, the widest line of the page outside its
     block of addresses (ids `block`) that spans it (a body line of its column, a title across
-    the page); None when none does."""
+    the page). False when no line spans it."""
     x0, x1 = line.bbox[0], line.bbox[2]
-    widths = [other.bbox[2] - other.bbox[0] for other in page.lines()
-              if id(other) not in block and other.bbox[0] <= x0 + 2 and other.bbox[2] >= x1 - 2]
-    return max(widths, default=None)
+    measure = max((other.bbox[2] - other.bbox[0] for other in page.lines()
+                   if id(other) not in block and other.bbox[0] <= x0 + 2
+                   and other.bbox[2] >= x1 - 2), default=None)
+    return measure is not None and not first_word_fits(
+        measure - (x1 - x0), lead, following.bbox[2] - following.bbox[0])
 
 
 def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tuple[str, str]]:
@@ -1454,6 +1458,7 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
     reordered = _column_by_column(aff_lines)
     side_by_side, aff_lines = reordered is not aff_lines, reordered
     widest = max(line.bbox[2] - line.bbox[0] for _, line in aff_lines)
+    block_ids = {id(line) for _, line in aff_lines}
     listed = _counted_lines(aff_lines)
     previous: Line | None = None
     prev_row = -2
@@ -1493,12 +1498,9 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
                 and not INSTITUTION.search(lead.split(",")[0])
             # Unless the line was full: the next line's first word would not have fitted in
             # the measure the block is set in (TeX broke the line, the address goes on).
-            measure = _measure(page, previous, {id(line) for _, line in aff_lines})
-            full = measure is not None and not first_word_fits(
-                measure - (previous.bbox[2] - previous.bbox[0]), lead,
-                line.bbox[2] - line.bbox[0])
             if wide and not mid_phrase and INSTITUTION.search(lead) and not marked_open \
-                    and not place_only and not stacked and not full:
+                    and not place_only and not stacked \
+                    and not _broken_when_full(page, previous, line, lead, block_ids):
                 continuing = False
         if parts and not parts[0].marker and re.match(r"\s*[a-z]{2}", parts[0].text) and (
                 not continuing or re.match(r"\s*[a-z][a-z-]+[.!?](?:\s|$)", parts[0].text)):
@@ -2387,15 +2389,16 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
                         words: int, label: Line | None = None) -> list[str]:
     out: list[str] = []
     previous = page.blocks[start - 1] if start > 0 else None
+    # A label set apart from the text by its type ends the abstract when it comes again.
+    styled = label is not None and start < len(page.blocks) \
+        and _type_of(label) != _type_of(page.blocks[start].lines[0])
     for block in page.blocks[start:]:
         text = block.text
         if not text.strip():
             continue
         first = block.lines[0].text
-        if label is not None and out and _set_like(block, label) \
-                and _type_of(label) != _type_of(page.blocks[start].lines[0]):
+        if styled and out and label is not None and _set_like(block, label):
             break  # a label in the abstract label's own type: another language's abstract
-
         if (STOP_HEAD.match(first) and not _abstract_label(block.lines, 0)) \
                 or NUMBERED_HEAD.match(first) or _bar_keywords(block) \
                 or KEYWORD_HEAD.match(first) or OTHER_ABSTRACT_HEAD.match(first):
