@@ -117,6 +117,8 @@ class-samples: $(RUNTIME_STAMP)
 	$(BIN)/paperflow eval out/class-samples-2 --json out/class-samples-2.json
 	$(BIN)/python scripts/corpus/class_samples.py --truth scripts/corpus/class_samples_3.json --out out/class-samples-3
 	$(BIN)/paperflow eval out/class-samples-3 --json out/class-samples-3.json
+	$(BIN)/python scripts/corpus/class_samples.py --truth scripts/corpus/class_samples_4.json --out out/class-samples-4
+	$(BIN)/paperflow eval out/class-samples-4 --json out/class-samples-4.json
 
 .PHONY: r-vignettes
 # R packages' vignettes (Debian's r-cran-*, downloaded, not installed): JSS-class and plain

@@ -186,9 +186,6 @@ def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, B
     width = max(b.bbox[2] for b in strip) - min(b.bbox[0] for b in strip)
     if width >= 0.3 * page.width or sum(len(b.lines) for b in strip) < 4:
         return False
-    share = 0.6 if partial else 0.4
-    if sum(len(b.text) for b in strip) >= share * sum(len(b.text) for b in main):
-        return False
     top = min(b.bbox[1] for b in strip)
     bottom = max(b.bbox[3] for b in strip)
     placed = {id(b) for b in strip} | {id(b) for b in main}
@@ -201,6 +198,12 @@ def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, B
     beside = [b for b in main if b.bbox[3] > top and b.bbox[1] < bottom]
     long_lines = [line for b in beside for line in b.lines if len(line.text) >= 40]
     if not (any(_is_paragraph(b) for b in beside) or len(long_lines) >= 3):
+        return False
+    # However much it holds, a strip in type a fifth smaller than every long line beside it
+    # is a margin column (a one-page cover's notes: authors' addresses, keywords, links).
+    smaller = bool(long_lines) and strip_size <= 0.8 * min(line.size for line in long_lines)
+    share = 0.6 if partial else 0.4
+    if not smaller and sum(len(b.text) for b in strip) >= share * sum(len(b.text) for b in main):
         return False
     if partial:
         main_size = min(line.size for line in long_lines) - 0.5

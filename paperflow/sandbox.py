@@ -1,35 +1,43 @@
-"""Run untrusted parsing in a child process with CPU, memory and wall-clock limits.
+"""Run untrusted parsing and rendering in child processes with CPU, memory and wall-clock limits.
 
 A crafted PDF can make MuPDF loop for hours or allocate gigabytes. In-process, that takes the
 whole worker down (and every other paper it was processing); in a child process with
 `RLIMIT_CPU` and `RLIMIT_AS` set, it only ends that child, and the caller gets a
-`ResourceLimitError` saying which limit was hit.
+`ResourceLimitError` saying which limit was hit. The same children are how a run uses every
+core: parsing, OCR, figure crops and the preview are the CPU-bound work of a paper, and each
+runs in a process of its own, beside the flow's threads rather than under their one GIL.
 
 Children come from a `forkserver` (a clean, single-threaded process that has imported PyMuPDF
-once), so starting one costs milliseconds and never forks a multi-threaded worker. The fork
-server also imports the calling program's main module once (`main_module_preload`): every
-child re-runs that module before its call (multiprocessing's "safe importing of main"), and in
-a flow-run process that module imports all of Prefect, which cost each child about 2 s of CPU.
+and the code the children run once), so starting one costs milliseconds and never forks a
+multi-threaded worker. A child does not re-run the calling program's main module
+(multiprocessing's "safe importing of main"): every function it runs lives in an importable
+module, and in a flow-run process, a script or the `paperflow` command that module imports all
+of Prefect, about 2 s of CPU per child.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.context
 import multiprocessing.forkserver
 import os
 import pickle
 import resource
 import signal
-import sys
 import time
 from collections.abc import Callable
 from functools import partial
+from multiprocessing import popen_forkserver, reduction, spawn, util
+from multiprocessing.context import set_spawning_popen
 from typing import Any, TypeVar
 
 from paperflow.errors import PermanentError, ResourceLimitError
+from paperflow.figures import ExtractedFigure, extract_figures
 from paperflow.pdf import ParsedDocument, ocr_document, pages_needing_ocr, parse_layout
+from paperflow.preview import PreviewImages, render_preview
 from paperflow.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -44,30 +52,6 @@ _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
 
 
-def main_module_preload() -> list[str]:
-    """What the fork server must import so its children find the caller's main module loaded.
-
-    A child re-runs the main module named by `python -m NAME` (`NAME`) or the script file
-    (`__main__`, which the fork server imports from its path); a `*.__main__` module (e.g.
-    `python -m pytest`), `-c` and the REPL are not re-run by children.
-    """
-    main = sys.modules.get("__main__")
-    name = getattr(getattr(main, "__spec__", None), "name", None)
-    if name:
-        return [] if name == "__main__" or name.endswith(".__main__") else [name]
-    return ["__main__"] if getattr(main, "__file__", None) else []
-
-
-_main_preloaded = False
-
-
-def _preload_main_module() -> None:
-    global _main_preloaded
-    if not _main_preloaded:
-        _main_preloaded = True
-        preload(*main_module_preload())
-
-
 def preload(*modules: str) -> None:
     """Have the fork server import `modules` too, so children start with them loaded.
 
@@ -80,7 +64,6 @@ def preload(*modules: str) -> None:
 def start_fork_server() -> None:
     """Start the fork server now: a warm process (cli/warm.py) does, before it forks the
     children that use it."""
-    _preload_main_module()
     multiprocessing.forkserver.ensure_running()
 
 
@@ -112,6 +95,47 @@ def reuse_inherited_fork_server() -> bool:
 
     server.ensure_running = ensure_running  # type: ignore[method-assign]
     return True
+
+
+class _Popen(popen_forkserver.Popen):
+    """Starts a child without the main module's name or path when the child does not need it:
+    multiprocessing would have the child re-run that module, imports and all."""
+
+    def _launch(self, process_obj: Any) -> None:
+        if getattr(process_obj, "needs_main", True):
+            super()._launch(process_obj)
+            return
+        # popen_forkserver.Popen._launch (CPython 3.11) with the main module left out.
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_name", None)
+        prep_data.pop("init_main_from_path", None)
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = multiprocessing.forkserver.connect_to_new_process(self._fds)
+        parent_w = os.dup(w)
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = multiprocessing.forkserver.read_signed(self.sentinel)
+
+
+class _SandboxProcess(multiprocessing.context.ForkServerProcess):
+    needs_main = True
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:
+        return _Popen(process_obj)
+
+
+def _defined_in_main(func: Callable[..., Any]) -> bool:
+    while isinstance(func, partial):
+        func = func.func
+    return getattr(func, "__module__", None) in ("__main__", "__mp_main__")
 
 
 def _apply_limits(cpu_seconds: float, memory_bytes: int) -> None:
@@ -181,19 +205,20 @@ def _describe(value: object) -> str:
 
 
 def run_limited(func: Callable[..., T], *args: Any, cpu_seconds: float, memory_bytes: int,
-                wall_seconds: float, what: str = "the PDF") -> T:
+                wall_seconds: float, what: str = "parsing the PDF") -> T:
     """Call `func(*args)` in a child process under CPU, address-space and wall-clock limits.
 
     `func` and `args` must be picklable (a module-level function and plain data). The child's
     return value is returned; an exception it raised is re-raised here (the same type and
-    message); a child stopped by a limit, or that died, raises `ResourceLimitError`.
+    message); a child stopped by a limit, or that died, raises `ResourceLimitError`. `what`
+    names the work in those errors ("parsing the PDF").
     """
-    _preload_main_module()
     receiver, sender = _context.Pipe(duplex=False)
-    process = _context.Process(
+    process = _SandboxProcess(
         target=_child, args=(sender, func, args, cpu_seconds, memory_bytes), daemon=True,
         name=f"paperflow-sandbox-{getattr(func, '__name__', 'call')}",
     )
+    process.needs_main = _defined_in_main(func)
     start = time.monotonic()
     process.start()
     sender.close()
@@ -206,7 +231,7 @@ def run_limited(func: Callable[..., T], *args: Any, cpu_seconds: float, memory_b
         if payload is None and process.is_alive() and elapsed >= wall_seconds:
             _stop(process)
             raise ResourceLimitError(
-                f"Parsing {what} took more than {wall_seconds:g} s of wall-clock time "
+                f"{_capitalised(what)} took more than {wall_seconds:g} s of wall-clock time "
                 "(PAPERFLOW_PARSE_WALL_SECONDS) and was stopped: the file is probably crafted "
                 "or damaged so that the reader hangs. Repair it (e.g. `qpdf --recover` or "
                 "re-save it) and submit it again."
@@ -233,6 +258,10 @@ def run_limited(func: Callable[..., T], *args: Any, cpu_seconds: float, memory_b
     raise value
 
 
+def _capitalised(what: str) -> str:
+    return what[:1].upper() + what[1:]
+
+
 def _stop(process: multiprocessing.process.BaseProcess) -> None:
     process.terminate()
     process.join(2)
@@ -243,7 +272,7 @@ def _stop(process: multiprocessing.process.BaseProcess) -> None:
 
 def _memory_error(what: str, memory_bytes: int) -> ResourceLimitError:
     return ResourceLimitError(
-        f"Parsing {what} needed more than {memory_bytes // (1024 * 1024)} MB of memory "
+        f"{_capitalised(what)} needed more than {memory_bytes // (1024 * 1024)} MB of memory "
         "(PAPERFLOW_PARSE_MEMORY_MB) and was stopped: the file holds a decompression bomb or "
         "absurdly large images or pages. Repair or re-save it (e.g. `qpdf --recover`) and submit "
         "it again, or raise the limit if the paper is genuine."
@@ -256,7 +285,7 @@ def _died(exitcode: int | None, what: str, cpu_seconds: float,
         # SIGKILL: the hard CPU limit, or the kernel's OOM killer.
         suffix = "" if exitcode == -signal.SIGXCPU else " (or ran out of memory)"
         return ResourceLimitError(
-            f"Parsing {what} took more than {cpu_seconds:g} s of CPU{suffix} "
+            f"{_capitalised(what)} took more than {cpu_seconds:g} s of CPU{suffix} "
             "(PAPERFLOW_PARSE_CPU_SECONDS) and was stopped: the file is probably crafted or "
             "damaged so that the reader loops. Repair it (e.g. `qpdf --recover` or re-save it) "
             "and submit it again, or raise the limit if the paper is genuine."
@@ -272,11 +301,11 @@ def _died(exitcode: int | None, what: str, cpu_seconds: float,
         else:
             hint = ""
         return ResourceLimitError(
-            f"The PDF reader crashed ({name}){hint} while parsing {what}: the file is damaged "
+            f"The PDF reader crashed ({name}){hint} while {what}: the file is damaged "
             "or crafted. Repair it (e.g. `qpdf --recover` or re-save it) and submit it again."
         )
     return ResourceLimitError(
-        f"The process parsing {what} ended (exit code {exitcode}) without a result: the file "
+        f"The process {what} ended (exit code {exitcode}) without a result: the file "
         "is probably damaged or crafted. Repair it (e.g. `qpdf --recover`) and submit it again."
     )
 
@@ -286,11 +315,7 @@ def parse_layout_limited(data: bytes, max_pages: int, settings: Settings | None 
     """`parse_layout` in a child process under the `parse_*` limits of `settings`."""
     settings = settings or get_settings()
     return run_limited(
-        partial(parse_layout, defer_ocr=defer_ocr), data, max_pages,
-        cpu_seconds=settings.parse_cpu_seconds,
-        memory_bytes=settings.parse_memory_mb * 1024 * 1024,
-        wall_seconds=settings.parse_wall_seconds,
-    )
+        partial(parse_layout, defer_ocr=defer_ocr), data, max_pages, **_limits(settings))
 
 
 def ocr_document_limited(data: bytes, doc: ParsedDocument,
@@ -303,9 +328,30 @@ def ocr_document_limited(data: bytes, doc: ParsedDocument,
     return run_limited(
         partial(ocr_document, ocr=settings.ocr, ocr_dpi=settings.ocr_dpi,
                 ocr_language=settings.ocr_language, max_pages=settings.max_pages),
-        data, doc, what="the scanned pages of the PDF (OCR)",
-        cpu_seconds=settings.parse_cpu_seconds,
-        memory_bytes=settings.parse_memory_mb * 1024 * 1024,
-        wall_seconds=settings.parse_wall_seconds,
-    )
+        data, doc, what="reading the scanned pages of the PDF (OCR)", **_limits(settings))
 
+
+
+def extract_figures_limited(data: bytes, doc: ParsedDocument,
+                            settings: Settings | None = None) -> list[ExtractedFigure]:
+    """`extract_figures` (captions matched, crops rendered to PNG) in a child process under the
+    `parse_*` limits: image decoders are where a crafted PDF blows up, and a process of its own
+    renders on its own core."""
+    settings = settings or get_settings()
+    return run_limited(
+        extract_figures, data, doc, settings.max_figures, settings.figure_dpi,
+        what="rendering the figures of the PDF", **_limits(settings))
+
+
+def render_preview_limited(data: bytes, settings: Settings | None = None) -> PreviewImages:
+    """`render_preview` (page 1, its thumbnails and blurhash) in a child process under the
+    `parse_*` limits, like the figures."""
+    settings = settings or get_settings()
+    return run_limited(render_preview, data, settings.preview_width,
+                       what="rendering the first page of the PDF", **_limits(settings))
+
+
+def _limits(settings: Settings) -> dict[str, Any]:
+    return {"cpu_seconds": settings.parse_cpu_seconds,
+            "memory_bytes": settings.parse_memory_mb * 1024 * 1024,
+            "wall_seconds": settings.parse_wall_seconds}

@@ -101,11 +101,12 @@ class Settings(BaseSettings):
     max_pages: int = 1500
     """Pages beyond this are not extracted; the result carries a warning saying so."""
     parse_cpu_seconds: float = Field(default=300.0, gt=0)
-    """CPU time one paper's parse may use in its sandboxed child (`paperflow.sandbox`)."""
+    """CPU time one sandboxed step of a paper (parse, OCR, figure crops, preview) may use in its
+    child process (`paperflow.sandbox`)."""
     parse_memory_mb: int = Field(default=2048, ge=256)
-    """Address space (MB) of the sandboxed parse; a decompression bomb fails past it."""
+    """Address space (MB) of each sandboxed step; a decompression bomb fails past it."""
     parse_wall_seconds: float = Field(default=600.0, gt=0)
-    """Wall-clock time of the sandboxed parse, for a reader that blocks without using CPU."""
+    """Wall-clock time of each sandboxed step, for a reader that blocks without using CPU."""
     ocr: bool = True
     """Read pages with no usable text layer (scans) by OCR with Tesseract (`paperflow.ocr`)."""
     ocr_dpi: int = Field(default=300, ge=72, le=600)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from prefect import Task, task
 
 from paperflow import layout
-from paperflow.figures import extract_figures
 from paperflow.models import Asset, Figure, Preview, Thumbnail
 from paperflow.pdf import ParsedDocument
 from paperflow.pipeline import EXTRACTION_VERSION, REGISTRY, FieldGroup, GroupSpec, PaperKey
-from paperflow.preview import render_preview
-from paperflow.sandbox import ocr_document_limited, parse_layout_limited
+from paperflow.sandbox import (
+    extract_figures_limited,
+    ocr_document_limited,
+    parse_layout_limited,
+    render_preview_limited,
+)
 from paperflow.settings import get_settings
 from paperflow.storage import get_storage, paper_key
 from tasks.locks import locked_cache_policy
@@ -68,12 +71,9 @@ TEXT_GROUPS = tuple(_group_task(spec) for spec in REGISTRY)
 
 
 def _figures_stored(key: PaperKey, data: bytes, doc: ParsedDocument) -> list[Figure]:
-    settings = get_settings()
     storage = get_storage()
     figures: list[Figure] = []
-    for index, found in enumerate(
-        extract_figures(data, doc, settings.max_figures, settings.figure_dpi), start=1
-    ):
+    for index, found in enumerate(extract_figures_limited(data, doc, get_settings()), start=1):
         asset = storage.put(paper_key(key.sha256, "images", f"{index}.png"), found.png,
                             "image/png") if found.png else None
         figures.append(found.figure.model_copy(update={"asset": asset}))
@@ -85,12 +85,13 @@ def _figures_stored(key: PaperKey, data: bytes, doc: ParsedDocument) -> list[Fig
           content_cache_key("max_figures", "figure_dpi", storage=True)),
       retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_permanent, **_cached)
 def figures(key: PaperKey, data: bytes, doc: ParsedDocument) -> Timed[list[Figure]]:
-    """Group 6: figures cropped to PNG, stored, with their printed captions."""
+    """Group 6: figures cropped to PNG in a sandboxed child process, stored, with their
+    printed captions."""
     return timed(_figures_stored, key, data, doc)
 
 
 def _preview_stored(key: PaperKey, data: bytes) -> Preview:
-    images = render_preview(data, get_settings().preview_width)
+    images = render_preview_limited(data, get_settings())
     storage = get_storage()
 
     def put(name: str, webp: bytes) -> Asset:
@@ -110,5 +111,6 @@ def _preview_stored(key: PaperKey, data: bytes) -> Preview:
 @task(cache_policy=locked_cache_policy(content_cache_key("preview_width", storage=True)),
       retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_permanent, **_cached)
 def preview(key: PaperKey, data: bytes) -> Timed[Preview]:
-    """First-page preview, thumbnails and blurhash, stored as WebP."""
+    """First-page preview, thumbnails and blurhash rendered in a sandboxed child process,
+    stored as WebP."""
     return timed(_preview_stored, key, data)

@@ -178,6 +178,7 @@ def extract_header(doc: ParsedDocument) -> Header:
     formulas = _formula_lines(first) if first.text_source != "native" else set()
     title_lines = _title_lines(first, body, limit, formulas)
     header.title = _choose_title(doc, first, title_lines)
+    title_lines = _lines_printing(first, header.title, title_lines, limit)
     title_bottom = max((line.bbox[3] for line in title_lines), default=first.height * 0.05)
     # An abstract that opens the next page leaves this one to the header, however long the
     # author list (a revtex list of twenty names in groups, each with its addresses).
@@ -530,6 +531,26 @@ def _choose_title(doc: ParsedDocument, page: Page, lines: list[Line]) -> str | N
     return printed
 
 
+def _lines_printing(page: Page, title: str | None, lines: list[Line],
+                    limit: float) -> list[Line]:
+    """The lines that print `title`: `lines` when they do, else the first run of rows above
+    `limit` that does (a metadata title the page prints below a larger banner, "IJDC | General
+    Article"), so that the authors are looked for under the title, not under the banner."""
+    wanted = _title_tokens(title or "")
+    if not wanted or _holds(_title_tokens(" ".join(line.text for line in lines)), wanted):
+        return lines
+    rows = [row for row in rows_of(page.lines()) if row.bottom <= limit]
+    for start in range(len(rows)):
+        tokens: list[str] = []
+        for end in range(start, min(start + 6, len(rows))):
+            tokens += _title_tokens(rows[end].text)
+            if _holds(tokens, wanted):
+                return [line for row in rows[start:end + 1] for line in row.lines]
+            if len(tokens) >= len(wanted) + 3:
+                break
+    return lines
+
+
 def _holds(tokens: list[str], run: list[str]) -> bool:
     """`run` occurs in `tokens`, in one piece."""
     return any(tokens[i:i + len(run)] == run for i in range(len(tokens) - len(run) + 1))
@@ -754,7 +775,8 @@ def _address_words(text: str) -> bool:
 def _authors_and_affiliations(
     zone: list[Row], page: Page, body: float
 ) -> tuple[list[_Name], list[tuple[str, str]]]:
-    grid = _author_grid(zone) or _names_with_places(zone) or _names_with_bracketed_places(zone)
+    grid = _names_between_connectors(zone) or _author_grid(zone) or _names_with_places(zone) \
+        or _names_with_bracketed_places(zone)
     if grid is not None:
         return grid
     author_style: tuple[float, bool, bool] | None = None
@@ -1077,6 +1099,7 @@ def _names_with_places(zone: list[Row], pattern: re.Pattern[str] = _NAME_THEN_PL
     names: list[_Name] = []
     affiliations: list[tuple[str, str]] = []
     entries: list[tuple[list[_Name], str, int]] = []
+    entry_style = (0.0, False, False)
     for index, row in enumerate(zone):
         for line in row.lines:
             text = line_text(line, drop_markers=True)
@@ -1089,12 +1112,15 @@ def _names_with_places(zone: list[Row], pattern: re.Pattern[str] = _NAME_THEN_PL
                 continue
             if entry is None:
                 if entries and entries[-1][2] == index - 1 and len(text.split()) <= 8 \
-                        and not text.rstrip().endswith("."):
+                        and not text.rstrip().endswith(".") \
+                        and _same_style(style(line), entry_style):
                     # The entry's place wraps onto a line of its own ("... and Institute for
-                    # Advanced" / "Chemistry, Germany").
+                    # Advanced" / "Chemistry, Germany"), in its own type (a heading under the
+                    # last entry, "PROBLEM STATEMENT", is no part of it).
                     named, place, _ = entries[-1]
                     entries[-1] = (named, f"{place} {text}", index)
                 continue
+            entry_style = style(line)
             entries.append(([_Name(_tidy_name(_TRAILING_DIGITS.sub("", part)), [], line.bbox[0],
                                    index) for part in entry[0]], entry[1], index))
     for named, place_text, _ in entries:
@@ -1115,6 +1141,47 @@ def _names_with_places(zone: list[Row], pattern: re.Pattern[str] = _NAME_THEN_PL
 _BRACKETED = re.compile(r"\(([^()]*)\)")
 _NAME_WORD = re.compile(r"^(?:[A-ZÀ-ÞĀ-Ž][\w'’.\-]*|[a-z]{1,3})$")
 """A word of a name: capitalised or an initial, or a particle ("van", "de", "la", "von")."""
+
+
+_CONNECTOR = re.compile(r"^(?:by|and|und|et|y|e|&)$", re.I)
+"""A conjunction alone on its row between two authors' entries (or "By" over the first)."""
+
+
+def _names_between_connectors(zone: list[Row]
+                              ) -> tuple[list[_Name], list[tuple[str, str]]] | None:
+    """Entries parted by a conjunction alone on its row ("BY" over the first, "AND" between the
+    next): the row after each is a name, however few of its words look like a person's (a
+    society, a press, an editorial board), set in one style for all; the rows under it in
+    another style, up to the next conjunction, its address. None without an "and" row, or
+    when the names' rows differ in style."""
+    connectors = [i for i, row in enumerate(zone) if _CONNECTOR.match(row.text.strip())]
+    if not any(zone[i].text.strip().lower() != "by" for i in connectors):
+        return None
+    starts = [i + 1 for i in connectors]
+    if zone[connectors[0]].text.strip().lower() != "by":
+        starts.insert(0, next((i for i in range(connectors[0]) if _name_like(zone[i].lines[0])),
+                              connectors[0]))
+    if any(start >= len(zone) or start in connectors for start in starts):
+        return None
+    name_style = style(zone[starts[0]].lines[0])
+    if not all(_same_style(style(zone[start].lines[0]), name_style) for start in starts):
+        return None
+    names: list[_Name] = []
+    affiliations: list[tuple[str, str]] = []
+    ends = [*(i for i in connectors if i > starts[0]), len(zone)]
+    for start in starts:
+        end = min(i for i in ends if i > start)
+        name = _tidy_name(" ".join(line_text(line, drop_markers=True)
+                                   for line in zone[start].lines).rstrip(MARKER_SYMBOLS + " "))
+        place = [row.text.strip() for row in zone[start + 1:end]
+                 if not EMAIL.search(row.text) and re.search(r"[A-Za-z]", row.text)
+                 and not _same_style(style(row.lines[0]), name_style)]
+        markers = []
+        if place:
+            markers.append(f"#{len(affiliations)}")
+            affiliations.append(("", ", ".join(place)))
+        names.append(_Name(name, markers, zone[start].lines[0].bbox[0], start))
+    return names, affiliations
 
 
 def _names_with_bracketed_places(zone: list[Row]

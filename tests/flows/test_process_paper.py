@@ -26,8 +26,8 @@ GROUP_STEPS = [(spec, "run") for spec in pipeline.REGISTRY]
 """Every extraction group of the registry the tasks are built from."""
 CORE_STEPS = [
     *GROUP_STEPS,
-    (extraction, "extract_figures"),
-    (extraction, "render_preview"),
+    (extraction, "extract_figures_limited"),
+    (extraction, "render_preview_limited"),
     (extraction, "parse_layout_limited"),
     (layout, "analyse_layout"),
 ]
@@ -62,7 +62,8 @@ def test_sample_paper_end_to_end(data_dir: Path) -> None:
 def test_groups_run_concurrently(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                  tmp_path: Path) -> None:
     """Every group waits at one barrier: run one after another, the barrier would time out."""
-    steps = [*GROUP_STEPS, (extraction, "extract_figures"), (extraction, "render_preview")]
+    steps = [*GROUP_STEPS, (extraction, "extract_figures_limited"),
+             (extraction, "render_preview_limited")]
     barrier = threading.Barrier(len(steps), timeout=60)
     for module, name in steps:
         original = getattr(module, name)

@@ -2839,3 +2839,92 @@ def test_a_reference_lists_numbers_set_apart_are_no_line_numbers() -> None:
     analysed = _analysed(doc)
     assert not any(block.role == "line_number" for block in analysed.pages[0].blocks)
     assert len(reference_entries(analysed)) == 12
+
+
+def test_title_from_the_metadata_printed_under_a_larger_banner_heads_the_authors() -> None:
+    """A journal's banner set larger than the title ("IJDC | General Article"), the title the
+    PDF's metadata names printed under it: the authors are looked for under the title, so the
+    title's last line ("Layout Rules", name-like) sets no author style of its own."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _centred_at(page, 297, 60, "LRJ | General Article", 20, "hebo")
+    _centred_at(page, 297, 112, "A Study of Papers and their", 16, "hebo")
+    _centred_at(page, 297, 134, "Layout Rules", 16, "hebo")
+    _centred_at(page, 297, 176, "Ann Lee", 11.5)
+    _centred_at(page, 297, 190, "Alder University", 10.5)
+    _centred_at(page, 297, 236, "Abstract", 11.5, "hebo")
+    _prose(page, 120, 256, 8, width=75, size=9.5)
+    _prose(page, 72, 400, 25, size=10)
+    doc.set_metadata({"title": "A Study of Papers and their Layout Rules"})
+    header = extract_header(_analysed(doc))
+    assert header.title == "A Study of Papers and their Layout Rules"
+    assert [a.name for a in header.authors] == ["Ann Lee"]
+    assert header.affiliations == ["Alder University"]
+
+
+def test_entries_parted_by_a_conjunction_alone_on_its_row() -> None:
+    """"BY" over the first entry and "AND" between the next, each entry a name (a society, a
+    press: no person's name) over its address in smaller type; e-mail lines are no address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=432, height=648)
+    _centred_at(page, 216, 110, "A STUDY OF LAYOUT RULES FOR PAPERS", 12)
+    rows = [(150, "BY", 6), (166, "Alder Mathematical Society", 10), (181, "Technical Support", 9),
+            (193, "P. O. Box 6248", 9), (205, "Providence, RI 02940", 9),
+            (217, "e-mail: support@alder.example.org", 9), (240, "AND", 6),
+            (256, "The Birch University Press", 10), (280, "AND", 6),
+            (296, "Cedar Journal Editorial Board", 10), (311, "P.O. Box 39099", 9),
+            (323, "Jerusalem 91390", 9), (335, "Israel", 9)]
+    for y, text, size in rows:
+        _centred_at(page, 216, y, text, size)
+    page.insert_text((72, 370), "Abstract.", fontsize=9, fontname="hebo")
+    _prose(page, 120, 370, 4, width=60, size=9)
+    _prose(page, 72, 440, 12, width=70, size=10)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == [
+        "Alder Mathematical Society", "The Birch University Press",
+        "Cedar Journal Editorial Board"]
+    assert header.affiliations == [
+        "Technical Support, P. O. Box 6248, Providence, RI 02940",
+        "P.O. Box 39099, Jerusalem 91390, Israel"]
+
+
+def _cover_page_with_margin_notes() -> pymupdf.Document:
+    """A one-page cover: the title, "NAME, Place" lines, a structured abstract, and a narrow
+    margin column of notes in much smaller type holding more text than the page beside it."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=504, height=720)
+    page.insert_text((46, 200), "A Study of Layout Rules", fontsize=12, fontname="hebo")
+    for k, (name, place) in enumerate([("ANN LEE", "Alder University, USA"),
+                                       ("BEN CHANG", "Birch Institute, Iceland"),
+                                       ("CARL DUVAL", "Cedar Laboratories, France")]):
+        page.insert_text((46, 228 + 12 * k), f"{name}, {place}", fontsize=8)
+    for k, (head, text) in enumerate([
+            ("PROBLEM STATEMENT", "In this document we discuss how to write an article well."),
+            ("METHODS", "This document provides templates for the article and its parts."),
+            ("RESULTS", "We hope the templates help the reader to write papers of their own.")]):
+        page.insert_text((46, 280 + 34 * k), head, fontsize=9, fontname="hebo")
+        page.insert_text((46, 294 + 34 * k), text, fontsize=9)
+    notes = ("Authors' addresses: Ann Lee, Alder University, 12 Alder Road, Alder, USA; Bo "
+             "Chan, Birch Institute, 1 Birch Circle, Hekla, Iceland; Cy Duval, Cedar "
+             "Laboratories, 8 Cedar Drive, Paris, France; permission to make copies of this "
+             "work for personal or classroom use is granted without fee provided that copies "
+             "are not made or distributed for profit and that they bear this notice and the "
+             "full citation on the first page of the article")
+    y = 236.0
+    for start in range(0, len(notes), 22):
+        page.insert_text((380, y), notes[start:start + 22], fontsize=6)
+        y += 7
+    return doc
+
+
+def test_a_narrow_margin_column_in_much_smaller_type_is_a_sidebar_however_long() -> None:
+    """The margin notes hold more text than the cover beside them: in type a fifth smaller
+    than every long line beside, the column is still a sidebar, and no line of it joins the
+    author lines it shares baselines with."""
+    parsed = _analysed(_cover_page_with_margin_notes())
+    assert {block.role for block in parsed.pages[0].blocks if block.bbox[0] > 370} \
+        == {"sidebar"}
+    header = extract_header(parsed)
+    assert [a.name for a in header.authors] == ["Ann Lee", "Ben Chang", "Carl Duval"]
+    assert header.affiliations == ["Alder University, USA", "Birch Institute, Iceland",
+                                   "Cedar Laboratories, France"]
