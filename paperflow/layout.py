@@ -199,14 +199,15 @@ def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, B
     long_lines = [line for b in beside for line in b.lines if len(line.text) >= 40]
     if not (any(_is_paragraph(b) for b in beside) or len(long_lines) >= 3):
         return False
+    smallest_long = min(line.size for line in long_lines)  # a paragraph has long lines
     # However much it holds, a strip in type a fifth smaller than every long line beside it
     # is a margin column (a one-page cover's notes: authors' addresses, keywords, links).
-    smaller = bool(long_lines) and strip_size <= 0.8 * min(line.size for line in long_lines)
     share = 0.6 if partial else 0.4
-    if not smaller and sum(len(b.text) for b in strip) >= share * sum(len(b.text) for b in main):
+    if strip_size > 0.8 * smallest_long \
+            and sum(len(b.text) for b in strip) >= share * sum(len(b.text) for b in main):
         return False
     if partial:
-        main_size = min(line.size for line in long_lines) - 0.5
+        main_size = smallest_long - 0.5
     return strip_size <= main_size + 0.1
 
 

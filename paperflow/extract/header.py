@@ -540,10 +540,11 @@ def _lines_printing(page: Page, title: str | None, lines: list[Line],
     if not wanted or _holds(_title_tokens(" ".join(line.text for line in lines)), wanted):
         return lines
     rows = [row for row in rows_of(page.lines()) if row.bottom <= limit]
+    row_tokens = [_title_tokens(row.text) for row in rows]
     for start in range(len(rows)):
         tokens: list[str] = []
         for end in range(start, min(start + 6, len(rows))):
-            tokens += _title_tokens(rows[end].text)
+            tokens += row_tokens[end]
             if _holds(tokens, wanted):
                 return [line for row in rows[start:end + 1] for line in row.lines]
             if len(tokens) >= len(wanted) + 3:
@@ -1154,11 +1155,13 @@ def _names_between_connectors(zone: list[Row]
     society, a press, an editorial board), set in one style for all; the rows under it in
     another style, up to the next conjunction, its address. None without an "and" row, or
     when the names' rows differ in style."""
-    connectors = [i for i, row in enumerate(zone) if _CONNECTOR.match(row.text.strip())]
-    if not any(zone[i].text.strip().lower() != "by" for i in connectors):
+    words = {i: row.text.strip().lower() for i, row in enumerate(zone)
+             if _CONNECTOR.match(row.text.strip())}
+    connectors = list(words)
+    if all(word == "by" for word in words.values()):
         return None
     starts = [i + 1 for i in connectors]
-    if zone[connectors[0]].text.strip().lower() != "by":
+    if words[connectors[0]] != "by":
         starts.insert(0, next((i for i in range(connectors[0]) if _name_like(zone[i].lines[0])),
                               connectors[0]))
     if any(start >= len(zone) or start in connectors for start in starts):
