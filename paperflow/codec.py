@@ -18,6 +18,8 @@ import datetime as dt
 import enum
 import importlib
 import json
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -61,56 +63,92 @@ def _fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return cached
 
 
+_PLAIN = frozenset({str, bool, int, float, type(None)})
+"""Types that are JSON as they are (exactly these: a `str` enum is tagged)."""
+_encoders: dict[type, Callable[[Any], Any]] = {}
+"""One encoder a type, built on first sight: a task result holds thousands of spans of a few
+classes, and deciding per value what it is cost more than writing the JSON."""
+
+
 def encode(value: Any) -> Any:
     """A JSON-ready form of `value`; raises TypeError for what the codec cannot carry."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        if isinstance(value, enum.Enum):
-            return {"$enum": [_qualified(type(value)), value.value]}
+    kind = type(value)
+    if kind in _PLAIN:
         return value
-    if isinstance(value, list):
-        return [encode(item) for item in value]
-    if isinstance(value, dict):
-        if all(type(key) is str and not key.startswith("$") for key in value):
-            return {key: encode(item) for key, item in value.items()}
-        return {"$dict": [[encode(key), encode(item)] for key, item in value.items()]}
-    if isinstance(value, tuple):
-        return {"$tuple": [encode(item) for item in value]}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        init, rest = _fields(type(value))
-        return {"$dc": [_qualified(type(value)), [encode(getattr(value, name)) for name in init],
-                        [encode(getattr(value, name)) for name in rest]]}
-    if isinstance(value, BaseModel):
-        return {"$model": [_qualified(type(value)), value.model_dump(mode="json")]}
-    if isinstance(value, enum.Enum):
-        return {"$enum": [_qualified(type(value)), value.value]}
-    if isinstance(value, (set, frozenset)):
-        return {"$set": [encode(item) for item in value]}
-    if isinstance(value, bytes):
-        return {"$bytes": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, dt.datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, BaseException):
-        return {"$exc": [_qualified(type(value)), str(value)]}
-    encoded_array = _encode_numpy(value)
-    if encoded_array is not None:
-        return encoded_array
-    raise TypeError(f"cannot store a {type(value).__module__}.{type(value).__qualname__} as "
+    encoder = _encoders.get(kind)
+    if encoder is None:
+        encoder = _encoder_for(kind)
+        _encoders[kind] = encoder
+    return encoder(value)
+
+
+def _items(values: Any) -> list[Any]:
+    return [item if type(item) in _PLAIN else encode(item) for item in values]
+
+
+def _encode_dict(value: dict[Any, Any]) -> Any:
+    if all(type(key) is str and not key.startswith("$") for key in value):
+        return {key: item if type(item) in _PLAIN else encode(item)
+                for key, item in value.items()}
+    return {"$dict": [[encode(key), encode(item)] for key, item in value.items()]}
+
+
+def _reader(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving the named attributes of a value, as a tuple."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda value: (getattr(value, name),)
+    return operator.attrgetter(*names) if names else lambda value: ()
+
+
+def _encoder_for(kind: type) -> Callable[[Any], Any]:
+    """How to encode every value of type `kind`; raises TypeError if the codec cannot."""
+    if issubclass(kind, enum.Enum):
+        enum_name = _qualified(kind)
+        return lambda value: {"$enum": [enum_name, value.value]}
+    if issubclass(kind, (str, bool, int, float)):
+        return lambda value: value
+    if issubclass(kind, list):
+        return _items
+    if issubclass(kind, dict):
+        return _encode_dict
+    if issubclass(kind, tuple):
+        return lambda value: {"$tuple": _items(value)}
+    if dataclasses.is_dataclass(kind):
+        class_name = _qualified(kind)
+        read_init, read_rest = (_reader(names) for names in _fields(kind))
+
+        def encode_dataclass(value: Any) -> Any:
+            return {"$dc": [class_name, _items(read_init(value)), _items(read_rest(value))]}
+        return encode_dataclass
+    if issubclass(kind, BaseModel):
+        model_name = _qualified(kind)
+        return lambda value: {"$model": [model_name, value.model_dump(mode="json")]}
+    if issubclass(kind, (set, frozenset)):
+        return lambda value: {"$set": _items(value)}
+    if issubclass(kind, bytes):
+        return lambda value: {"$bytes": base64.b64encode(value).decode("ascii")}
+    if issubclass(kind, dt.datetime):
+        return lambda value: {"$datetime": value.isoformat()}
+    if issubclass(kind, dt.date):
+        return lambda value: {"$date": value.isoformat()}
+    if issubclass(kind, BaseException):
+        exception_name = _qualified(kind)
+        return lambda value: {"$exc": [exception_name, str(value)]}
+    numpy = _numpy_if_loaded()
+    if numpy is not None and issubclass(kind, numpy.ndarray):
+        return _encode_array
+    if numpy is not None and issubclass(kind, numpy.generic):
+        return lambda value: value.item()
+    raise TypeError(f"cannot store a {kind.__module__}.{kind.__qualname__} as "
                     "JSON: return dataclasses, pydantic models or plain values from tasks")
 
 
-def _encode_numpy(value: Any) -> Any:
+def _encode_array(value: Any) -> Any:
     numpy = _numpy_if_loaded()
-    if numpy is None:
-        return None
-    if isinstance(value, numpy.ndarray):
-        return {"$ndarray": [str(value.dtype), list(value.shape),
-                             base64.b64encode(numpy.ascontiguousarray(value).tobytes())
-                             .decode("ascii")]}
-    if isinstance(value, numpy.generic):
-        return value.item()
-    return None
+    return {"$ndarray": [str(value.dtype), list(value.shape),
+                         base64.b64encode(numpy.ascontiguousarray(value).tobytes())
+                         .decode("ascii")]}
 
 
 def _numpy_if_loaded() -> Any:
@@ -141,28 +179,50 @@ def trusted_class(name: str) -> type:
 
 def decode(value: Any) -> Any:
     """The value `encode` was given, rebuilt; refuses types from outside this project."""
-    if isinstance(value, list):
-        return [decode(item) for item in value]
-    if not isinstance(value, dict):
+    kind = type(value)
+    if kind is list:
+        return [item if type(item) in _PLAIN else decode(item) for item in value]
+    if kind is not dict:
         return value
     if len(value) == 1:
         (tag, body), = value.items()
         if tag.startswith("$"):
             return _decode_tagged(tag, body)
-    return {key: decode(item) for key, item in value.items()}
+    return {key: item if type(item) in _PLAIN else decode(item) for key, item in value.items()}
+
+
+_dataclass_builders: dict[str, Callable[[list[Any], list[Any]], Any]] = {}
+
+
+def _dataclass_builder(name: str) -> Callable[[list[Any], list[Any]], Any]:
+    """How to rebuild the dataclass `name` from its encoded field values (made once a class)."""
+    builder = _dataclass_builders.get(name)
+    if builder is not None:
+        return builder
+    cls = trusted_class(name)
+    if not dataclasses.is_dataclass(cls):
+        raise UntrustedPayloadError(f"{name!r} is not a dataclass")
+    init, rest = _fields(cls)
+    positional = not any(f.kw_only for f in dataclasses.fields(cls) if f.init)
+
+    def build(init_values: list[Any], other_values: list[Any]) -> Any:
+        if len(init_values) != len(init) or len(other_values) != len(rest):
+            raise UntrustedPayloadError(f"a stored {name!r} has {len(init_values)} + "
+                                        f"{len(other_values)} fields; this version has "
+                                        f"{len(init)} + {len(rest)}")
+        values = [decode(value) for value in init_values]
+        instance = cls(*values) if positional else cls(**dict(zip(init, values, strict=True)))
+        for field_name, item in zip(rest, other_values, strict=True):
+            object.__setattr__(instance, field_name, decode(item))
+        return instance
+    _dataclass_builders[name] = build
+    return build
 
 
 def _decode_tagged(tag: str, body: Any) -> Any:
     if tag == "$dc":
         name, init_values, other_values = body
-        cls = trusted_class(name)
-        if not dataclasses.is_dataclass(cls):
-            raise UntrustedPayloadError(f"{name!r} is not a dataclass")
-        init, rest = _fields(cls)
-        instance = cls(**{n: decode(v) for n, v in zip(init, init_values, strict=True)})
-        for field_name, item in zip(rest, other_values, strict=True):
-            object.__setattr__(instance, field_name, decode(item))
-        return instance
+        return _dataclass_builder(name)(init_values, other_values)
     if tag == "$model":
         name, data = body
         cls = trusted_class(name)

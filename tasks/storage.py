@@ -27,20 +27,23 @@ def _limits(settings: Settings) -> dict[str, Any]:
 
 
 _limited = _limits(get_settings())
+_written = {"cache_policy": NO_CACHE, "persist_result": False}
+"""Writes are idempotent and return only where they wrote: nothing to cache or persist, and no
+cache key to compute from the whole document (Prefect's default key hashes every input)."""
 
 # Run-specific fields stay out of metadata.json so the same bytes always store the same JSON.
 RUN_FIELDS = {"timings", "source"}
 
 
 @from_settings(_limits)
-@task(**_retried, **_limited)
+@task(**_retried, **_limited, **_written)
 def store_original(key: PaperKey, data: bytes) -> Asset:
     """The PDF as received, under its content address."""
     return get_storage().put(paper_key(key.sha256, "original.pdf"), data, "application/pdf")
 
 
 @from_settings(_limits)
-@task(**_retried, **_limited)
+@task(**_retried, **_limited, **_written)
 def store_text(key: PaperKey, doc: ParsedDocument) -> Asset:
     """Every page's text in reading order, as JSON."""
     pages = [{"page": page.number, "text": page.text} for page in doc.pages]
@@ -72,7 +75,7 @@ def _is_signed(url: Any) -> bool:
 # No `timeout_seconds` here: this task runs inline in the flow's own thread, and a task time
 # limit there (a nested cancel scope) would catch the flow's time-limit signal as its own timeout
 # and retry it. The flow's limit (process-paper) or the paper's limit (bulk/ingest runs) bounds it.
-@task(**_retried)
+@task(**_retried, **_written)
 def store_metadata(result: PaperMetadataExtraction) -> Asset:
     """The result as `metadata.json`, written last so its presence means the paper is complete."""
     body = stored_metadata_json(result)
@@ -82,7 +85,7 @@ def store_metadata(result: PaperMetadataExtraction) -> Asset:
 # Never cached (each request must move the marker on) and never retried: it is one small write,
 # the next request writes it again, and without it retention dates the paper by its newest
 # object, as it did before markers existed.
-@task(cache_policy=NO_CACHE, persist_result=False)
+@task(**_written)
 def mark_paper_requested(sha256: str) -> Asset | None:
     """Refresh `papers/<sha256>/requested`: `paperflow gc --papers-days` dates the paper by it."""
     try:
