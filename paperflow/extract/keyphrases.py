@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 from paperflow.extract.sentences import STOPWORDS, Body, read_body, stem
 from paperflow.pdf import ParsedDocument
@@ -79,16 +80,30 @@ def key_phrases(doc: ParsedDocument, count: int = 8) -> list[str]:
     body = read_body(doc)
     key = ("key_phrases", count)
     if key not in body.cache:
-        body.cache[key] = _rank(body, count)
+        if "key_phrase_scores" not in body.cache:  # counted once, whatever counts are asked
+            body.cache["key_phrase_scores"] = _score(body)
+        body.cache[key] = _choose(body.cache["key_phrase_scores"], count)  # type: ignore[arg-type]
     return list(body.cache[key])  # type: ignore[call-overload]
 
 
-def _rank(body: Body, count: int) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Scores:
+    """Candidate phrases (tuples of stems), best first, with their weighted counts and the
+    form each is most often printed in."""
+
+    ranked: list[tuple[str, ...]]
+    freq: dict[tuple[str, ...], float]
+    shown: dict[tuple[str, ...], str]
+
+
+def _score(body: Body) -> _Scores:
     sources = [(body.title or "", 4.0), (body.abstract or "", 2.0)]
     sources += [(s.text, 1.0) for s in body.sentences if not s.in_abstract]
     freq: Counter[tuple[str, ...]] = Counter()
     spread: defaultdict[tuple[str, ...], set[int]] = defaultdict(set)
-    surface: defaultdict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    # (phrase, printed form) pairs in one flat counter: a nested counter a phrase cost a
+    # dict and a joined string per occurrence, and this was the stage's hottest loop.
+    printed: Counter[tuple[tuple[str, ...], tuple[str, ...]]] = Counter()
     word_freq: Counter[str] = Counter()
     for index, (text, weight) in enumerate(sources):
         for run in _candidates(text):
@@ -105,7 +120,12 @@ def _rank(body: Body, count: int) -> list[str]:
                     key = tuple(stems[start:end])
                     freq[key] += weight
                     spread[key].add(index)
-                    surface[key][" ".join(shown[start:end])] += 1
+                    printed[key, tuple(shown[start:end])] += 1
+    most_printed: dict[tuple[str, ...], tuple[int, tuple[str, ...]]] = {}
+    for (key, form), times in printed.items():  # (first seen wins a tie, as most_common's)
+        if key not in most_printed or times > most_printed[key][0]:
+            most_printed[key] = (times, form)
+    forms = {key: " ".join(form) for key, (_, form) in most_printed.items()}
     scores: dict[tuple[str, ...], float] = {}
     for key, value in freq.items():
         n = len(key)
@@ -117,16 +137,22 @@ def _rank(body: Body, count: int) -> list[str]:
             cohesion = value / max(1.0, min(word_freq[part] for part in key))
             scores[key] = value * (1.0 + 0.8 * (n - 1)) * (0.5 + cohesion) / math.log2(2 + n)
         else:
-            shown = surface[key].most_common(1)[0][0]
-            if shown.islower() and _ADJECTIVAL.search(shown) and not shown.endswith("ings"):
+            shown_word = forms[key]
+            if shown_word.islower() and _ADJECTIVAL.search(shown_word) \
+                    and not shown_word.endswith("ings"):
                 continue
             # Coined names and acronyms (GraphWeaver, BERT) are topical even as single words.
-            scores[key] = (0.6 if shown != shown.lower() else 0.3) * value
+            scores[key] = (0.6 if shown_word != shown_word.lower() else 0.3) * value
     ranked = sorted(scores, key=lambda k: scores[k], reverse=True)
+    return _Scores(ranked, dict(freq), {key: forms[key] for key in ranked})
+
+
+def _choose(scores: _Scores, count: int) -> list[str]:
+    """The first `count` phrases of the ranking that neither repeat nor overlap one chosen."""
     chosen: list[tuple[str, ...]] = []
-    for key in ranked:
+    for key in scores.ranked:
         inside = [other for other in chosen if len(other) == 1 and set(other) < set(key)]
-        if inside and freq[key] >= 0.4 * freq[inside[0]]:
+        if inside and scores.freq[key] >= 0.4 * scores.freq[inside[0]]:
             # "PDZ domain" is the better phrase for a paper that also says "PDZ" alone.
             chosen[chosen.index(inside[0])] = key
             continue
@@ -135,7 +161,7 @@ def _rank(body: Body, count: int) -> list[str]:
         chosen.append(key)
         if len(chosen) >= count:
             break
-    return [surface[key].most_common(1)[0][0] for key in chosen]
+    return [scores.shown[key] for key in chosen]
 
 
 def _overlaps(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

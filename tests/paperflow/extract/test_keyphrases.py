@@ -36,3 +36,17 @@ def test_key_phrases_on_real_paper() -> None:
     assert len(phrases) == 8
     assert "DPR" in phrases or "BM25" in phrases
     assert any(" " in p for p in phrases)
+
+
+def test_every_count_is_chosen_from_one_counting(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The keywords group and the starter questions ask for different counts of one paper.
+    from paperflow.extract import keyphrases
+
+    data = make_pdf(PAGES)
+    alone = {count: key_phrases(parse_layout(data), count) for count in (3, 6, 8)}
+    counted: list[object] = []
+    score = keyphrases._score
+    monkeypatch.setattr(keyphrases, "_score", lambda body: counted.append(body) or score(body))
+    doc = parse_layout(data)
+    assert [key_phrases(doc, count) for count in (8, 3, 6)] == [alone[8], alone[3], alone[6]]
+    assert len(counted) == 1
