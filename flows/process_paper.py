@@ -137,12 +137,15 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
     layout = cached(parse_pdf).submit(key, data)
     preview_run = cached(preview).submit(key, data) if options.preview else None
     parsed: Timed = layout.result()
-    ocr_run = None
+    ocr_run = analysed_run = None
+    analysed = parsed
     if pages_needing_ocr(parsed.value):  # a scan: its own cached, time-limited step
         ocr_run = cached(ocr_pages).submit(key, data, quote(parsed.value))
         parsed = ocr_run.result()
-    analysed_run = cached(analyse_layout).submit(key, quote(parsed.value))
-    analysed: Timed = analysed_run.result()
+    if parsed.value.front is None:
+        # A scan's OCR'd words, or a parse record cached before parsing also analysed.
+        analysed_run = cached(analyse_layout).submit(key, quote(parsed.value))
+        analysed = analysed_run.result()
     doc = analysed.value
     logger.info("Parsed %d pages (%d with text)", doc.page_count,
                 sum(1 for p in doc.pages if p.has_text))
@@ -169,7 +172,8 @@ def _extract(source: str | bytes, options: ProcessOptions, overrides: PaperOverr
 
     timings = [_timing("parse_pdf", layout, layout.result()),
                *([_timing("ocr_pages", ocr_run, parsed)] if ocr_run is not None else []),
-               _timing("analyse_layout", analysed_run, analysed)]
+               *([_timing("analyse_layout", analysed_run, analysed)]
+                 if analysed_run is not None else [])]
     values: dict[str, Any] = {}
     groups = []
     for name, future in named.items():

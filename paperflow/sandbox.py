@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 from paperflow.errors import PermanentError, ResourceLimitError
 from paperflow.figures import ExtractedFigure, extract_figures
+from paperflow.layout import analyse_layout
 from paperflow.pdf import ParsedDocument, ocr_document, pages_needing_ocr, parse_layout
 from paperflow.preview import PreviewImages, render_preview
 from paperflow.settings import Settings, get_settings
@@ -311,11 +312,18 @@ def _died(exitcode: int | None, what: str, cpu_seconds: float,
 
 
 def parse_layout_limited(data: bytes, max_pages: int, settings: Settings | None = None,
-                         *, defer_ocr: bool = False) -> ParsedDocument:
-    """`parse_layout` in a child process under the `parse_*` limits of `settings`."""
+                         *, defer_ocr: bool = False, analyse: bool = False) -> ParsedDocument:
+    """`parse_layout` in a child process under the `parse_*` limits of `settings`; with
+    `analyse`, the layout analysis too, in the same child, unless some page waits for OCR (the
+    analysed document is what every group reads, and it crosses into the caller once)."""
     settings = settings or get_settings()
-    return run_limited(
-        partial(parse_layout, defer_ocr=defer_ocr), data, max_pages, **_limits(settings))
+    return run_limited(partial(_parse, defer_ocr=defer_ocr, analyse=analyse), data, max_pages,
+                       **_limits(settings))
+
+
+def _parse(data: bytes, max_pages: int, *, defer_ocr: bool, analyse: bool) -> ParsedDocument:
+    doc = parse_layout(data, max_pages, defer_ocr=defer_ocr)
+    return analyse_layout(doc) if analyse and not pages_needing_ocr(doc) else doc
 
 
 def ocr_document_limited(data: bytes, doc: ParsedDocument,

@@ -33,11 +33,13 @@ _cached = {"persist_result": True, "version": EXTRACTION_VERSION, **_limits(get_
 @from_settings(_limits)
 @task(cache_policy=locked_cache_policy(content_cache_key("max_pages")), **_cached)
 def parse_pdf(key: PaperKey, data: bytes) -> Timed[ParsedDocument]:
-    """Text and layout of every page, in reading order, parsed in a child process whose CPU,
-    memory and wall-clock limits keep a hostile PDF from taking the worker down; scanned pages
-    are left for `ocr_pages`."""
+    """Text and layout of every page in reading order, every block labelled with its role, in
+    a child process whose CPU, memory and wall-clock limits keep a hostile PDF from taking the
+    worker down. Scanned pages are left for `ocr_pages`, and then so is the analysis
+    (`analyse_layout` runs after the OCR)."""
     settings = get_settings()
-    return timed(parse_layout_limited, data, settings.max_pages, settings, defer_ocr=True)
+    return timed(parse_layout_limited, data, settings.max_pages, settings, defer_ocr=True,
+                 analyse=True)
 
 
 @from_settings(_limits)
@@ -52,7 +54,8 @@ def ocr_pages(key: PaperKey, data: bytes, doc: ParsedDocument) -> Timed[ParsedDo
 @from_settings(_limits)
 @task(cache_policy=locked_cache_policy(content_cache_key("max_pages")), **_cached)
 def analyse_layout(key: PaperKey, doc: ParsedDocument) -> Timed[ParsedDocument]:
-    """Every block labelled with its role; the front matter read once from the roles."""
+    """Every block of an OCR'd document labelled with its role; the front matter read once
+    from the roles (a document with a text layer is analysed by `parse_pdf`)."""
     return timed(layout.analyse_layout, doc)
 
 

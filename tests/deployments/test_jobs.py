@@ -92,7 +92,7 @@ def test_submit_wait_then_status_runs_stats(stack: Stack) -> None:
         f"s3://paperflow/{S3_PREFIX}/papers/{SHA}/metadata.json"
     assert status["progress"]["percent"] == 100.0
     tasks = {t["task"]: t for t in status["tasks"]}
-    assert {"fetch_source", "parse_pdf", "analyse_layout", "store_metadata"} <= set(tasks)
+    assert {"fetch_source", "parse_pdf", "store_metadata"} <= set(tasks)
     assert all(t["state_type"] == "COMPLETED" for t in status["tasks"])
     assert tasks["parse_pdf"]["duration_seconds"] is not None
     assert status["error"] is None

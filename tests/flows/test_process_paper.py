@@ -13,6 +13,7 @@ import paperflow.layout as layout
 import paperflow.pipeline as pipeline
 import tasks.extraction as extraction
 from flows.process_paper import ProcessOptions, process_paper
+from paperflow.pdf import parse_layout
 from paperflow.storage import REQUESTED_MARKER
 from tests.conftest import SAMPLE_PDF
 from tests.httpserver import Route, serve
@@ -139,14 +140,29 @@ def test_a_scan_is_read_by_the_ocr_step_which_is_cached(data_dir: Path,
     first = process_paper(scan)
     steps = {t.task: t for t in first.timings}
     assert "ocr_pages" in steps and not steps["ocr_pages"].cached
+    assert "analyse_layout" in steps  # the OCR'd words are analysed after the OCR, not before
     assert first.title == "A Scanned Paper Read Twice"
     assert any("read by OCR" in w for w in first.warnings), first.warnings
     second = process_paper(scan)
     assert {t.task: t.cached for t in second.timings}["ocr_pages"] is True
+    assert {t.task: t.cached for t in second.timings}["analyse_layout"] is True
     assert second.title == first.title
-    # A paper with a text layer has no OCR step at all.
     native = process_paper(_write(tmp_path, make_paper(nonce="no-ocr-step"), "native.pdf"))
-    assert "ocr_pages" not in {t.task for t in native.timings}
+    # A paper with a text layer has no OCR step, and its analysis is part of parsing it: one
+    # task and one stored document, not two.
+    assert not {"ocr_pages", "analyse_layout"} & {t.task for t in native.timings}
+
+
+def test_an_unanalysed_parse_is_analysed_by_its_own_step(
+        data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A parse record cached before `parse_pdf` also analysed holds a raw document.
+    monkeypatch.setattr(extraction, "parse_layout_limited",
+                        lambda data, max_pages, settings=None, **_: parse_layout(
+                            data, max_pages, defer_ocr=True))
+    result = process_paper(_write(tmp_path, make_paper(title="A Paper Parsed Before",
+                                                       nonce="raw-parse")))
+    assert "analyse_layout" in {t.task for t in result.timings}
+    assert result.title == "A Paper Parsed Before"
 
 
 def test_scanned_paper_gives_a_degraded_result(data_dir: Path, tmp_path: Path) -> None:

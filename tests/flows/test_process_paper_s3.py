@@ -37,7 +37,7 @@ FIXED = {"original.pdf": "application/pdf", "preview.webp": "image/webp",
          "thumbs/sm.webp": "image/webp", "thumbs/md.webp": "image/webp",
          "thumbs/lg.webp": "image/webp", "text/pages.json": "application/json",
          "metadata.json": "application/json"}
-CACHED_TASKS = {"parse_pdf", "analyse_layout", "title_authors_abstract", "institutions_keywords",
+CACHED_TASKS = {"parse_pdf", "title_authors_abstract", "institutions_keywords",
                 "summary_citations", "starter_questions", "highlights", "references",
                 "figures", "preview"}
 

@@ -314,8 +314,15 @@ def test_parse_layout_limited_reads_a_paper_and_refuses_a_bomb() -> None:
     settings = Settings(parse_cpu_seconds=30, parse_memory_mb=1024, parse_wall_seconds=60)
     doc = sandbox.parse_layout_limited(make_paper(title="Sandboxed Parsing"), 10, settings)
     assert isinstance(doc, ParsedDocument) and "Sandboxed Parsing" in doc.text
+    assert doc.front is None
+    # The flow's parse: analysed in the same child, and under the same limits.
+    analysed = sandbox.parse_layout_limited(make_paper(title="Sandboxed Parsing"), 10, settings,
+                                            defer_ocr=True, analyse=True)
+    assert analysed.front is not None and analysed.front.title == "Sandboxed Parsing"
     with pytest.raises(DamagedPdfError, match="a cycle in the page tree"):
         sandbox.parse_layout_limited(hostile.cyclic_page_tree(), 10, settings)
+    with pytest.raises(DamagedPdfError, match="a cycle in the page tree"):
+        sandbox.parse_layout_limited(hostile.cyclic_page_tree(), 10, settings, analyse=True)
 
 
 def test_mupdf_failures_read_as_words() -> None:

@@ -21,7 +21,7 @@ from tests.pdfs import make_paper
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
-CACHED_TASKS = {"parse_pdf", "analyse_layout", "title_authors_abstract", "institutions_keywords",
+CACHED_TASKS = {"parse_pdf", "title_authors_abstract", "institutions_keywords",
                 "summary_citations", "starter_questions", "highlights", "references",
                 "figures", "preview"}
 
