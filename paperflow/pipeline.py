@@ -7,7 +7,10 @@ notebooks, tests of the core).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -135,20 +138,66 @@ REGISTRY: tuple[GroupSpec, ...] = (
 GROUPS = tuple(spec.name for spec in REGISTRY)
 
 
-def _source_digest() -> str:
-    """A hash of the extraction code: results cached under it are recomputed after any change."""
-    root = Path(__file__).resolve().parent
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+)|import[ \t]+([\w.]+))",
+    re.MULTILINE)
+
+
+def code_files(*roots: Path, packages: tuple[str, ...] = ("paperflow",)) -> list[Path]:
+    """`roots` and the source of every module of `packages` they import, directly or not (a
+    function-level import too), with the packages those modules sit in."""
+    seen: dict[Path, None] = {}
+    pending = [root.resolve() for root in roots]
+    while pending:
+        path = pending.pop()
+        if path not in seen:
+            seen[path] = None
+            pending.extend(_imported_files(path.read_text(encoding="utf-8"), packages))
+    return sorted(seen)
+
+
+def _imported_files(source: str, packages: tuple[str, ...]) -> list[Path]:
+    files = []
+    for match in _IMPORT.finditer(source):
+        base, names, plain = match.groups()
+        module = base or plain
+        parts = module.split(".")
+        if parts[0] not in packages:
+            continue
+        for depth in range(1, len(parts) + 1):
+            files += _source_of(".".join(parts[:depth]))
+        if names and _is_package(module):  # `from paperflow import codec` imports a module
+            for name in names.strip("()").replace("\n", " ").split(","):
+                if name.split():
+                    files += _source_of(f"{module}.{name.split()[0]}")
+    return files
+
+
+def _source_of(module: str) -> list[Path]:
+    """The module's source file, found without running it (only its parent packages run)."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return []
+    origin = spec.origin if spec is not None else None
+    return [Path(origin).resolve()] if origin and origin.endswith(".py") else []
+
+
+def _is_package(module: str) -> bool:
+    with contextlib.suppress(ImportError, ValueError):
+        spec = importlib.util.find_spec(module)
+        return spec is not None and spec.submodule_search_locations is not None
+    return False
+
+
+def code_version(*roots: Path, packages: tuple[str, ...] = ("paperflow",)) -> str:
+    """paperflow's version and a hash of the code `roots` run (`code_files`): results cached
+    under it are recomputed after any change to that code, and to nothing else."""
     digest = hashlib.sha256()
-    files = [root / "pdf.py", root / "ocr.py", root / "layout.py", root / "identifiers.py",
-             root / "figures.py", root / "pipeline.py", *sorted((root / "extract").glob("*.py"))]
-    for path in files:
-        digest.update(path.name.encode())
+    for path in code_files(*roots, packages=packages):
+        digest.update(f"{path.parent.name}/{path.name}".encode())
         digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-EXTRACTION_VERSION = f"{__version__}+{_source_digest()}"
-"""The version every cached extraction result is keyed on."""
+    return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
 def run_groups(doc: ParsedDocument, settings: Settings | None = None) -> list[FieldGroup]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import Task, task
 
 from paperflow import layout
 from paperflow.models import Asset, Figure, Preview, Thumbnail
 from paperflow.pdf import ParsedDocument
-from paperflow.pipeline import EXTRACTION_VERSION, REGISTRY, FieldGroup, GroupSpec, PaperKey
+from paperflow.pipeline import REGISTRY, FieldGroup, GroupSpec, PaperKey, code_version
 from paperflow.sandbox import (
     extract_figures_limited,
     ocr_document_limited,
@@ -27,7 +29,10 @@ from tasks.policy import (
 )
 
 _limits = cached_task_limits("task_timeout_seconds")
-_cached = {"persist_result": True, "version": EXTRACTION_VERSION, **_limits(get_settings())}
+VERSION = code_version(Path(__file__), packages=("paperflow", "tasks"))
+"""Every extraction task's version, in its cache key: a hash of the code the tasks run (the
+parsers, the layout analysis, the groups, the renderers, the sandbox, the result codec)."""
+_cached = {"persist_result": True, "version": VERSION, **_limits(get_settings())}
 
 
 @from_settings(_limits)

@@ -1,13 +1,18 @@
+import importlib
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from prefect.states import Completed, Failed
 
+import tasks.extraction as extraction
 from paperflow.errors import EncryptedPdfError, SourceError
-from paperflow.pipeline import PaperKey
+from paperflow.pipeline import PaperKey, code_files, code_version
 from paperflow.settings import reload_settings
 from tasks.policy import content_cache_key, retry_unless_permanent, timed
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _context(name: str = "parse_pdf", version: str = "1") -> Any:
@@ -180,3 +185,54 @@ def test_a_run_loads_the_results_block_once_not_per_task(monkeypatch: pytest.Mon
     finally:
         monkeypatch.undo()
         reload_settings()
+
+
+def test_the_code_version_follows_the_code_a_task_runs_and_nothing_else(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "versionedpkg"
+    (package / "sub").mkdir(parents=True)
+    sources = {
+        "__init__.py": "",
+        "task.py": "from versionedpkg import rules, sub\nfrom versionedpkg.sub.deep import (\n"
+                   "    a,\n    b,  # a comment\n)\n",
+        "rules.py": "def f():\n    from versionedpkg.lazy import g\n    return g\n",
+        "lazy.py": "RULE = 1\n",
+        "unused.py": "RULE = 1\n",
+        "sub/__init__.py": "",
+        "sub/deep.py": "a = b = 1\n",
+    }
+    for name, text in sources.items():
+        (package / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    root = package / "task.py"
+    files = {str(path.relative_to(tmp_path)) for path in
+             code_files(root, packages=("versionedpkg",))}
+    assert files == {"versionedpkg/__init__.py", "versionedpkg/task.py", "versionedpkg/rules.py",
+                     "versionedpkg/lazy.py", "versionedpkg/sub/__init__.py",
+                     "versionedpkg/sub/deep.py"}
+    first = code_version(root, packages=("versionedpkg",))
+    (package / "unused.py").write_text("RULE = 2\n")
+    assert code_version(root, packages=("versionedpkg",)) == first
+    (package / "lazy.py").write_text("RULE = 2\n")  # imported inside a function, two steps away
+    assert code_version(root, packages=("versionedpkg",)) != first
+
+
+def test_every_extraction_task_is_keyed_on_the_code_it_runs() -> None:
+    covered = {str(path.relative_to(ROOT)) for path in
+               code_files(Path(extraction.__file__), packages=("paperflow", "tasks"))}
+    # The parser, the layout analysis and every group, but also what runs them: the sandbox,
+    # the renderers of the figures and the preview, and the codec their records are stored in.
+    assert {"paperflow/pdf.py", "paperflow/ocr.py", "paperflow/layout.py",
+            "paperflow/extract/header.py", "paperflow/extract/references.py",
+            "paperflow/extract/keyphrases.py", "paperflow/sandbox.py", "paperflow/figures.py",
+            "paperflow/preview.py", "paperflow/codec.py", "tasks/extraction.py"} <= covered
+    # The command line, the flows and the LLM layer are not what a cached extraction holds.
+    assert not {path for path in covered
+                if path.startswith(("paperflow/cli", "flows/", "paperflow/llm/"))}
+    assert code_version(Path(extraction.__file__),
+                                              packages=("paperflow", "tasks")) == extraction.VERSION
+    assert {task.version for task in (extraction.parse_pdf, extraction.ocr_pages,
+                                      extraction.analyse_layout, extraction.figures,
+                                      extraction.preview, *extraction.TEXT_GROUPS)
+            } == {extraction.VERSION}
