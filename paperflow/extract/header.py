@@ -1855,7 +1855,7 @@ def _marked_affiliations(lines: list[Line], names: list[_Name],
             # a line with an e-mail address when the entry stopped on a comma ("Alder," /
             # "Germany. ann@alder.de": the country is the address's), which the address ends.
             email = EMAIL.search(text)
-            found[-1][1] += " " + (text[:email.start()] if email else text)
+            found[-1][1] = join_lines([found[-1][1], text[:email.start()] if email else text])
             open_entry = not email
         elif sidebar and INSTITUTION.search(text) and len(text.split()) <= 25:
             found.append(["", text])
@@ -1863,16 +1863,67 @@ def _marked_affiliations(lines: list[Line], names: list[_Name],
         else:
             open_entry = False
         previous = line
+    author_marks = {key for name in names for marker in name.markers
+                    for key in _marker_keys(marker)}
     out: list[tuple[str, str]] = []
     for marker, text in found:
         text = re.split(r"\s(e-?mail|tel|phone|fax)\b|\(e-?mail", text, flags=re.I)[0]
-        cleaned = _clean_affiliation(text)
-        if INSTITUTION.search(cleaned) and not EMAIL.search(cleaned) \
-                and not _NOT_AFFILIATION.search(cleaned[:40]) and not BOILERPLATE.search(cleaned) \
-                and not URL.search(cleaned) \
-                and len(cleaned.split()) <= 40:
-            out.append((marker, cleaned))
+        linked = not sidebar and bool(set(_marker_keys(marker)) & author_marks)
+        for place in _places(_clean_affiliation(text)):
+            if (INSTITUTION.search(place) or (linked and _place_like(place))) \
+                    and not EMAIL.search(place) \
+                    and not _NOT_AFFILIATION.search(place[:40]) and not BOILERPLATE.search(place) \
+                    and not URL.search(place) \
+                    and len(place.split()) <= 40:
+                out.append((marker, place))
     return out
+
+
+_POSITION = re.compile(
+    r"^(?:[\w.&-]+\s+){0,3}(?:professor|fellow|member|student|assistant|associate|scientist|"
+    r"researcher|engineer|lecturer|director|candidate|postdoc\w*|manager|chair|head|dean|"
+    r"officer|consultant|intern|formerly|previously)(?:[\s‐–-]+[\w.&-]+){0,2}$", re.I)
+"""A position or a time, not a place: "USDA Fellow", "Graduate Assistant-Research",
+"Formerly", as engineering societies' author footnotes open their addresses with."""
+
+
+def _places(entry: str) -> list[str]:
+    """A marked note's addresses: the positions opening each address dropped ("Professor,
+    Department of ..."); one address per sentence when every sentence names an institution
+    ("Fellow, Dept. of A, Univ. of B. Formerly, Dept. of C, Univ. of D.")."""
+    sentences = [_without_position(s.strip(" .")) for s in
+                 re.split(r"(?<=[a-z]{2}\.)\s+(?=[A-Z])", entry)]
+    if len(sentences) > 1 and all(INSTITUTION.search(s) for s in sentences):
+        return sentences
+    return [_without_position(entry)]
+
+
+def _without_position(entry: str) -> str:
+    segments = entry.split(", ")
+    start = 0
+    # "Research" names a position's field ("Assistant-Research", "Research Fellow") as often
+    # as an institution; any other institution word keeps the segment.
+    while start < len(segments) - 1 and _POSITION.match(segments[start]) \
+            and not INSTITUTION.search(re.sub("research", "", segments[start], flags=re.I)):
+        start += 1
+    return ", ".join(segments[start:]) if start and INSTITUTION.search(segments[start]) \
+        else entry
+
+
+_PLACE_CONNECTOR = frozenset({
+    "of", "for", "and", "at", "the", "de", "du", "des", "la", "le", "del", "della", "di", "der",
+    "und", "da", "do", "dos", "das", "von", "van", "zu", "et", "y", "e"})
+
+
+def _place_like(text: str) -> bool:
+    """A short address of proper names, no sentence in it, its parts parted by commas
+    ("Library, HEC Montréal", "Mila, Montréal, Canada"): what a footnote its author's marker
+    points at holds when its institution has no common noun to tell it by (a position, "Business
+    Developer", has no comma)."""
+    words = text.replace(",", " ").split()
+    return 0 < len(words) <= 10 and "," in text and ":" not in text \
+        and not re.search(r"\bauthors?\b", text, re.I) \
+        and all(w[:1].isupper() or w[:1].isdigit() or w in _PLACE_CONNECTOR for w in words)
 
 
 def _keyed(out: list[tuple[str, str]], address: str, prefix: str) -> str:

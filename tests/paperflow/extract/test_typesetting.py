@@ -729,6 +729,47 @@ def test_job_title_footnotes_are_no_affiliations() -> None:
     assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
 
 
+def _footnoted_header(names: list[tuple[str, str]], notes: list[tuple[float, str]]) -> Header:
+    """The front matter of a page: the title, the marked names, an abstract, text, and
+    footnote lines (y, text) at 8 pt."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, names)
+    page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 188, 8)
+    _prose(page, 72, 320, 25)
+    for y, note in notes:
+        page.insert_text((72, y), note, fontsize=8)
+    return extract_header(_analysed(doc))
+
+
+def test_positions_opening_footnote_addresses() -> None:
+    """Engineering societies' footnotes: a position, then the address ("Professor, Department
+    of ..."); a second sentence naming another institution is a second address, and a word
+    hyphenated at the footnote's line end is mended."""
+    header = _footnoted_header([("Ann Lee", "1"), ("Bo Chan", "2")], [
+        (748, "1 Professor, Department of Physics, University of Alder, Norway."),
+        (760, "2 Society Fellow, School of Biology, Birch Institute of Tech-"),
+        (770, "nology. Formerly, Research Assistant, Department of Chemistry, Cedar University.")])
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Biology, Birch Institute of Technology",
+                                   "Department of Chemistry, Cedar University"]
+    assert [(a.name, a.affiliation_indices) for a in header.authors] == [
+        ("Ann Lee", [0]), ("Bo Chan", [1, 2])]
+
+
+def test_footnote_addresses_without_an_institution_word() -> None:
+    """A footnote an author's marker points at, holding an address of proper names ("Mila,
+    Alder, Canada"), is an affiliation; a note of words ("English translation by ...") or
+    one no author is marked with is none."""
+    header = _footnoted_header([("Ann Lee", "a"), ("Bo Chan", "b,c")], [
+        (736, "a Mila, Alder, Canada"), (748, "b GERAD, HEC Birch"),
+        (760, "c English translation by Cy Dee"), (772, "d Cedar, Norway")])
+    assert header.affiliations == ["Mila, Alder, Canada", "GERAD, HEC Birch"]
+    assert [(a.name, a.affiliation_indices) for a in header.authors] == [
+        ("Ann Lee", [0]), ("Bo Chan", [1])]
+
+
 def test_affiliations_in_a_from_statement_after_the_text() -> None:
     """Medical journals: "From the Department of ...; X Hospital, Y; and Z." after the text;
     a sentence of running text that opens with "From the" is none."""
