@@ -29,11 +29,11 @@ def _runs(page: pymupdf.Page, x: float, y: float,
 
 
 def _prose(page: pymupdf.Page, x: float, y: float, lines: int, width: int = 95,
-           size: float = 10) -> float:
+           size: float = 10, pitch: float = 1.3) -> float:
     words = (PROSE + " ") * 20
     for i in range(lines):
         page.insert_text((x, y), words[i * 7: i * 7 + width].strip(), fontsize=size)
-        y += size * 1.3
+        y += size * pitch
     return y
 
 
@@ -727,6 +727,24 @@ def test_job_title_footnotes_are_no_affiliations() -> None:
     page.insert_text((72, 772), "# Associate Professor", fontsize=8)
     header = extract_header(_analysed(doc))
     assert header.affiliations == ["Department of Physics, University of Alder, Norway"]
+
+
+def test_a_double_spaced_manuscripts_title_keeps_its_spaced_lines() -> None:
+    """A manuscript set double-spaced spaces its title's lines as widely as its paragraphs'
+    lines; in print, the same gap under a title's line ends the title."""
+    def title(pitch: float) -> str | None:
+        doc = pymupdf.open()
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((72, 90), "A Study of Layout Rules", fontsize=18, fontname="tiro")
+        page.insert_text((72, 90 + 18 * 2.8), "for Double-Spaced Papers", fontsize=18,
+                         fontname="tiro")
+        page.insert_text((72, 200), "Ann Lee, Bo Chan", fontsize=11)
+        page.insert_text((72, 260), "Abstract", fontsize=11, fontname="hebo")
+        _prose(page, 72, 280, 20, pitch=pitch)
+        return extract_header(_analysed(doc)).title
+
+    assert title(2.4) == "A Study of Layout Rules for Double-Spaced Papers"
+    assert title(1.2) == "A Study of Layout Rules"
 
 
 def _footnoted_header(names: list[tuple[str, str]], notes: list[tuple[float, str]]) -> Header:
