@@ -1105,7 +1105,9 @@ _NAME_THEN_PLACE = re.compile(
     rf"^(?P<name>{_CAPITALS_NAME}(?:(?:,\s*|,?\s*and\s+){_CAPITALS_NAME})*),\s+(?P<place>.+)$")
 """ACM journal style: "JANE DOE, University of Somewhere, Country" on one line, or several
 names sharing the place ("BEN LEE and ANN TOBIN, University of ...")."""
-_MIXED_NAME = r"(?:[A-ZÀ-ÞĀ-Ž][\w'’\-]*\.?\s+){1,3}[A-ZÀ-ÞĀ-Ž][\w'’\-]+"
+_PARTICLE = r"(?:van|von|der|den|de|da|di|del|la|le|du|dos|das|ter|ten|bin|al|el)"
+_MIXED_NAME = (r"[A-ZÀ-ÞĀ-Ž][\w'’\-]*\.?\s+"
+               rf"(?:(?:[A-ZÀ-ÞĀ-Ž][\w'’\-]*\.?|{_PARTICLE})\s+){{0,3}}[A-ZÀ-ÞĀ-Ž][\w'’\-]+")
 _MIXED_NAME_THEN_PLACE = re.compile(
     rf"^(?P<name>{_MIXED_NAME}(?:(?:,\s*|,?\s+and\s+){_MIXED_NAME})*),\s+(?P<place>.+)$")
 """The same in mixed case ("Ann U. Lee, Academy of Lagado, Lagado"): read only when no author

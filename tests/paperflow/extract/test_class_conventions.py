@@ -154,12 +154,18 @@ def test_mixed_case_names_each_with_its_place() -> None:
     page.insert_text((72, 110), "Sam U. Llaun, Academy of Lagado, Lagado, Balnibarbi", fontsize=10)
     page.insert_text((72, 124), "James Incandenza, Interdependence University, Boston, MA",
                      fontsize=10)
-    page.insert_text((72, 150), "Abstract", fontsize=11, fontname="hebo")
-    _prose(page, 72, 166, 8)
+    # JACoW: several names share the place, a name with a particle among them.
+    page.insert_text((72, 138), "Eva van der Berg, Bo de Chan, Alder Institute, Oslo, Norway",
+                     fontsize=10)
+    page.insert_text((72, 164), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 180, 8)
     header = extract_header(_analysed(doc))
-    assert _names(header) == ["Sam U. Llaun", "James Incandenza"]
+    assert _names(header) == ["Sam U. Llaun", "James Incandenza", "Eva van der Berg",
+                              "Bo de Chan"]
     assert header.affiliations == ["Academy of Lagado, Lagado, Balnibarbi",
-                                   "Interdependence University, Boston, MA"]
+                                   "Interdependence University, Boston, MA",
+                                   "Alder Institute, Oslo, Norway"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [2], [2]]
 
 
 def _grid_cell(page: pymupdf.Page, x: float, y: float, names: list[str],
