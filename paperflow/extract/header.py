@@ -949,6 +949,16 @@ def _opens_with_marker(line: Line) -> bool:
         and not re.fullmatch(r"[\s,;.:()\[\]]*", parts[0].text)
 
 
+def _cells_beside(grid_rows: list[list[Line]], lines: list[Line]) -> bool:
+    """Rows of one name each, every name with text starting on its baseline right of it: a
+    table of authors without column heads (name | affiliation | e-mail), a row an author."""
+    if len(grid_rows) < 2 or any(len(row) != 1 for row in grid_rows):
+        return False
+    return all(any(line is not name and abs(line.bbox[1] - name.bbox[1]) < 0.5 * name.size
+                   and line.bbox[0] > name.bbox[2] for line in lines)
+               for name in (row[0] for row in grid_rows))
+
+
 def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] | None:
     """Authors set as a grid of per-author blocks (a name over its affiliation lines, blocks
     side by side, as conference templates print them), or None when the header is no grid.
@@ -1000,7 +1010,8 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
             continue
         stacked.setdefault(id(owner), []).append(line)
         del grid_rows[k]
-    if not table and not any(len(row) > 1 for row in grid_rows):
+    if not table and not any(len(row) > 1 for row in grid_rows) \
+            and not _cells_beside(grid_rows, lines):
         return None  # (a table's rows may hold one name each, its cells beside it)
     cells = {id(n) for row in grid_rows for n in row}
     stacked_ids = {id(s) for lines in stacked.values() for s in lines}
@@ -1020,9 +1031,11 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
     affiliations: list[tuple[str, str]] = []
     for row in grid_rows:
         for name_line in sorted(row, key=lambda ln: ln.bbox[0]):
-            block = sorted(blocks[id(name_line)], key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+            # The name first, whatever its cell's lines beside it: a cell's first line in
+            # another font may start a little above the name.
+            cell = sorted(blocks[id(name_line)][1:], key=lambda ln: (ln.bbox[1], ln.bbox[0]))
             found = _split_names([name_line, *stacked.get(id(name_line), [])], len(names))
-            for text in _block_affiliations(block[1:]):
+            for text in _block_affiliations(cell):
                 index = next((i for i, (_, t) in enumerate(affiliations)
                               if compact(t) == compact(text)), len(affiliations))
                 if index == len(affiliations):

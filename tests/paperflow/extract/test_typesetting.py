@@ -2519,25 +2519,37 @@ def test_addresses_numbered_at_full_size_under_marked_names() -> None:
     assert [a.affiliation_indices for a in header.authors] == [[0, 1], [2], [1]]
 
 
-def test_a_table_of_authors_under_column_heads() -> None:
-    """Name | affiliation | e-mail rows under one-word column heads: the heads are no names."""
+@pytest.mark.parametrize("heads", [True, False], ids=["column heads", "no heads"])
+def test_a_table_of_authors(heads: bool) -> None:
+    """Name | affiliation | e-mail rows, a row an author, under one-word column heads (no
+    names) or none: the cells beside a name are its affiliation, wrapped or not."""
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
                      fontname="hebo")
-    for x, head in ((72, "Author"), (220, "Affiliation"), (430, "E-mail")):
-        page.insert_text((x, 125), head, fontsize=9, fontname="hebo")
-    rows = [("Ann Lee", "University of Alder, Norway", "ann@alder.no"),
-            ("Bo Chan", "Birch Institute of Technology, Canada", "bo@birch.ca")]
-    for k, (name, place, email) in enumerate(rows):
-        y = 145 + 20 * k
+    if heads:
+        for x, head in ((72, "Author"), (220, "Affiliation"), (430, "E-mail")):
+            page.insert_text((x, 125), head, fontsize=9, fontname="hebo")
+    rows = [("Ann Lee", ["University of Alder, Norway"], "ann@alder.no"),
+            ("Bo Chan", ["Department of Biology, Birch Institute", "of Technology, Canada"],
+             "bo@birch.ca"),
+            ("Cy Dee", ["University of Alder, Norway"], "cy@alder.no")]
+    y = 145.0
+    for name, place, email in rows:
         page.insert_text((72, y), name, fontsize=9, fontname="hebo")
-        page.insert_text((220, y), place, fontsize=9)
+        for k, part in enumerate(place):
+            page.insert_text((220, y + 11 * k), part, fontsize=9)
         page.insert_text((430, y), email, fontsize=9)
-    page.insert_text((72, 210), "Abstract", fontsize=11, fontname="hebo")
-    _prose(page, 72, 228, 30)
+        y += 11 * len(place) + 12
+    page.insert_text((72, 240), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 258, 30)
+    for _ in range(2):  # (the "Affiliation" head is no JSS address label of the last pages)
+        _prose(doc.new_page(width=595, height=842), 72, 72, 40)
     header = extract_header(_analysed(doc))
-    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dee"]
+    assert header.affiliations == ["University of Alder, Norway",
+                                   "Department of Biology, Birch Institute of Technology, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [0]]
 
 
 def test_a_labelled_note_under_footnote_addresses_is_no_part_of_them() -> None:
