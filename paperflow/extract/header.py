@@ -2792,7 +2792,8 @@ def _cite_this(doc: ParsedDocument) -> str:
 
 
 _ISO_DATE = re.compile(
-    r"(?<![\d/.])(19[5-9]\d|20[0-4]\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?!\d)")
+    r"(?<![\d/.])(19[5-9]\d|20[0-4]\d)([-/])(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
+"""A date written year first, "2017-12-08" or "2021/03/02"."""
 
 
 def _date(text: str, day_required: bool = True) -> date | None:
@@ -2800,7 +2801,7 @@ def _date(text: str, day_required: bool = True) -> date | None:
     iso = _ISO_DATE.search(text)
     if iso and (not match or iso.start() < match.start()):  # "Accepted 2017-12-08"
         try:
-            return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+            return date(int(iso.group(1)), int(iso.group(3)), int(iso.group(4)))
         except ValueError:
             return None
     if not match or (day_required and match.group(7)):

@@ -747,6 +747,24 @@ def test_a_double_spaced_manuscripts_title_keeps_its_spaced_lines() -> None:
     assert title(1.2) == "A Study of Layout Rules"
 
 
+def test_a_date_written_year_first_under_the_author_is_no_address() -> None:
+    """"Version 2.2, 2022/12/06" under the name (a year-first date, slashes or hyphens) dates
+    the paper; it is no affiliation."""
+    for dated in ("Version 2.2, 2022/12/06", "Released 2022-12-06"):
+        doc = pymupdf.open()
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                         fontname="hebo")
+        page.insert_text((72, 120), "Ann Lee", fontsize=12)
+        page.insert_text((72, 136), dated, fontsize=10)
+        page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
+        _prose(page, 72, 188, 30)
+        header = extract_header(_analysed(doc))
+        assert [a.name for a in header.authors] == ["Ann Lee"]
+        assert header.affiliations == [], dated
+        assert header.year == 2022
+
+
 def _footnoted_header(names: list[tuple[str, str]], notes: list[tuple[float, str]]) -> Header:
     """The front matter of a page: the title, the marked names, an abstract, text, and
     footnote lines (y, text) at 8 pt."""
