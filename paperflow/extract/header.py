@@ -998,17 +998,23 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
     stacked: dict[int, list[Line]] = {}
     k = 1
     while k < len(grid_rows):
-        line = grid_rows[k][0]
         # The lowest line of each cell of the row above: its name, or the last name under it.
         owners = {id(n): (stacked.get(id(n)) or [n])[-1] for n in grid_rows[k - 1]}
-        owner = next((n for n in grid_rows[k - 1]
-                      if -0.3 * line.size <= line.bbox[1] - owners[id(n)].bbox[3] < 0.6 * line.size
-                      and abs(centre(n) - centre(line)) < 0.25 * (n.bbox[2] - n.bbox[0])),
-                     None) if len(grid_rows[k]) == 1 else None
-        if owner is None:
+
+        def owner_of(line: Line, k: int = k, owners: dict[int, Line] = owners) -> Line | None:
+            return next((n for n in grid_rows[k - 1]
+                         if -0.3 * line.size <= line.bbox[1] - owners[id(n)].bbox[3]
+                         < 0.6 * line.size
+                         and abs(centre(n) - centre(line)) < 0.25 * (n.bbox[2] - n.bbox[0])),
+                        None)
+        # Every line of the row right under a name of the row above, one each: names stacked
+        # in their cells (a second author, or a long name's wrapped part), no row of its own.
+        found = [owner for owner in map(owner_of, grid_rows[k]) if owner is not None]
+        if len({id(owner) for owner in found}) < len(grid_rows[k]):
             k += 1
             continue
-        stacked.setdefault(id(owner), []).append(line)
+        for line, owner in zip(grid_rows[k], found, strict=True):
+            stacked.setdefault(id(owner), []).append(line)
         del grid_rows[k]
     if not table and not any(len(row) > 1 for row in grid_rows) \
             and not _cells_beside(grid_rows, lines):
@@ -1034,7 +1040,11 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
             # The name first, whatever its cell's lines beside it: a cell's first line in
             # another font may start a little above the name.
             cell = sorted(blocks[id(name_line)][1:], key=lambda ln: (ln.bbox[1], ln.bbox[0]))
-            found = _split_names([name_line, *stacked.get(id(name_line), [])], len(names))
+            # A cell's names a line each, a name wrapped in a narrow cell joined again
+            # ("Amara L." / "Müller-Lüdenscheidt").
+            found = [name for k, line in enumerate([name_line, *stacked.get(id(name_line), [])])
+                     for name in _split_names([line], len(names) + k)]
+            _merge_wrapped_names(found)
             for text in _block_affiliations(cell):
                 index = next((i for i, (_, t) in enumerate(affiliations)
                               if compact(t) == compact(text)), len(affiliations))

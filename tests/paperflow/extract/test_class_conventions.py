@@ -204,6 +204,32 @@ def test_title_at_the_top_edge_repeated_in_running_heads_and_stacked_grid_names(
     assert [a.affiliation_indices for a in header.authors] == [[0], [0], [1], [2]]
 
 
+def test_a_name_wrapped_in_its_grid_cell_is_one_name() -> None:
+    """acmart: a long name wraps in its narrow centred cell ("Amara L." over the surname): one
+    author; two names of two lines each in another cell stay two authors."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((60, 50), "A Method of Extracting Energy from Fresh Cucumbers", fontsize=16)
+
+    def centred(centre: float, y: float, lines: list[tuple[str, float]]) -> None:
+        for text, size in lines:
+            width = pymupdf.get_text_length(text, fontname="helv", fontsize=size)
+            page.insert_text((centre - width / 2, y), text, fontsize=size)
+            y += size + 1.5
+
+    centred(130, 90, [("Amara L.", 12), ("Okonkwo-Lindqvist", 12), ("Institute for Clarity", 10),
+                      ("Dublin, USA", 10)])
+    centred(300, 90, [("Ben Trovato", 12), ("Gus Tobin", 12), ("The Alder Group", 10),
+                      ("Hekla, Iceland", 10)])
+    centred(470, 90, [("Cy Diaz", 12), ("Inria Paris", 10), ("Rocquencourt, France", 10)])
+    page.insert_text((60, 190), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 60, 206, 8)
+    header = extract_header(_analysed(doc))
+    assert _names(header) == ["Amara L. Okonkwo-Lindqvist", "Ben Trovato", "Gus Tobin",
+                              "Cy Diaz"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [1], [1], [2]]
+
+
 def test_keywords_end_at_the_next_run_in_label() -> None:
     """"Keywords: ..." then "MSC2020 subject classifications: ..." on the next line: the
     classification is no keyword."""
