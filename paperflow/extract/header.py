@@ -795,7 +795,7 @@ def _authors_and_affiliations(
     zone: list[Row], page: Page, body: float
 ) -> tuple[list[_Name], list[tuple[str, str]]]:
     grid = _names_between_connectors(zone) or _author_grid(zone) or _names_with_places(zone) \
-        or _names_with_bracketed_places(zone)
+        or _names_with_bracketed_places(zone) or _comma_separated_groups(zone)
     if grid is not None:
         return grid
     author_style: tuple[float, bool, bool] | None = None
@@ -1129,8 +1129,8 @@ _NAME_THEN_PLACE = re.compile(
 """ACM journal style: "JANE DOE, University of Somewhere, Country" on one line, or several
 names sharing the place ("BEN LEE and ANN TOBIN, University of ...")."""
 _PARTICLE = r"(?:van|von|der|den|de|da|di|del|la|le|du|dos|das|ter|ten|bin|al|el)"
-_MIXED_NAME = (r"[A-ZÀ-ÞĀ-Ž][\w'’\-]*\.?\s+"
-               rf"(?:(?:[A-ZÀ-ÞĀ-Ž][\w'’\-]*\.?|{_PARTICLE})\s+){{0,3}}[A-ZÀ-ÞĀ-Ž][\w'’\-]+")
+_MIXED_NAME = (r"[A-ZÀ-ÞĀ-Ž][\w'’.\-]*\s+"  # "Ann", "A.", "H.-J."
+               rf"(?:(?:[A-ZÀ-ÞĀ-Ž][\w'’.\-]*|{_PARTICLE})\s+){{0,3}}[A-ZÀ-ÞĀ-Ž][\w'’\-]+")
 _MIXED_NAME_THEN_PLACE = re.compile(
     rf"^(?P<name>{_MIXED_NAME}(?:(?:,\s*|,?\s+and\s+){_MIXED_NAME})*),\s+(?P<place>.+)$")
 """The same in mixed case ("Ann U. Lee, Academy of Lagado, Lagado"): read only when no author
@@ -1228,6 +1228,58 @@ def _names_between_connectors(zone: list[Row]
             affiliations.append(("", ", ".join(place)))
         names.append(_Name(name, markers, zone[start].lines[0].bbox[0], start))
     return names, affiliations
+
+
+_FULL_MIXED_NAME = re.compile(rf"{_MIXED_NAME}")
+
+
+def _comma_separated_groups(zone: list[Row]
+                            ) -> tuple[list[_Name], list[tuple[str, str]]] | None:
+    """JACoW: the byline one comma-separated stream in one type, each group of names followed
+    by its place ("Ann Lee, Bo Chan, Alder University," / "Lagado, Norway" / "Cy Dee, ..."):
+    a place runs from the first part naming an institution to the end of a line that ends
+    without a comma. Only when a line holds a name and its place both, and every group has
+    names and a place naming an institution; else None."""
+    lines = [line for row in zone for line in row.lines
+             if not (EMAIL.search(line.text) or URL.search(line.text)
+                     or BOILERPLATE.search(line.text) or SKIP_ZONE.match(line.text))
+             and re.search(r"[A-Za-z]{2}", line.text)]
+    if not lines:
+        return None
+    first_style = style(lines[0])
+    groups: list[tuple[list[str], list[str]]] = [([], [])]
+    mixed = False
+    for line in lines:
+        if not _same_style(style(line), first_style):
+            break
+        text = line_text(line, drop_markers=True).strip()
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        names, place = groups[-1]
+        named_here = False
+        for part in parts:
+            if not place and _FULL_MIXED_NAME.fullmatch(part) and not INSTITUTION.search(part):
+                names.append(part)
+                named_here = True
+            else:
+                mixed = mixed or (named_here and not place)  # a name and its place on one line
+                place.append(part)
+        if place and not text.endswith(","):
+            groups.append(([], []))
+    if not groups[-1][0] and not groups[-1][1]:
+        groups.pop()
+    if not mixed or not groups or any(not names or not place or not INSTITUTION.search(
+            ", ".join(place)) for names, place in groups):
+        return None
+    out_names: list[_Name] = []
+    affiliations: list[tuple[str, str]] = []
+    for names, place in groups:
+        text = _clean_affiliation(", ".join(place))
+        index = next((i for i, (_, t) in enumerate(affiliations) if compact(t) == compact(text)),
+                     len(affiliations))
+        if index == len(affiliations):
+            affiliations.append(("", text))
+        out_names += [_Name(_tidy_name(name), [f"#{index}"], 0.0, 0) for name in names]
+    return out_names, affiliations
 
 
 def _names_with_bracketed_places(zone: list[Row]

@@ -168,6 +168,28 @@ def test_mixed_case_names_each_with_its_place() -> None:
     assert [a.affiliation_indices for a in header.authors] == [[0], [1], [2], [2]]
 
 
+def test_a_byline_of_comma_separated_groups_of_names_and_their_place() -> None:
+    """JACoW: names then their place in one comma-separated stream in one type, wrapping
+    anywhere; a place ends with a line that ends without a comma, and the next line's names
+    open another group."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((60, 60), "A METHOD OF EXTRACTING ENERGY FROM CUCUMBERS", fontsize=14,
+                     fontname="hebo")
+    for k, line in enumerate(["Ann Lee, Bo Chan, Cy van Dee, Department of Physics,",
+                              "University of Alder, Oslo, Norway",
+                              "H.-J. Evans, Eva Diaz,",
+                              "Birch Institute of Technology, Canada"]):
+        page.insert_text((60, 90 + 14 * k), line, fontsize=12)
+    page.insert_text((60, 160), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 60, 176, 8)
+    header = extract_header(_analysed(doc))
+    assert _names(header) == ["Ann Lee", "Bo Chan", "Cy van Dee", "H.-J. Evans", "Eva Diaz"]
+    assert header.affiliations == ["Department of Physics, University of Alder, Oslo, Norway",
+                                   "Birch Institute of Technology, Canada"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [0], [0], [1], [1]]
+
+
 def _grid_cell(page: pymupdf.Page, x: float, y: float, names: list[str],
                place: list[str]) -> None:
     for name in names:
