@@ -194,10 +194,12 @@ def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, B
     strip_size = max(b.size for b in strip)
     main_size = Counter(round(b.size, 1) for b in main for _ in b.lines).most_common(1)[0][0]
     # Running text beside it: a paragraph, or short paragraphs (a structured abstract's) with
-    # three long lines among them.
+    # three long lines among them, far wider than the strip (the cells of an author grid
+    # beside its last column are as narrow as it is).
     beside = [b for b in main if b.bbox[3] > top and b.bbox[1] < bottom]
     long_lines = [line for b in beside for line in b.lines if len(line.text) >= 40]
-    if not (any(_is_paragraph(b) for b in beside) or len(long_lines) >= 3):
+    wide = [line for line in long_lines if line.bbox[2] - line.bbox[0] >= 1.5 * width]
+    if not (any(_is_paragraph(b) for b in beside) or len(wide) >= 3):
         return False
     smallest_long = min(line.size for line in long_lines)  # a paragraph has long lines
     # However much it holds, a strip in type a fifth smaller than every long line beside it

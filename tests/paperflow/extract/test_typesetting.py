@@ -765,6 +765,30 @@ def test_a_date_written_year_first_under_the_author_is_no_address() -> None:
         assert header.year == 2022
 
 
+def test_the_last_column_of_an_author_grid_in_small_type_is_no_sidebar() -> None:
+    """Three author cells a row, set smaller than the text under them, their address lines as
+    long as a sentence: the right-hand cells are no margin column, whatever their size."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((60, 60), "Sparse Transport for Interpretable Clustering", fontsize=16,
+                     fontname="hebo")
+    names = [["Ann Lee", "Bo Chan", "Cy Dee"], ["Di Evans", "Eva Diaz", "Fu Gale"]]
+    for r, row in enumerate(names):
+        for c, name in enumerate(row):
+            x, y = 60 + 175 * c, 100 + 54 * r
+            page.insert_text((x, y), name, fontsize=9, fontname="hebo")
+            page.insert_text((x, y + 11), "Centre for Electrical Engineering Research",
+                             fontsize=8)
+            page.insert_text((x, y + 21), "France", fontsize=8)
+            page.insert_text((x, y + 31), f"{name.split()[0].lower()}@example.org", fontsize=8)
+    page.insert_text((60, 230), "Abstract", fontsize=10, fontname="hebo")
+    _prose(page, 60, 246, 6)
+    _prose(page, 60, 330, 30, width=50)
+    _prose(page, 310, 330, 30, width=50)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == [name for row in names for name in row]
+
+
 def _footnoted_header(names: list[tuple[str, str]], notes: list[tuple[float, str]]) -> Header:
     """The front matter of a page: the title, the marked names, an abstract, text, and
     footnote lines (y, text) at 8 pt."""
