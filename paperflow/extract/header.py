@@ -176,7 +176,7 @@ def extract_header(doc: ParsedDocument) -> Header:
         limit = anchor[1].lines[anchor[2]].bbox[1]
     # OCR reads a display's symbols as text: none is a title, a name or an address.
     formulas = _formula_lines(first) if first.text_source != "native" else set()
-    title_lines = _title_lines(first, body, limit, formulas)
+    title_lines = _title_lines(first, body, limit, formulas, _line_spread(*pages[:2]))
     header.title = _choose_title(doc, first, title_lines)
     title_lines = _lines_printing(first, header.title, title_lines, limit)
     title_bottom = max((line.bbox[3] for line in title_lines), default=first.height * 0.05)
@@ -373,9 +373,11 @@ each other's size may be one size (a title's two lines were estimated at 17 and 
 
 
 def _title_lines(page: Page, body: float, limit: float,
-                 formulas: set[int] | frozenset[int] = frozenset()) -> list[Line]:
+                 formulas: set[int] | frozenset[int] = frozenset(),
+                 spread: float = 1.0) -> list[Line]:
     """The lines of the largest text above `limit`, before any author e-mail address, other
-    than the lines of `formulas` (ids, see `_formula_lines`).
+    than the lines of `formulas` (ids, see `_formula_lines`), as far apart as the text's
+    `spread` lets a title's lines stand (`_line_spread`).
 
     On a page read by OCR, the text of logos and equations is read too: a group of lines with
     fewer than three words is set aside (a journal's logo, an equation whose subscripts
@@ -388,7 +390,6 @@ def _title_lines(page: Page, body: float, limit: float,
     candidates = [line for line in lines if not _excluded_title_line(line, page, body)
                   and id(line) not in formulas]
     scanned = page.text_source != "native"
-    spread = _line_spread(page)
     while candidates:
         group = _largest_text(candidates, body, scanned, spread)
         if not scanned or sum(len(_WORD.findall(line.text)) for line in group) >= 3:
@@ -468,16 +469,20 @@ def _formula_like(text: str) -> bool:
     return letters < 0.6 * len(printed) or len(_OPERATOR.findall(text)) >= 2
 
 
-def _line_spread(page: Page) -> float:
-    """How much wider than single spacing the page's text is set: 1 for print, about 2 for
-    a double-spaced manuscript (the median pitch of a paragraph's lines, in sizes, over 1.25)."""
-    text = [line for block in page.blocks if block.role not in PAGE_FURNITURE
-            for line in block.lines if len(line.text) >= 20]
-    pitches = sorted((below.bbox[1] - above.bbox[1]) / above.size
-                     for above, below in itertools.pairwise(text)
-                     if above.size > 0 and abs(above.size - below.size) < 0.3
-                     and abs(above.bbox[0] - below.bbox[0]) < 2 * above.size
-                     and 0 < below.bbox[1] - above.bbox[1] < 3 * above.size)
+def _line_spread(*pages: Page) -> float:
+    """How much wider than single spacing the text is set: 1 for print, about 2 for a
+    double-spaced manuscript (the median pitch of a paragraph's lines, in sizes, over 1.25),
+    read off the first pages (a first page of names and addresses has few such lines)."""
+    pitches: list[float] = []
+    for page in pages:
+        text = [line for block in page.blocks if block.role not in PAGE_FURNITURE
+                for line in block.lines if len(line.text) >= 20]
+        pitches += [(below.bbox[1] - above.bbox[1]) / above.size
+                    for above, below in itertools.pairwise(text)
+                    if above.size > 0 and abs(above.size - below.size) < 0.3
+                    and abs(above.bbox[0] - below.bbox[0]) < 2 * above.size
+                    and 0 < below.bbox[1] - above.bbox[1] < 3 * above.size]
+    pitches.sort()
     if len(pitches) < 5:
         return 1.0
     return max(1.0, pitches[len(pitches) // 2] / 1.25)

@@ -732,7 +732,7 @@ def test_job_title_footnotes_are_no_affiliations() -> None:
 def test_a_double_spaced_manuscripts_title_keeps_its_spaced_lines() -> None:
     """A manuscript set double-spaced spaces its title's lines as widely as its paragraphs'
     lines; in print, the same gap under a title's line ends the title."""
-    def title(pitch: float) -> str | None:
+    def title(pitch: float, first_page_lines: int = 20) -> str | None:
         doc = pymupdf.open()
         page = doc.new_page(width=595, height=842)
         page.insert_text((72, 90), "A Study of Layout Rules", fontsize=18, fontname="tiro")
@@ -740,10 +740,13 @@ def test_a_double_spaced_manuscripts_title_keeps_its_spaced_lines() -> None:
                          fontname="tiro")
         page.insert_text((72, 200), "Ann Lee, Bo Chan", fontsize=11)
         page.insert_text((72, 260), "Abstract", fontsize=11, fontname="hebo")
-        _prose(page, 72, 280, 20, pitch=pitch)
+        _prose(page, 72, 280, first_page_lines, pitch=pitch)
+        _prose(doc.new_page(width=595, height=842), 72, 72, 25, pitch=pitch)
         return extract_header(_analysed(doc)).title
 
     assert title(2.4) == "A Study of Layout Rules for Double-Spaced Papers"
+    # A first page of names and addresses with a short abstract: the next page's text tells.
+    assert title(2.4, first_page_lines=3) == "A Study of Layout Rules for Double-Spaced Papers"
     assert title(1.2) == "A Study of Layout Rules"
 
 
