@@ -2299,12 +2299,14 @@ def _starts_new_address(line: Line, following: Line, right: float) -> bool:
     """The line under `line` starts another address rather than wrapping it: `line` does not
     stop inside a phrase, and it was ended on purpose (the next line's first word would have
     fitted in the room left before the text's right edge `right`) or the next line opens with
-    an institution."""
+    an institution's name."""
     text = following.text.strip()
     if not text or _mid_phrase(line.text):
         return False  # an address never ends on a comma or a joining word
+    # (an institution word alone, "Research," / "University", ends the name above it)
+    lead = text.split(",")[0]
     return first_word_fits(right - line.bbox[2], text, following.bbox[2] - following.bbox[0]) \
-        or bool(INSTITUTION.search(text.split(",")[0]))
+        or (bool(INSTITUTION.search(lead)) and len(lead.split()) >= 2)
 
 
 def _mid_phrase(text: str) -> bool:

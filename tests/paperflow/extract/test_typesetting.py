@@ -597,7 +597,7 @@ def test_addresses_after_the_text_opening_with_the_authors_names() -> None:
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", ""), ("Cy Diaz", ""), ("Di Eng", ""),
-                            ("Ed Fox", ""), ("Fa Gil", "")])
+                            ("Ed Fox", ""), ("Fa Gil", ""), ("Gu Ho", "")])
     page.insert_text((72, 160), "Abstract", fontsize=11, fontname="hebo")
     _prose(page, 72, 178, 30)
     page = doc.new_page(width=595, height=842)
@@ -622,6 +622,11 @@ def test_addresses_after_the_text_opening_with_the_authors_names() -> None:
     page.insert_text((72, 598), "Fa Gil, Institute of Optics, Cedar University, Kyoto,",
                      fontsize=9)
     page.insert_text((80, 610), "Japan", fontsize=9)
+    # A line full to the list's edge, the next opening with an institution word alone: the
+    # end of the name above, not an address.
+    page.insert_text((72, 640), "Gu Ho, Graduate School of Electrical, Optical and Layout "
+                     "Engineering, Centre for Applied Mathematics", fontsize=9)
+    page.insert_text((80, 652), "Research, Elm, Chile", fontsize=9)
     header = extract_header(_analysed(doc))
     assert header.affiliations == [
         "Department of Physics, University of Alder, Norway",
@@ -630,9 +635,11 @@ def test_addresses_after_the_text_opening_with_the_authors_names() -> None:
         "Laboratory of Materials Science and Engineering, National Institute for Research on "
         "Layout, Typesetting and Printing, Elm, Chile",
         "Institute of Optics and Photonics, Cedar University of Science and Technology, Kyoto, "
-        "Japan", "Institute of Optics, Cedar University, Kyoto, Japan"]
+        "Japan", "Institute of Optics, Cedar University, Kyoto, Japan",
+        "Graduate School of Electrical, Optical and Layout Engineering, Centre for Applied "
+        "Mathematics Research, Elm, Chile"]
     assert [a.affiliation_indices for a in header.authors] == [[0], [1], [0, 2], [3], [1, 4],
-                                                               [5]]
+                                                               [5], [6]]
 
 
 def test_address_after_the_text_wraps_against_its_own_right_edge() -> None:
