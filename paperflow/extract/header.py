@@ -2925,6 +2925,10 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
     for text in edge_lines:
         if re.search(r"volume|issue|vol\.", text, re.I) and YEAR.search(text):
             return int(YEAR.findall(text)[-1]), None
+    for text in edge_lines + texts:
+        # The issue's line under its ISSN: "ISSN: 0008-4085 / 2003 / pp. 2-7".
+        if re.search(r"\bISSN\b", text) and YEAR.search(text):
+            return int(YEAR.findall(text)[-1]), None
     for text in texts:
         # "Copyright c 2009": a circled c drawn around a plain "c" comes out as the letter.
         # "© The Author(s) 2007": the holder may come before the year.
@@ -2932,7 +2936,7 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
                           r"(?:the authors?(?:\(s\))?,?\s*)?(\d{4})", text, re.I)
         if match:
             return int(match.group(2)), None
-    for pattern in (r"accepted|received", r"dated"):
+    for pattern in (r"accepted|received", r"dated|\bdate\s*:"):  # amsart's "Date: May 2, 2022."
         when = _dated(texts, pattern)
         if when:
             return when.year, None

@@ -757,17 +757,25 @@ def test_a_double_spaced_manuscripts_title_keeps_its_spaced_lines() -> None:
     assert title(1.2) == "A Study of Layout Rules"
 
 
+def _one_author_page(doc: pymupdf.Document, under_the_name: list[str]) -> pymupdf.Page:
+    """A first page: the title, "Ann Lee" and the lines `under_the_name`, an "Abstract" label
+    at y 170; the text is the caller's."""
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
+                     fontname="hebo")
+    page.insert_text((72, 120), "Ann Lee", fontsize=12)
+    for k, line in enumerate(under_the_name):
+        page.insert_text((72, 136 + 14 * k), line, fontsize=10)
+    page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
+    return page
+
+
 def test_a_date_written_year_first_under_the_author_is_no_address() -> None:
     """"Version 2.2, 2022/12/06" under the name (a year-first date, slashes or hyphens) dates
     the paper; it is no affiliation."""
     for dated in ("Version 2.2, 2022/12/06", "Released 2022-12-06"):
         doc = pymupdf.open()
-        page = doc.new_page(width=595, height=842)
-        page.insert_text((72, 90), "A Study of Layout Rules for Papers", fontsize=18,
-                         fontname="hebo")
-        page.insert_text((72, 120), "Ann Lee", fontsize=12)
-        page.insert_text((72, 136), dated, fontsize=10)
-        page.insert_text((72, 170), "Abstract", fontsize=11, fontname="hebo")
+        page = _one_author_page(doc, [dated])
         _prose(page, 72, 188, 30)
         header = extract_header(_analysed(doc))
         assert [a.name for a in header.authors] == ["Ann Lee"]
@@ -797,6 +805,26 @@ def test_the_last_column_of_an_author_grid_in_small_type_is_no_sidebar() -> None
     _prose(page, 310, 330, 30, width=50)
     header = extract_header(_analysed(doc))
     assert [a.name for a in header.authors] == [name for row in names for name in row]
+
+
+@pytest.mark.parametrize(("note", "year"), [
+    ("Date: February 21, 2022.", 2022),  # amsart's \\date, printed in a first-page footnote
+    ("ISSN: 0008-4085 / 2003 / pp. 2-7 / Canadian Layout Association", 2003),
+], ids=["date label", "ISSN line"])
+def test_the_year_from_a_date_label_or_the_issn_line_at_the_page_foot(note: str,
+                                                                       year: int) -> None:
+    """A labelled date or the issue's ISSN line at the foot of the first page dates the paper,
+    far below the lines a bare date is looked for in."""
+    doc = pymupdf.open()
+    page = _one_author_page(doc, [])
+    _prose(page, 72, 188, 45)
+    page.insert_text((72, 790), note, fontsize=8)
+    page.insert_text((295, 805), "1", fontsize=7)
+    for number in (2, 3):
+        later = doc.new_page(width=595, height=842)
+        _prose(later, 72, 72, 50)
+        later.insert_text((295, 805), str(number), fontsize=7)
+    assert extract_header(_analysed(doc)).year == year
 
 
 def _footnoted_header(names: list[tuple[str, str]], notes: list[tuple[float, str]]) -> Header:
