@@ -146,12 +146,12 @@ _IMPORT = re.compile(
 def code_files(*roots: Path, packages: tuple[str, ...] = ("paperflow",)) -> list[Path]:
     """`roots` and the source of every module of `packages` they import, directly or not (a
     function-level import too), with the packages those modules sit in."""
-    seen: dict[Path, None] = {}
+    seen: set[Path] = set()
     pending = [root.resolve() for root in roots]
     while pending:
         path = pending.pop()
         if path not in seen:
-            seen[path] = None
+            seen.add(path)
             pending.extend(_imported_files(path.read_text(encoding="utf-8"), packages))
     return sorted(seen)
 

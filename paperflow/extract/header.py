@@ -964,6 +964,24 @@ def _cells_beside(grid_rows: list[list[Line]], lines: list[Line]) -> bool:
                for name in (row[0] for row in grid_rows))
 
 
+def _byline_lines(zone: list[Row]) -> list[Line]:
+    """The zone's lines that may hold names or places: no e-mail, URL, banner or skipped line,
+    and some letters."""
+    return [line for row in zone for line in row.lines
+            if not (EMAIL.search(line.text) or URL.search(line.text)
+                    or BOILERPLATE.search(line.text) or SKIP_ZONE.match(line.text))
+            and re.search(r"[A-Za-z]{2}", line.text)]
+
+
+def _affiliation_index(affiliations: list[tuple[str, str]], text: str) -> int:
+    """The index of `text` among unmarked `affiliations` (the same text once), added if new."""
+    index = next((i for i, (_, known) in enumerate(affiliations)
+                  if compact(known) == compact(text)), len(affiliations))
+    if index == len(affiliations):
+        affiliations.append(("", text))
+    return index
+
+
 def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] | None:
     """Authors set as a grid of per-author blocks (a name over its affiliation lines, blocks
     side by side, as conference templates print them), or None when the header is no grid.
@@ -972,10 +990,7 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
     every other line between that row and the next belongs to the name whose centre is
     nearest to its own.
     """
-    lines = [line for row in zone for line in row.lines
-             if not (EMAIL.search(line.text) or URL.search(line.text)
-                     or BOILERPLATE.search(line.text) or SKIP_ZONE.match(line.text))
-             and re.search(r"[A-Za-z]{2}", line.text)]
+    lines = _byline_lines(zone)
     candidates = [line for line in lines
                   if _name_like(line) and not INSTITUTION.search(line.text)]
     if not candidates:
@@ -1051,10 +1066,7 @@ def _author_grid(zone: list[Row]) -> tuple[list[_Name], list[tuple[str, str]]] |
                      for name in _split_names([line], len(names) + k)]
             _merge_wrapped_names(found)
             for text in _block_affiliations(cell):
-                index = next((i for i, (_, t) in enumerate(affiliations)
-                              if compact(t) == compact(text)), len(affiliations))
-                if index == len(affiliations):
-                    affiliations.append(("", text))
+                index = _affiliation_index(affiliations, text)
                 for name in found:
                     name.markers.append(f"#{index}")
             names.extend(found)
@@ -1235,7 +1247,7 @@ def _names_between_connectors(zone: list[Row]
     return names, affiliations
 
 
-_FULL_MIXED_NAME = re.compile(rf"{_MIXED_NAME}")
+_FULL_MIXED_NAME = re.compile(_MIXED_NAME)
 
 
 def _comma_separated_groups(zone: list[Row]
@@ -1245,10 +1257,7 @@ def _comma_separated_groups(zone: list[Row]
     a place runs from the first part naming an institution to the end of a line that ends
     without a comma. Only when a line holds a name and its place both, and every group has
     names and a place naming an institution; else None."""
-    lines = [line for row in zone for line in row.lines
-             if not (EMAIL.search(line.text) or URL.search(line.text)
-                     or BOILERPLATE.search(line.text) or SKIP_ZONE.match(line.text))
-             and re.search(r"[A-Za-z]{2}", line.text)]
+    lines = _byline_lines(zone)
     if not lines:
         return None
     first_style = style(lines[0])
@@ -1278,11 +1287,7 @@ def _comma_separated_groups(zone: list[Row]
     out_names: list[_Name] = []
     affiliations: list[tuple[str, str]] = []
     for names, place in groups:
-        text = _clean_affiliation(", ".join(place))
-        index = next((i for i, (_, t) in enumerate(affiliations) if compact(t) == compact(text)),
-                     len(affiliations))
-        if index == len(affiliations):
-            affiliations.append(("", text))
+        index = _affiliation_index(affiliations, _clean_affiliation(", ".join(place)))
         out_names += [_Name(_tidy_name(name), [f"#{index}"], 0.0, 0) for name in names]
     return out_names, affiliations
 
@@ -1320,13 +1325,7 @@ def _names_with_bracketed_places(zone: list[Row]
         places = [_clean_affiliation(place) for place in group.group(1).split(";")]
         if not places or not all(INSTITUTION.search(place) for place in places):
             return None
-        keys = []
-        for place in places:
-            i = next((k for k, (_, t) in enumerate(affiliations) if compact(t) == compact(place)),
-                     len(affiliations))
-            if i == len(affiliations):
-                affiliations.append(("", place))
-            keys.append(f"#{i}")
+        keys = [f"#{_affiliation_index(affiliations, place)}" for place in places]
         names.append(_Name(_tidy_name(before), keys, 0.0, first_row))
     if text[start:].strip(" ,;."):
         return None  # more after the last parenthesis than a name list holds
