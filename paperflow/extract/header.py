@@ -53,7 +53,7 @@ class Header:
 EMAIL = re.compile(rf"{IDS.EMAIL.pattern}|{IDS.EMAIL_GROUP.pattern}")
 URL = re.compile(r"https?://|www\.|github\.com|\.org/|\.com/")
 BANNER = re.compile(
-    r"^(research( article)?|original (paper|article|research)|article|open access|preprint|"
+    r"^(research( article)?|original (paper|article|research)|article|open access|(a )?preprint|"
     r"review|letter|communication|short paper|full paper|technical report|draft)$"
     r"|journal of|proceedings|transactions on|conference on|workshop|volume \d|vol\. ?\d|"
     r"issn|copyright|©|licen[cs]e|arxiv|biorxiv|medrxiv|doi|under review|submitted to|"
@@ -63,7 +63,7 @@ BANNER = re.compile(
 SKIP_ZONE = re.compile(
     r"^(\(?dated|received|accepted|published|revised|submitted|available online|check for|"
     r"demo|code|project page|website|homepage|e-?mail|correspond|equal contribution|"
-    r"these authors|\*\s*(correspond|equal)|preprint|under review|keywords|key words|"
+    r"these authors|\*\s*(correspond|equal)|(an?\s+)?preprint\b|under review|keywords|key words|"
     r"index terms|abstract|editor|academic editor|citation|open access)",
     re.I,
 )
@@ -384,11 +384,16 @@ def _title_lines(page: Page, body: float, limit: float,
     inflated its estimated size) and the next largest text is tried.
     """
     lines = [line for line in page.lines() if line.bbox[1] < limit]
-    emails = [line.bbox[1] for line in lines if EMAIL.search(line.text)]
+    # (The journal's own address in a banner over the title is no author's.)
+    banners = {id(line) for block in page.blocks if block.role == "banner"
+               for line in block.lines}
+    emails = [line.bbox[1] for line in lines
+              if EMAIL.search(line.text) and id(line) not in banners]
     if emails:
         lines = [line for line in lines if line.bbox[1] < min(emails)]
+    journals = _cited_journal_names(page)
     candidates = [line for line in lines if not _excluded_title_line(line, page, body)
-                  and id(line) not in formulas]
+                  and id(line) not in formulas and not _names_the_journal(line, journals)]
     scanned = page.text_source != "native"
     while candidates:
         group = _largest_text(candidates, body, scanned, spread)
@@ -396,6 +401,35 @@ def _title_lines(page: Page, body: float, limit: float,
             return _with_its_second_part(group, lines, body)
         candidates = [line for line in candidates if line not in group]
     return []
+
+
+_JOURNAL_CITATION = re.compile(
+    r"^(?:.*?\s/\s)?(?P<name>[^\d/]{6,}?)[\s,]+(?:"
+    r"(?:vol(?:ume)?\.?\s*)?\d{1,4}\s*(?:\(\d{1,3}\)\s*)?\((?:19|20)\d\d\)"  # 137 (2015)
+    r"|\((?:19|20)\d\d\)\s*\d{1,4}\s*[:(]"  # (2019) 12:345
+    r"|vol(?:ume)?\.?\s*\d{1,4}\b)",  # , VOL. 12
+    re.I)
+"""A journal's citation line ("Solar Energy Materials & Solar Cells 137 (2015) 1-5",
+"A. Author et al. / Journal 12 (2019) 3-9", "Journal (2019) 12:345", "JOURNAL, VOL. 12")."""
+
+
+def _cited_journal_names(page: Page) -> list[tuple[str, int]]:
+    """The journal names the page's citation lines give, compacted, with their lines' ids."""
+    names = []
+    for line in page.lines():
+        match = _JOURNAL_CITATION.match(line.text.strip())
+        if match and len(match["name"].split()) >= 2:
+            names.append((compact(match["name"]), id(line)))
+    return names
+
+
+def _names_the_journal(line: Line, journals: list[tuple[str, int]]) -> bool:
+    """Whether the line is the journal's name as its citation line elsewhere on the page gives
+    it (a masthead, set larger than the article's title): not the title."""
+    text = compact(line.text)
+    return len(text) >= 8 and any(
+        name == text or (name.startswith(text) and len(text) >= 0.5 * len(name))
+        for name, own in journals if own != id(line))
 
 
 _LONE_DASH = re.compile(r"[-–—]")
@@ -813,6 +847,8 @@ def _authors_and_affiliations(
     for index, row in enumerate(zone):
         if _CONTACT_LABEL.match(row.text) or (aff_lines and _CONTACT_START.match(row.text)):
             break  # a contact block (the corresponding author's name and address) follows
+        if (author_rows or aff_lines) and KEYWORD_HEAD.match(row.text):
+            break  # the keywords follow the names and addresses: their lines are no address
         authors_here: list[Line] = []
         for line in row.lines:
             line = _without_byline(line)
@@ -912,8 +948,10 @@ def _margin_authors(page: Page, title_lines: list[Line]
         return None
     left = min(line.bbox[0] for line in title_lines) - 6
     top = min(line.bbox[1] for line in title_lines)
+    # (A line opening a little left of a centred title is the text column's, not across.)
     across = [line.bbox[1] for line in page.lines()
-              if line.bbox[1] > top and line.bbox[0] < left < line.bbox[2]]
+              if line.bbox[1] > top and line.bbox[0] < left - 0.1 * page.width < line.bbox[2]
+              and line.bbox[2] > left]
     end = min(across, default=page.height * 0.6)
     column = sorted((line for line in page.lines() if line.bbox[2] < left
                      and top - 30 < line.bbox[1] < end and line.text.strip()),
@@ -921,13 +959,21 @@ def _margin_authors(page: Page, title_lines: list[Line]
     if len(column) < 2:
         return None
     small = min(line.size for line in column)
-    kept = column[:1]
+    runs = [column[:1]]
     for line in column[1:]:
-        if line.bbox[1] - kept[-1].bbox[3] > 3 * small:
-            break
-        kept.append(line)
+        if line.bbox[1] - runs[-1][-1].bbox[3] > 3 * small:
+            runs.append([])
+        runs[-1].append(line)
+    kept = runs[0]
+    if len(runs) > 1 and all(_name_like(line) and not INSTITUTION.search(line.text)
+                             for line in kept) \
+            and INSTITUTION.search(" ".join(line.text for line in runs[1])):
+        # The names level with the title, their address further down the margin on its own.
+        kept = kept + runs[1]
     names: list[_Name] = []
     addresses: list[list[str]] = []
+    widest = max(line.bbox[2] - line.bbox[0] for line in kept)
+    previous: Line | None = None
     for row, line in enumerate(kept):
         text = line_text(line, drop_markers=True).strip()
         if line.size > 1.15 * small and _name_like(line) and not INSTITUTION.search(text):
@@ -939,7 +985,13 @@ def _margin_authors(page: Page, title_lines: list[Line]
         elif names and EMAIL.search(text):
             names[-1].email = next(iter(_emails(text)), names[-1].email)
         elif names and not _GRADE_LINE.fullmatch(text):
-            addresses[-1].append(text)
+            if addresses[-1] and previous is not None and not first_word_fits(
+                    widest - (previous.bbox[2] - previous.bbox[0]), text,
+                    line.bbox[2] - line.bbox[0]):
+                addresses[-1][-1] += " " + text  # a wrapped line: its next word did not fit
+            else:
+                addresses[-1].append(text)
+        previous = line
     if not names or not any(addresses):
         return None
     affiliations = [("", _clean_affiliation(_join_parts(parts))) for parts in addresses]
@@ -1450,6 +1502,12 @@ _TRAILING_DIGITS = re.compile(r"(?<=[^\W\d])\d+$")
 """An affiliation number the text layer set inline at a name's end ("P. Contributor1")."""
 
 
+_COLLABORATION = re.compile(
+    r"(?:the\s+)?[A-Z][\w&.\- ]*?(?:\s+and\s+[A-Z][\w&.\-]*)?\s+"
+    r"(?:collaborations?|consortium|consortia|study\s+group|working\s+group)", re.I)
+"""An author that is a collaboration: "The ATLAS and CMS Collaborations", "the XYZ Consortium"."""
+
+
 def _split_names(lines: list[Line], row: int) -> list[_Name]:
     lines = [part for line in lines for part in _at_wide_gaps(line)]
     out: list[_Name] = []
@@ -1460,7 +1518,11 @@ def _split_names(lines: list[Line], row: int) -> list[_Name]:
     def flush() -> None:
         nonlocal current, markers
         current = MEMBERSHIP.sub("", current)
-        for part in _NAME_SEPARATORS.split(current):
+        whole = squash(current).strip(" ,.;")
+        collaboration = bool(_COLLABORATION.fullmatch(whole))
+        if collaboration:  # a collaboration signs as one author, as printed
+            out.append(_Name(whole, [], x, row))
+        for part in [] if collaboration else _NAME_SEPARATORS.split(current):
             # A marker left inline after a space ("Boggon 1?"): OCR found it at the baseline.
             name = _TRAILING_DIGITS.sub("", _TRAILING_MARKER.sub("", squash(part).strip()))
             if _ASIDE.fullmatch(name):
@@ -1619,6 +1681,21 @@ def _broken_when_full(page: Page, line: Line, following: Line, lead: str,
         measure - (x1 - x0), lead, following.bbox[2] - following.bbox[0])
 
 
+_UNIT = re.compile(r"\b(?:department|dept\.|school|faculty|division|laborator|section|chair)",
+                   re.I)
+_ESTABLISHMENT = re.compile(
+    r"universit|institut|college|hospital|academy|polytechn|[eé]cole|corporation|\binc\b|"
+    r"\bltd\b|gmbh", re.I)
+
+
+def _units_only(address: str) -> bool:
+    """Whether an address names only units of an institution (a department, a school) and no
+    institution, town or country: it goes on with the institution on the next line."""
+    return bool(_UNIT.search(address)) and not _ESTABLISHMENT.search(address) \
+        and not re.search(r"\d", address) and not any(
+            COUNTRY.match(part.strip(" .")) for part in address.split(","))
+
+
 def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tuple[str, str]]:
     """Affiliation strings with their markers; markers start a new one, wrapped lines join."""
     found: list[tuple[str, str]] = []
@@ -1633,6 +1710,7 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
     prev_row = -2
     for row, line in aff_lines:
         parts = pieces(line)
+        units = False
         numbered = _NUMBERED_ADDRESS.match(parts[0].text) if parts and not parts[0].marker \
             else None
         if parts and not parts[0].marker and id(line) in listed:
@@ -1643,7 +1721,6 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
         marked_start = bool(parts) and parts[0].marker
         continuing = (
             found and previous is not None and not marked_start and row == prev_row + 1
-            and not found[-1][1].endswith(" and")
             # far below (a note at the foot of a title page, "Author Note"): not a wrap
             and line.bbox[1] - previous.bbox[3] < 2.0 * max(line.size, 1.0)
         )
@@ -1670,7 +1747,10 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
             if wide and not mid_phrase and INSTITUTION.search(lead) and not marked_open \
                     and not place_only and not stacked \
                     and not _broken_when_full(page, previous, line, lead, block_ids):
-                continuing = False
+                # A department's line over its institution's is one address, broken on
+                # purpose after the units.
+                units = _units_only(found[-1][1])
+                continuing = units
         if parts and not parts[0].marker and re.match(r"\s*[a-z]{2}", parts[0].text) and (
                 not continuing or re.match(r"\s*[a-z][a-z-]+[.!?](?:\s|$)", parts[0].text)):
             # An unmarked line opening with a lower-case word is no address: the end of a
@@ -1691,7 +1771,7 @@ def _affiliation_texts(aff_lines: list[tuple[int, Line]], page: Page) -> list[tu
                 text += piece.text
         if text.strip():
             if continuing:
-                _extend(found, text, wrapped=previous is not None and not stacked
+                _extend(found, text, wrapped=previous is not None and not stacked and not units
                         and previous.bbox[2] - previous.bbox[0] >= 0.7 * widest)
             else:  # (an unmarked line opening with a lower-case word was left out above)
                 found.append((marker, text))
@@ -2647,6 +2727,12 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
         if previous is not None and block.bbox[0] >= previous.bbox[2] - 2 and words > 60 \
                 and ended and out:
             break
+        # So does text set wider on both sides than the abstract's indented measure (the
+        # abstract environment of most classes), heading or not.
+        if previous is not None and ended and out and len(previous.lines) >= 2 \
+                and block.bbox[0] < previous.bbox[0] - size \
+                and block.bbox[2] > previous.bbox[2] + size:
+            break
         kept, ended = _until_link(block.lines)
         out.extend(kept)
         if ended:
@@ -2736,7 +2822,8 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                             edge - last.bbox[2], nxt.lines[0].text,
                             nxt.lines[0].bbox[2] - nxt.lines[0].bbox[0], spare=1))
                     reach = 1.6 if goes_on else 0.8
-                    if nxt.lines and 0 <= nxt.bbox[1] - last.bbox[3] < reach * size \
+                    # (Line boxes of tight leading overlap: a negative gap is no gap.)
+                    if nxt.lines and -0.25 * size <= nxt.bbox[1] - last.bbox[3] < reach * size \
                             and abs(nxt.size - size) <= 0.5 and len(nxt.lines) <= 2 \
                             and not STOP_HEAD.match(nxt.lines[0].text) \
                             and not NUMBERED_HEAD.match(nxt.lines[0].text) \
@@ -2746,12 +2833,20 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                 # Separators: commas, semicolons, middle dots and bullets (which some text
                 # layers turn into " . "), dashes between spaces.
                 separators = r"[,;·•|]|\s[—–]\s" + (r"|\s\.\s" if " . " in text else "")
+                if re.search(r"\s[—–]\s", text):
+                    # Keywords parted by dashes (AAS, MNRAS) hold commas of their own:
+                    # "minor planets, asteroids: general — surveys".
+                    separators = r"\s[—–]\s|;"
                 words = [squash(w).strip(" .;") for w in re.split(separators, text)]
                 lines = [squash(fix_accents(p)).strip(" .;") for p in parts if p.strip()]
                 if len(words) == 1 and len(lines) >= 2 and all(
                         len(ln.split()) <= 6 for ln in lines):
                     # A keyword box with one keyword per line and no separators.
                     words = lines
+                gaps = [w for p in parts for w in re.split(r"(?<=\S)\s{2,}(?=\S)", p.strip())]
+                if len(words) == 1 and len(gaps) >= 2:
+                    # Keywords parted by gaps: separators the text layer has no character for.
+                    words = [squash(fix_accents(w)).strip(" .;") for w in gaps]
                 words = [w for w in words if w and len(w) < 80]
                 if words:
                     return words

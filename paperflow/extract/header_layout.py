@@ -78,6 +78,12 @@ class Piece:
     marker: bool
 
 
+_INLINE_SYMBOLS = re.compile(
+    rf"((?:[{re.escape(MARKER_SYMBOLS.replace('#', ''))}]|#(?!\d))+)")
+"""Marker symbols printed inline; "#" before a digit is a number sign ("Camino El Observatorio
+#1515"), not a marker."""
+
+
 def pieces(line: Line) -> list[Piece]:
     """Split a line into text runs and marker runs (markers: superscripts, small or symbols)."""
     size = line.size
@@ -89,12 +95,11 @@ def pieces(line: Line) -> list[Piece]:
         marker = is_marker_span(span, size, baseline)
         if not marker and span.text.strip():
             # Symbols printed inline at full size ("SHARMA†") are markers too.
-            parts = re.split(rf"([{re.escape(MARKER_SYMBOLS)}]+)", span.text)
+            parts = _INLINE_SYMBOLS.split(span.text)
             for part in parts:
                 if not part:
                     continue
-                is_sym = bool(re.fullmatch(rf"[{re.escape(MARKER_SYMBOLS)}]+", part))
-                _append(out, part, is_sym)
+                _append(out, part, bool(_INLINE_SYMBOLS.fullmatch(part)))
             continue
         _append(out, span.text, marker)
     return out
@@ -153,11 +158,22 @@ class Row:
         return squash(" ".join(line.text for line in self.lines))
 
 
+def _core(line: Line) -> tuple[float, float]:
+    """The top and bottom of the line's text in its own size: a tall symbol (a radical, a
+    big operator) raises the line's box into the line above without moving its baseline."""
+    size = line.size
+    spans = [span.bbox for span in line.spans
+             if span.text.strip() and abs(round(span.size, 1) - size) < 0.05]
+    if not spans:
+        return line.bbox[1], line.bbox[3]
+    return min(box[1] for box in spans), max(box[3] for box in spans)
+
+
 def rows_of(lines: list[Line]) -> list[Row]:
     """Group lines into visual rows by vertical overlap, top to bottom."""
     rows: list[Row] = []
     for line in sorted(lines, key=lambda ln: (ln.bbox[1] + ln.bbox[3]) / 2):
-        top, bottom = line.bbox[1], line.bbox[3]
+        top, bottom = _core(line)
         height = max(bottom - top, 1.0)
         if rows:
             row = rows[-1]

@@ -3079,3 +3079,210 @@ def test_a_narrow_margin_column_in_much_smaller_type_is_a_sidebar_however_long()
     assert [a.name for a in header.authors] == ["Ann Lee", "Ben Chang", "Carl Duval"]
     assert header.affiliations == ["Alder University, USA", "Birch Institute, Iceland",
                                    "Cedar Laboratories, France"]
+
+
+def test_keyword_lines_under_the_addresses_are_no_address() -> None:
+    """JPSJ: no abstract; "KEYWORDS:" under the addresses with the keywords in a hanging block,
+    whose last line opens with a capital ("Carlo methods"): a keyword, not an address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    _runs(page, 72, 140, [("1", 6, "helv", 3), ("University of Alder, Alder, Norway", 9,
+                                                  "tiit", 0)])
+    _runs(page, 72, 152, [("2", 6, "helv", 3), ("Birch Institute of Technology, Canada", 9,
+                                                  "tiit", 0)])
+    page.insert_text((72, 176), "KEYWORDS: program synthesis, information retrieval, topo-",
+                     fontsize=9)
+    hang = 72 + pymupdf.get_text_length("KEYWORDS: ", fontname="helv", fontsize=9)
+    page.insert_text((hang, 187), "logical insulators, protein structure, Monte", fontsize=9)
+    page.insert_text((hang, 198), "Carlo methods", fontsize=9)
+    page.insert_text((72, 230), "1. Introduction", fontsize=10, fontname="hebo")
+    _prose(page, 72, 246, 30)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == ["University of Alder, Alder, Norway",
+                                   "Birch Institute of Technology, Canada"]
+    assert header.keywords == ["program synthesis", "information retrieval",
+                               "topological insulators", "protein structure",
+                               "Monte Carlo methods"]
+
+
+def test_masthead_journal_name_set_larger_than_the_title_is_no_title() -> None:
+    """Elsevier: the journal's name in the masthead (14 pt) over a 13.5 pt title; the page's
+    citation line ("Journal Name 137 (2015) 1-5") names the journal."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _centred(page, 40, "Layout Materials & Reading Cells 137 (2015) 1-5", size=6.5)
+    _centred(page, 62, "Contents lists available at ScienceDirect", size=8)
+    _centred(page, 90, "Layout Materials & Reading Cells", size=14.2)
+    _centred(page, 118, "journal homepage: www.example.org/locate/jlro", size=8)
+    page.insert_text((72, 170), "A Study of Layout Rules for Papers", fontsize=13.7)
+    _marked_names(page, 200)
+    _marked_affiliations(page, 218)
+    page.insert_text((72, 270), "Abstract", fontsize=10, fontname="hebo")
+    _prose(page, 72, 288, 8)
+    _prose(page, 72, 420, 25)
+    header = extract_header(_analysed(doc))
+    assert header.title == "A Study of Layout Rules for Papers"
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+
+
+def test_journal_e_mail_in_a_banner_over_the_title_does_not_cut_the_title_off() -> None:
+    """A banner beside the title's top ("Turk J Med Sci / 2009; 39: 361-365 / E-mail: ...")
+    holds the journal's address: the title under it is still read."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for i, text in enumerate(("J Layout Stud", "2009; 39 (3): 361-365", "© Layout Society",
+                              "E-mail: office@layout.example.org")):
+        page.insert_text((400, 40 + 11 * i), text, fontsize=9)
+    page.insert_text((72, 130), "A Study of Layout Rules for Papers", fontsize=16,
+                     fontname="tibo")
+    _marked_names(page, 160)
+    _marked_affiliations(page, 178)
+    page.insert_text((72, 230), "Abstract", fontsize=10, fontname="hebo")
+    _prose(page, 72, 248, 8)
+    _prose(page, 72, 380, 25)
+    header = extract_header(_analysed(doc))
+    assert header.title == "A Study of Layout Rules for Papers"
+
+
+def test_author_in_the_margin_level_with_the_title_and_its_address_further_down() -> None:
+    """A margin column: the author's name level with a centred title, its address (wrapped in
+    the narrow column) further down; the abstract under the title opens a little left of the
+    title's first line."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((180, 130), "A Study of Layout Rules for", fontsize=16, fontname="tibo")
+    page.insert_text((220, 150), "Papers Set in Columns", fontsize=16, fontname="tibo")
+    page.insert_text((45, 130), "Ann LEE", fontsize=9)
+    for i, text in enumerate(("The School of Physical", "Education and Sports,",
+                              "Alder University,", "Alder - NORWAY")):
+        page.insert_text((45, 286 + 9 * i), text, fontsize=7.5)
+    y = 182
+    for _ in range(30):
+        page.insert_text((172, y), PROSE[:80], fontsize=9)
+        y += 11.5
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee"]
+    assert header.affiliations == [
+        "The School of Physical Education and Sports, Alder University, Alder - NORWAY"]
+
+
+def test_number_sign_in_an_address_is_no_marker() -> None:
+    """"Camino El Observatorio #1515": "#" before a digit is a number sign."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    _runs(page, 72, 140, [("1", 6, "helv", 3), ("Universidad de Alder, Camino El Observatorio "
+                                                  "#1515, Santiago, Chile", 9, "helv", 0)])
+    _runs(page, 72, 152, [("2", 6, "helv", 3), ("Birch Institute of Technology, Canada", 9,
+                                                  "helv", 0)])
+    page.insert_text((72, 190), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 208, 30)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Universidad de Alder, Camino El Observatorio #1515, Santiago, Chile",
+        "Birch Institute of Technology, Canada"]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("Keywords: minor planets, asteroids: general — surveys",
+     ["minor planets, asteroids: general", "surveys"]),
+    ("Key words: galaxies: clusters, general – methods: numerical",
+     ["galaxies: clusters, general", "methods: numerical"]),
+])
+def test_keywords_parted_by_dashes_keep_their_commas(line: str, expected: list[str]) -> None:
+    """AAS and MNRAS keywords: parted by dashes, each may hold commas and colons."""
+    doc = pymupdf.open()
+    page = _marked_names_over_text(doc)
+    page.insert_font(fontname="cjk", fontbuffer=pymupdf.Font("cjk").buffer)  # has the dashes
+    page.insert_text((72, 300), line, fontsize=9, fontname="cjk")
+    assert extract_header(_analysed(doc)).keywords == expected
+
+
+def test_keywords_parted_by_gaps_the_text_layer_has_no_separator_for() -> None:
+    """"Key words: Protein Content · Silk Gland · Initial stage": the dots are drawn in a font
+    with no character codes, so the text layer holds gaps only."""
+    doc = pymupdf.open()
+    _marked_names_over_text(doc)
+    page = doc[0]
+    _runs(page, 72, 300, [("Key words:", 9, "hebo", 0), (" Protein Content ", 9, "helv", 0)])
+    x = 72 + pymupdf.get_text_length("Key words: Protein Content ", fontname="helv", fontsize=9)
+    page.insert_text((x + 8, 300), " Silk Gland ", fontsize=9)
+    x += 8 + pymupdf.get_text_length(" Silk Gland ", fontname="helv", fontsize=9)
+    page.insert_text((x + 8, 300), " Initial stage of spinning", fontsize=9)
+    assert extract_header(_analysed(doc)).keywords == [
+        "Protein Content", "Silk Gland", "Initial stage of spinning"]
+
+
+def test_title_line_with_a_tall_radical_stays_under_the_line_above() -> None:
+    """"... in pp" / "Collisions at √s = 7 TeV ...": the radical's box reaches into the line
+    above, which must not make the two lines one row read left to right."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((86, 250), "Combined Measurement of the Boson Mass in pp", fontsize=17)
+    page.insert_text((80, 272), "Collisions at", fontsize=17)
+    page.insert_text((80 + pymupdf.get_text_length("Collisions at ", fontsize=17), 266), "√",
+                     fontsize=30)
+    page.insert_text((200, 272), "s = 7 and 8 TeV with Two Experiments", fontsize=17)
+    _centred(page, 330, "The ALDER and BIRCH Collaborations", size=14)
+    page.insert_text((72, 400), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 72, 420, 8)
+    _prose(page, 72, 540, 20)
+    header = extract_header(_analysed(doc))
+    assert header.title is not None
+    assert header.title.startswith("Combined Measurement of the Boson Mass in pp Collisions at")
+    assert [a.name for a in header.authors] == ["The ALDER and BIRCH Collaborations"]
+
+
+def test_abstract_ends_where_wider_text_starts_without_a_heading() -> None:
+    """NeurIPS: the abstract is set indented on both sides; the introduction under it, set to
+    the full measure, has no heading."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _title_and_names(page, [("Ann Lee", ""), ("Bo Chan", "")])
+    page.insert_text((280, 170), "Abstract", fontsize=12, fontname="hebo")
+    y = _prose(page, 144, 190, 5, width=70)
+    page.insert_text((144, y), "and we show that the rules carry over to other papers.",
+                     fontsize=10)
+    _prose(page, 108, y + 30, 20, width=95)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is not None
+    assert header.abstract.endswith("the rules carry over to other papers.")
+
+
+def test_department_line_over_its_university_line_is_one_address() -> None:
+    """Centred lines broken on purpose after the units: "Department of ..., School of ..."
+    over "The Alder University in Cairo, New Cairo 11835, Egypt" is one address."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((122, 100), "A Study of Layout Rules for Papers", fontsize=17)
+    _centred(page, 128, "Ann Lee, Bo Chan, and Cy Dee", size=10)
+    _centred(page, 139, "Department of Computer Science and Engineering, School of Sciences "
+             "and Engineering", size=10)
+    _centred(page, 150, "The Alder University in Cairo, New Cairo 11835, Egypt", size=10)
+    page.insert_text((144, 198), "Abstract: " + PROSE[:60], fontsize=10)
+    _prose(page, 144, 210, 8, width=70)
+    _prose(page, 108, 340, 20)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == [
+        "Department of Computer Science and Engineering, School of Sciences and Engineering, "
+        "The Alder University in Cairo, New Cairo 11835, Egypt"]
+
+
+def test_preprint_label_under_the_title_is_no_author() -> None:
+    """The arXiv template's "A PREPRINT" under the title, over the names."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred(page, 100, "A STUDY OF LAYOUT RULES FOR PAPERS", size=13.8)
+    _centred(page, 160, "A PREPRINT", size=8)
+    _centred(page, 190, "Ann Lee, Bo Chan, Cy Dee", size=10)
+    _centred(page, 202, "DPIA, University of Alder, Via delle Scienze 206, 33100 Alder, Italy",
+             size=10)
+    _centred(page, 280, "ABSTRACT", size=9.6)
+    _prose(page, 108, 304, 8, width=80)
+    _prose(page, 72, 450, 20)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dee"]
+    assert header.affiliations == [
+        "DPIA, University of Alder, Via delle Scienze 206, 33100 Alder, Italy"]
