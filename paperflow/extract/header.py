@@ -64,7 +64,7 @@ SKIP_ZONE = re.compile(
     r"^(\(?dated|received|accepted|published|revised|submitted|available online|check for|"
     r"demo|code|project page|website|homepage|e-?mail|correspond|equal contribution|"
     r"these authors|\*\s*(correspond|equal)|(an?\s+)?preprint\b|under review|keywords|key words|"
-    r"index terms|abstract|editor|academic editor|citation|open access)",
+    r"index terms|abstract|editor|academic editor|citation|open access|to appear\b)",
     re.I,
 )
 INSTITUTION = re.compile(
@@ -237,10 +237,13 @@ def extract_header(doc: ParsedDocument) -> Header:
     header.authors = _link_affiliations(authors, affiliations)
     vocab = Vocabulary(doc)
     header.abstract = _abstract(pages[:2], anchor, body, zone, title_bottom, vocab)
-    # Keywords may stand in a margin column too (under the article history).
-    numbers = {page.number for page in pages[:2]}
+    # Keywords may stand in a margin column too (under the article history). Once the body
+    # has started on the first page, a keyword line on the next is the text's (a table's).
+    started = any(_BODY_HEAD.match(line.text) for line in first.lines())
+    numbers = {page.number for page in pages[:1 if started else 2]}
     printed_pages = [page for page in doc.pages if page.number in numbers]
-    header.keywords = _keywords(pages[:2], vocab) or _keywords(printed_pages, vocab) \
+    header.keywords = _keywords(pages[:1 if started else 2], vocab) \
+        or _keywords(printed_pages, vocab) \
         or _unlabelled_keywords(first, title_bottom)
     header.keywords_printed = bool(header.keywords)
     printed = next(page for page in doc.pages if page.number == first.number)
@@ -1333,8 +1336,12 @@ def _comma_separated_groups(zone: list[Row]
             groups.append(([], []))
     if not groups[-1][0] and not groups[-1][1]:
         groups.pop()
-    if not mixed or not groups or any(not names or not place or not INSTITUTION.search(
-            ", ".join(place)) for names, place in groups):
+    # Each place names an institution or ends on a country ("FNAL, Batavia, IL 60510, USA":
+    # a laboratory known by its acronym); one at least names an institution.
+    if not mixed or not groups or any(not names or not place or not (
+            INSTITUTION.search(", ".join(place)) or COUNTRY.match(place[-1].strip(" ."))
+            ) for names, place in groups) \
+            or not any(INSTITUTION.search(", ".join(place)) for _, place in groups):
         return None
     out_names: list[_Name] = []
     affiliations: list[tuple[str, str]] = []
@@ -1374,13 +1381,20 @@ def _names_with_bracketed_places(zone: list[Row]
         if not 2 <= len(words) <= 6 or not all(_NAME_WORD.match(word) for word in words) \
                 or INSTITUTION.search(before):
             return None
-        places = [_clean_affiliation(place) for place in group.group(1).split(";")]
-        if not places or not all(INSTITUTION.search(place) for place in places):
+        inside = group.group(1)
+        emails = _emails(inside)
+        # "Jim Wyllie (wyllie@almaden.ibm.com)": the author's address for mail, no place.
+        places = [_clean_affiliation(place) for place in EMAIL.sub("", inside).split(";")]
+        places = [place for place in places if place] if emails else places
+        if (not places and not emails) or not all(INSTITUTION.search(place) for place in places):
             return None
         keys = [f"#{_affiliation_index(affiliations, place)}" for place in places]
-        names.append(_Name(_tidy_name(before), keys, 0.0, first_row))
-    if text[start:].strip(" ,;."):
-        return None  # more after the last parenthesis than a name list holds
+        names.append(_Name(_tidy_name(before), keys, 0.0, first_row,
+                           email=next(iter(emails), None)))
+    if text[start:].strip(" ,;.") or not affiliations:
+        # More after the last parenthesis than a name list holds; or e-mail addresses only,
+        # which the other readers take out of the names' lines.
+        return None
     return names, affiliations
 
 
@@ -2998,10 +3012,11 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
     texts = [squash(line.text) for line in page.lines()]
     for text in edge_lines + texts:
         # A citation line of the article itself: "Psychopharmacology (2017) 234:421–426",
-        # "Ann Intern Med. 2004;140:910-922".
+        # "Ann Intern Med. 2004;140:910-922", "Sol. Energy Mater. 137 (2015) 1–5".
         cited = re.search(r"\((19[5-9]\d|20[0-4]\d)\)\s*\d+\s*[:(,]"
                           r"|\b(19[5-9]\d|20[0-4]\d)\s*;\s*\d+\s*[:(]\s*\d"
-                          r"|\b\d+\s*[-–]\s*\d+\s*\((19[5-9]\d|20[0-4]\d)\)", text)
+                          r"|\b\d+\s*[-–]\s*\d+\s*\((19[5-9]\d|20[0-4]\d)\)"
+                          r"|\b\d{1,4}\s*\((19[5-9]\d|20[0-4]\d)\)\s*\d+\s*[-–]\s*\d+\b", text)
         if cited:
             return int(next(g for g in cited.groups() if g)), None
     for i, text in enumerate(texts):

@@ -22,6 +22,8 @@ from paperflow.layout import (
 from paperflow.models import Reference
 from paperflow.pdf import Line, Page, ParsedDocument
 
+_CAPTION_ROW = re.compile(r"^(?:Figure|FIGURE|Fig\.|FIG\.|Table|TABLE)\s*\d+[.:]\s+[A-Z(]")
+"""A figure's or table's caption: never an entry, nor any part of one."""
 _STOP_RE = re.compile(
     r"^(?:[A-Z]\.?\s+|\d+\.?\s+)?(?:appendix|appendices|supplementary|supplemental|"
     r"supporting\s+information|acknowledg|author\s+contributions?|competing\s+interests|"
@@ -108,9 +110,29 @@ def _rows(doc: ParsedDocument) -> list[_Row]:
                 continue
             if in_margin and margin_key(text) in repeated:
                 continue
-            rows.append(_Row(page.number, column, line.bbox[0], y0, line.size,
+            rows.append(_Row(page.number, column, line.bbox[0], y0, _size(line),
                              is_bold_line(line), text, line.bbox[2], edges.get(column, 0.0)))
     return rows
+
+
+def _size(line: Line) -> float:
+    """The line's type size, with letters set as small capitals counted at the size of the
+    capital they follow ("H" + "ORGAN" a size smaller: "HORGAN" in USENIX and ACM lists), so a
+    line of small-capital names is not a line of smaller type."""
+    weights: Counter[float] = Counter()
+    previous = None
+    for span in line.spans:
+        text = span.text.strip()
+        if not text:
+            continue
+        size = round(span.size, 1)
+        follows_capital = previous is not None and previous.text[-1:].isupper()
+        if follows_capital and previous is not None and text.replace("-", "").isupper() \
+                and 0.7 * previous.size <= span.size <= 0.9 * previous.size:
+            size = round(previous.size, 1)
+        weights[size] += len(text)
+        previous = span
+    return max(weights, key=lambda key: weights[key]) if weights else line.size
 
 
 def _justified_edges(lines: list[tuple[int, Line]]) -> dict[int, float]:
@@ -258,6 +280,14 @@ def _split_section(rows: list[_Row]) -> list[str]:
         length = _chain_length(rows, marker, ref_size)
         if length > best_len:
             best_name, best_len = name, length
+    # The list's own numbering is the one its first entry opens with: a longer run of other
+    # numbers further on is another list (a collaboration's institutes after the references).
+    opening = next((name for row in rows[:3] for name, marker in _MARKERS.items()
+                    if (match := marker.match(row.text)) and int(match.group(1)) == 1), None)
+    if opening is not None and opening != best_name:
+        length = _chain_length(rows, _MARKERS[opening], ref_size)
+        if length >= 3:
+            best_name, best_len = opening, length
     hanging = _author_year_entries(rows, ref_size)
     if best_name is not None and best_len >= 3 and best_len >= 0.5 * len(hanging):
         return _numbered_entries(rows, _MARKERS[best_name], ref_size)
@@ -307,7 +337,7 @@ def _numbered_entries(rows: list[_Row], marker: re.Pattern[str], ref_size: float
         if closed or not _same_size(row.size, ref_size):
             # Footnotes and body text in other sizes are skipped without ending the entry.
             continue
-        if _is_heading(row, ref_size):
+        if _is_heading(row, ref_size) or _CAPTION_ROW.match(row.text):
             closed = True
             continue
         if _far_below(entries[-1][-1], row, pitch, factor=1.9):
@@ -332,8 +362,8 @@ def _author_year_entries(rows: list[_Row], ref_size: float) -> list[str]:
     pitch = _pitch(rows, ref_size)
     section: list[_Row] = []
     for row in rows:
-        if _is_heading(row, ref_size):
-            break
+        if _is_heading(row, ref_size) or _CAPTION_ROW.match(row.text):
+            break  # (figures and tables printed after the list: AASTeX)
         section.append(row)
     lefts = _column_lefts(section, ref_size)
     rights: dict[tuple[int, int], float] = {}

@@ -3286,3 +3286,144 @@ def test_preprint_label_under_the_title_is_no_author() -> None:
     assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dee"]
     assert header.affiliations == [
         "DPIA, University of Alder, Via delle Scienze 206, 33100 Alder, Italy"]
+
+
+def test_names_with_their_e_mail_in_parentheses() -> None:
+    """"Jim Wyllie (wyllie@almaden.ibm.com)": the parenthesis holds the author's e-mail, no
+    place; "To appear in ..." under the names is no address either."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred(page, 120, "A Study of Layout Rules for Papers", size=16)
+    _centred(page, 150, "Ann Lee (lee@alder.ibm.example.com)", size=12)
+    _centred(page, 175, "To appear in Journal of Layout", size=12)
+    page.insert_text((90, 210), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 90, 236, 8)
+    _prose(page, 90, 360, 25)
+    header = extract_header(_analysed(doc))
+    assert [(a.name, a.email) for a in header.authors] == [("Ann Lee",
+                                                             "lee@alder.ibm.example.com")]
+    assert header.affiliations == []
+
+
+def test_jacow_byline_whose_laboratory_is_known_by_its_acronym() -> None:
+    """JACoW: "Ann Lee, Bo Chan," / "FNAL, Batavia, IL 60510, USA" / "Cy Dee, Alder University,
+    Lagado, Norway": a place ending on a country is a place, acronym or not."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _centred(page, 60, "TUNER TESTING OF A DRESSED CAVITY FOR LAYOUT", size=14)
+    _centred(page, 90, "Ann Lee, Bo Chan, Eve Fox,", size=12)
+    _centred(page, 104, "FNAL, Batavia, IL 60510, USA", size=12)
+    _centred(page, 118, "Cy Dee, Alder University, 48823 Lagado, Norway", size=12)
+    page.insert_text((72, 150), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 72, 168, 8)
+    _prose(page, 72, 290, 25)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Eve Fox", "Cy Dee"]
+    assert header.affiliations == ["FNAL, Batavia, IL 60510, USA",
+                                   "Alder University, 48823 Lagado, Norway"]
+    assert [a.affiliation_indices for a in header.authors] == [[0], [0], [0], [1]]
+
+
+def test_keyword_line_of_a_table_on_the_second_page_is_no_keywords() -> None:
+    """The body starts on the first page ("1 Introduction"): a "Keywords: ..." line in a table
+    on the second page is the text's, not the paper's keywords."""
+    doc = pymupdf.open()
+    page = _marked_names_over_text(doc)
+    page.insert_text((72, 300), "1 Introduction", fontsize=11, fontname="hebo")
+    page = doc.new_page(width=595, height=842)
+    _prose(page, 72, 72, 20)
+    page.insert_text((72, 400), "Keywords: storm, evacuate, coast, rain, hurricane", fontsize=9)
+    page.insert_text((72, 414), "Table 1: Sample discovered relation.", fontsize=9)
+    header = extract_header(_analysed(doc))
+    assert not header.keywords_printed
+
+
+def test_year_from_a_volume_year_pages_citation_line() -> None:
+    """Elsevier: "Journal Name 137 (2015) 1–5" over the title; received the year before."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _centred(page, 40, "Layout Materials & Reading Cells 137 (2015) 1-5", size=6.5)
+    page.insert_text((72, 130), "A Study of Layout Rules for Papers", fontsize=14)
+    _marked_names(page, 160)
+    _marked_affiliations(page, 178)
+    page.insert_text((72, 220), "Received 12 December 2014", fontsize=7)
+    page.insert_text((72, 250), "Abstract", fontsize=10, fontname="hebo")
+    _prose(page, 72, 268, 8)
+    _prose(page, 72, 400, 25)
+    assert extract_header(_analysed(doc)).year == 2015
+
+
+def test_numbered_list_with_names_in_small_capitals() -> None:
+    """USENIX: "[28] I" + "SARD" set a size smaller (small capitals): the entry's line is of
+    the list's size, and the list goes on past it."""
+    doc = pymupdf.open()
+    page = _conclusion_then_references(doc)
+    y = 270.0
+    for number in range(1, 9):
+        runs: list[tuple[str, float, str, float]] = [(f"[{number}] ", 8, "tiro", 0)]
+        names = ("ISARD", "BUDIU", "YUAN", "BIRRELL", "FETTERLY") if number == 4 else ("LEE",)
+        for name in names:
+            runs += [(name[0], 8, "tiro", 0), (name[1:], 6.4, "tiro", 0), (", ", 8, "tiro", 0)]
+        if number != 4:
+            runs.append(("A. Layout of papers, their parts and their rules.", 8, "tiro", 0))
+        _runs(page, 72, y, runs)
+        page.insert_text((90, y + 10), "Dryad: distributed data-parallel programs, 2007.",
+                         fontsize=8, fontname="tiro")
+        y += 24
+    assert len(reference_entries(_analysed(doc))) == 8
+
+
+def test_author_year_list_ends_at_the_figure_captions_after_it() -> None:
+    """AASTeX: the figures (their captions) printed after the reference list."""
+    doc = pymupdf.open()
+    page = _conclusion_then_references(doc)
+    y = 270.0
+    for i, name in enumerate(("Alder", "Birch", "Cedar", "Dove")):
+        page.insert_text((72, y), f"{name}, A., Lee, B., & Chan, C. 201{i}, in Proceedings of "
+                         "the Layout Society", fontsize=9)
+        page.insert_text((82, y + 11), f"Conference on Papers, 21{i}, 355", fontsize=9)
+        y += 22
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 400), "Figure 1. Postage stamps showing, from top to bottom, "
+                     "detections of real", fontsize=9)
+    page.insert_text((72, 411), "objects and synthetic objects.", fontsize=9)
+    page.insert_text((72, 500), "Figure 2. Histogram of transformed magnitudes.", fontsize=9)
+    assert len(reference_entries(_analysed(doc))) == 4
+
+
+def test_reference_numbering_is_the_one_its_first_entry_opens_with() -> None:
+    """CERN: "[1]" ... "[5]" under "References", then a collaboration's institutes numbered
+    "1 Department of ..." ... "9 ...": a longer list, but not the references."""
+    doc = pymupdf.open()
+    page = _conclusion_then_references(doc)
+    y = 270.0
+    for number in range(1, 6):
+        page.insert_text((72, y), f"[{number}] A. Lee, Layout of papers, Phys. Lett. 1{number} "
+                         "(1964) 321", fontsize=9)
+        y += 12
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 80), "The Alder Collaboration", fontsize=11, fontname="hebo")
+    for number in range(1, 10):
+        page.insert_text((72, 100 + 12 * number), f"{number} Department of Physics, University "
+                         f"of Town{number}, Norway", fontsize=9)
+    assert len(reference_entries(_analysed(doc))) == 5
+
+
+def test_names_with_e_mail_in_parentheses_each_over_its_address() -> None:
+    """Kluwer: "Ann Lee (lee@alder.example.org)" over its address, name by name: the e-mail
+    parentheses do not make a list of names with bracketed places."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((130, 100), "A Study of Layout Rules for Papers", fontsize=14.3)
+    for i, (name, place) in enumerate((
+            ("Ann Lee (lee@alder.example.org)", "Institute of Computer Science, Alder, Canada"),
+            ("Bo Chan (chan@birch.example.org)", "School of Biology, Birch University, Norway"),
+            ("Cy Dee", "Cedar Institute of Technology, 412 96 Cedar, Sweden"))):
+        page.insert_text((130, 155 + 29 * i), name, fontsize=10.9)
+        page.insert_text((130, 167 + 29 * i), place, fontsize=9, fontname="tiit")
+    page.insert_text((130, 260), "Abstract. " + PROSE[:60], fontsize=9)
+    _prose(page, 130, 272, 6, width=80, size=9)
+    _prose(page, 130, 380, 25, width=80)
+    header = extract_header(_analysed(doc))
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dee"]
+    assert len(header.affiliations) == 3
