@@ -209,7 +209,14 @@ def _is_sidebar(strip: list[Block], main: list[Block], blocks: list[tuple[int, B
             and sum(len(b.text) for b in strip) >= share * sum(len(b.text) for b in main):
         return False
     if partial:
-        main_size = smallest_long - 0.5
+        # Smaller than the paragraphs beside it (not than an address block in small type
+        # beside it), in the type most of the strip is set in (a date label may be larger).
+        paragraphs = [line.size for b in beside if _is_paragraph(b) for line in b.lines
+                      if len(line.text) >= 40]
+        main_size = min(paragraphs, default=smallest_long) - 0.5
+        sizes = Counter(round(b.size, 1) for b in strip for line in b.lines
+                        for _ in range(len(line.text)))
+        strip_size = sizes.most_common(1)[0][0]
     return strip_size <= main_size + 0.1
 
 

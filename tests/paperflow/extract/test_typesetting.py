@@ -3500,3 +3500,149 @@ def test_mdpi_first_page() -> None:
     assert header.affiliations == [
         "College of Materials Science, Alder University of Science and Technology, Alder "
         "410114, China", "School of Physics, Birch University, Birch 410114, China"]
+
+
+def test_unlabelled_abstract_alone_on_the_page_after_the_title_page() -> None:
+    """A preprint's title page (title, names, addresses, notes), then one paragraph alone on
+    the next page, no label: the abstract. The introduction starts on the page after."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _centred(page, 130, "A Study of Layout Rules for Papers", size=17)
+    _marked_names(page, 200)
+    _marked_affiliations(page, 220)
+    page.insert_text((150, 280), "*Corresponding author: lee@alder.example.org", fontsize=9)
+    page = doc.new_page(width=612, height=792)
+    y = _prose(page, 97, 110, 8, width=90)
+    page.insert_text((97, y), "and the rules carry over to other papers.", fontsize=10)
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 90), "1 Introduction", fontsize=12, fontname="hebo")
+    _prose(page, 72, 110, 30)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is not None
+    assert header.abstract.startswith("the method reads each page")
+    assert header.abstract.endswith("the rules carry over to other papers.")
+
+
+def test_editorial_notes_run_on_after_an_address_are_no_part_of_it() -> None:
+    """Notes printed after the addresses or run on into them: "Full list of author information
+    is available at the end of the article" (BMC), "4These authors contributed equally: ..."
+    (Nature), "; E-Mail:" and "Tel.: ..." (MDPI 2013), an address repeated in a note."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _title_and_names(page, [("Ann Lee", "1"), ("Bo Chan", "2")])
+    _runs(page, 72, 140, [("1", 6, "helv", 3), ("Department of Physics, University of Alder, "
+                                                  "Norway; E-Mail:", 9, "helv", 0)])
+    _runs(page, 72, 152, [("2", 6, "helv", 3), ("School of Chemistry, Birch Institute, Canada "
+                                                  "Full list of author information is "
+                                                  "available at the end", 9, "helv", 0)])
+    _runs(page, 72, 164, [("*", 6, "helv", 3), ("Authors to whom correspondence should be "
+                                                  "addressed; Tel.: +47-451-8253-3026", 9,
+                                                  "helv", 0)])
+    page.insert_text((72, 200), "Abstract", fontsize=11, fontname="hebo")
+    _prose(page, 72, 218, 30)
+    header = extract_header(_analysed(doc))
+    assert header.affiliations == ["Department of Physics, University of Alder, Norway",
+                                   "School of Chemistry, Birch Institute, Canada"]
+
+
+def test_scientific_reports_first_page() -> None:
+    """A margin column of subject areas and dates beside the title, names and small-type
+    addresses (a margin column, though the addresses beside it are smaller than it); the
+    abstract is the first paragraph, no label, and the text after it opens with a drop cap."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for y, text, size in ((160, "OPEN", 13.9), (195, "SUBJECT AREAS:", 9), (205, "QUANTUM", 7.5),
+                          (214, "INFORMATION", 7.5),
+                          (234, "QUBITS", 7.5), (249, "ATOMIC AND MOLECULAR", 7.5),
+                          (258, "INTERACTIONS WITH", 7.5), (268, "PHOTONS", 7.5),
+                          (300, "Received", 9), (311, "3 November 2014", 9),
+                          (405, "Correspondence and", 8), (417, "requests for materials", 8)):
+        page.insert_text((120 - pymupdf.get_text_length(text, fontsize=size), y), text,
+                         fontsize=size)
+    page.insert_text((144, 160), "A Study of Layout Rules", fontsize=23.9)
+    page.insert_text((144, 186), "for Papers Set in Columns", fontsize=23.9)
+    _runs(page, 144, 222, [("Ann Lee", 9.5, "helv", 0), ("1,2", 5.6, "helv", 4),
+                           (", Bo Chan", 9.5, "helv", 0), ("1", 5.6, "helv", 4)])
+    _runs(page, 144, 245, [("1", 5, "helv", 3), ("Department of Physics, University of Alder, "
+                                                  "Lagado 48109, Norway, ", 7.5, "helv", 0),
+                           ("2", 5, "helv", 3), ("Birch Institute, Canada", 7.5, "helv", 0)])
+    words = (PROSE + " ") * 20
+    y = 290.0
+    for row in range(5):
+        page.insert_text((144, y), words[row * 7: row * 7 + 80].strip(), fontsize=9.5,
+                         fontname="hebo")
+        y += 12
+    page.insert_text((144, y), "and the rules carry over to other papers.", fontsize=9.5,
+                     fontname="hebo")
+    page.insert_text((144, y + 44), "S", fontsize=30)  # the text opens with a drop cap
+    _prose(page, 168, y + 24, 3, width=80, size=9.3)
+    _prose(page, 144, y + 60, 30, width=88, size=9.3)
+    analysed = _analysed(doc)
+    roles = {block.text: block.role for block in analysed.pages[0].blocks}
+    assert roles["SUBJECT AREAS:"] == "sidebar"
+    header = extract_header(analysed)
+    assert [a.name for a in header.authors] == ["Ann Lee", "Bo Chan"]
+    assert header.abstract is not None
+    assert header.abstract.endswith("the rules carry over to other papers.")
+
+
+def test_english_keywords_over_those_of_the_papers_own_language() -> None:
+    """A French article: "Résumé" and "Mots clés :" first, then "Abstract" and "Keywords:"; the
+    paper is indexed by its English keywords, as by its English abstract."""
+    doc = pymupdf.open()
+    page = _marked_names_over_text(doc)
+    page.insert_text((72, 300), "Mots clés : dessin, évaluation psychologique, enfant",
+                     fontsize=9)
+    page.insert_text((72, 330), "Keywords: drawing, psychological assessment, child",
+                     fontsize=9)
+    assert extract_header(_analysed(doc)).keywords == ["drawing", "psychological assessment",
+                                                       "child"]
+
+
+def test_byline_in_french_parted_by_et() -> None:
+    """"Miguel Terradas, Antoine Asselin" / "et David Poulin-Latulippe": "et" parts names."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    _centred(page, 100, "Le dessin et la psychothérapie", size=18)
+    _centred(page, 140, "Ann Lee, Bo Chan", size=14)
+    _centred(page, 156, "et Cy Dee-Fox", size=14)
+    page.insert_text((72, 200), "Résumé : " + PROSE[:60], fontsize=9)
+    _prose(page, 72, 212, 30, size=9)
+    assert [a.name for a in extract_header(_analysed(doc)).authors] == ["Ann Lee", "Bo Chan",
+                                                                        "Cy Dee-Fox"]
+
+
+def test_small_section_heading_over_the_text_ends_an_unstructured_abstract() -> None:
+    """Science Advances: "INTRODUCTION" set smaller than the text under it, right after the
+    abstract: a heading, not a structured abstract's label, for the abstract had none."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((36, 80), "A Study of Layout Rules for Papers", fontsize=18)
+    page.insert_text((36, 130), "Ann Lee, Bo Chan, Cy Dee*", fontsize=10, fontname="hebo")
+    y = _prose(page, 36, 160, 6, width=100, size=9)
+    page.insert_text((36, y), "and the rules carry over to other papers.", fontsize=9)
+    page.insert_text((36, y + 20), "INTRODUCTION", fontsize=9, fontname="hebo")
+    _prose(page, 36, y + 32, 25, width=100, size=9.5)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is not None
+    assert header.abstract.endswith("the rules carry over to other papers.")
+
+
+def test_structured_abstract_whose_labels_stand_on_lines_of_their_own() -> None:
+    """"Abstract", then "BACKGROUND" / "METHODS" set smaller on lines of their own over their
+    text: labels of one abstract, not section headings, from the first one on."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((48, 80), "A Study of Layout Rules for Papers", fontsize=19)
+    page.insert_text((48, 130), "Ann Lee, DPhil", fontsize=11)
+    page.insert_text((48, 170), "Abstract", fontsize=12, fontname="hebo")
+    y = 190.0
+    for label in ("BACKGROUND", "METHODS", "CONCLUSIONS"):
+        page.insert_text((48, y), label, fontsize=8.8, fontname="hebo")
+        y = _prose(page, 48, y + 13, 2, width=80, size=11) + 4
+    page.insert_text((48, y + 30), "1. Introduction", fontsize=12, fontname="hebo")
+    _prose(page, 48, y + 50, 25, size=11)
+    header = extract_header(_analysed(doc))
+    assert header.abstract is not None
+    assert header.abstract.startswith("BACKGROUND")
+    assert "METHODS" in header.abstract and "CONCLUSIONS" in header.abstract
