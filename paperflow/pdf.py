@@ -498,8 +498,8 @@ def read_page(page: pymupdf.Page,
             lines.extend(_split_at_gaps(row))
         blocks.extend(_blocks_by_column(lines))
     rect = page.rect
-    blocks = _split_at_gutters(blocks, rect.width)
-    ordered, columns = order_blocks(blocks, rect.width)
+    blocks, gutters = _split_at_gutters(blocks, rect.width)
+    ordered, columns = order_blocks(blocks, rect.width, gutters)
     ordered = _attach_labels(ordered)
     source = "ocr-layer" if blocks and not visible and covering_image(page) else "native"
     return Page(
@@ -568,22 +568,31 @@ def _split_at_gaps(spans: list[Span]) -> list[Line]:
     ]
 
 
-def _split_at_gutters(blocks: list[Block], page_width: float) -> list[Block]:
+def _split_at_gutters(blocks: list[Block], page_width: float
+                      ) -> tuple[list[Block], list[tuple[float, float]] | None]:
     """Blocks whose lines MuPDF ran across a narrow column gutter (a gap under 2.5 em, which
     `_split_at_gaps` leaves alone) cut where the gap lines up with the gutter the page's
-    other lines leave free, and grouped again by column."""
-    if not any(_inner_gaps(line) for block in blocks for line in block.lines):
-        return blocks
+    other lines leave free, and grouped again by column; with the page's gutters when they
+    were found and still hold (no line was cut), for `order_blocks` to use."""
+    gapped = {id(line) for block in blocks for line in block.lines if _inner_gaps(line)}
+    if not gapped:
+        return blocks, None
     gutters = find_gutters(blocks, page_width)
     if not gutters:
-        return blocks
+        return blocks, gutters
     every = [line for block in blocks for line in block.lines]
     out: list[Block] = []
+    cut = False
     for block in blocks:
-        lines = [part for line in block.lines
-                 for part in _cut_at_gutters(line, _gutters_beside(line, gutters, every))]
-        out.extend(_blocks_by_column(lines) if len(lines) > len(block.lines) else [block])
-    return out
+        lines = [part for line in block.lines for part in (
+            _cut_at_gutters(line, _gutters_beside(line, gutters, every))
+            if id(line) in gapped else [line])]
+        if len(lines) > len(block.lines):
+            out.extend(_blocks_by_column(lines))
+            cut = True
+        else:
+            out.append(block)
+    return out, None if cut else gutters
 
 
 def _gutters_beside(line: Line, gutters: list[tuple[float, float]],
@@ -781,11 +790,14 @@ def _free_runs(occupied: list[int], tolerance: int, left: float, width: float,
     return gutters
 
 
-def order_blocks(blocks: list[Block], page_width: float) -> tuple[list[Block], int]:
-    """Reading order: full-width blocks split the page into bands; bands read column by column."""
+def order_blocks(blocks: list[Block], page_width: float,
+                 gutters: list[tuple[float, float]] | None = None) -> tuple[list[Block], int]:
+    """Reading order: full-width blocks split the page into bands; bands read column by column.
+    `gutters`: the blocks' `find_gutters`, when the caller has them already."""
     if not blocks:
         return [], 1
-    gutters = find_gutters(blocks, page_width)
+    if gutters is None:
+        gutters = find_gutters(blocks, page_width)
     header: list[Block] = []
     if not gutters:
         # A header set in a grid (one block per author, three to a row) hides the gutter of
